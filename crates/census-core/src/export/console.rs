@@ -1,0 +1,214 @@
+use std::collections::{HashMap, VecDeque};
+use std::fmt::Write as _;
+use std::io::{self, Write};
+use std::sync::Mutex;
+
+use opentelemetry::trace::{SpanId, Status, TraceId};
+use opentelemetry::{KeyValue, Value};
+use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
+use opentelemetry_sdk::trace::{SpanData, SpanExporter};
+
+use super::format::{elapsed, kind_name};
+
+/// Operations waiting for their root before they are dropped from memory
+/// (printed as they are).
+const MAX_PENDING_TRACES: usize = 1024;
+
+/// Prints each finished operation as a tree, once its root span ends:
+///
+/// ```text
+/// ── trace 5b8aa5a2d2c872e8321cf37308d69df2 ──
+/// GET [client] 3.21 ms
+///   http.request.method=GET url.full=http://127.0.0.1:41337/orders/42 ...
+/// └─ GET /orders/{id} [server] 2.87 ms
+///    ├─ SELECT products [client] 0.31 ms
+/// ```
+///
+/// Spans whose root never arrives (the root lives in another process) are
+/// printed on flush and shutdown, or when too many operations are pending.
+///
+/// ```
+/// let exporter = census_core::export::ConsoleExporter::new();
+/// ```
+pub struct ConsoleExporter {
+    state: Mutex<State>,
+}
+
+struct State {
+    out: Box<dyn Write + Send>,
+    pending: HashMap<TraceId, Vec<SpanData>>,
+    order: VecDeque<TraceId>,
+}
+
+impl std::fmt::Debug for ConsoleExporter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConsoleExporter").finish_non_exhaustive()
+    }
+}
+
+impl Default for ConsoleExporter {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ConsoleExporter {
+    /// Prints to standard output.
+    pub fn new() -> Self {
+        Self::with_writer(io::stdout())
+    }
+
+    /// Prints to `writer`.
+    pub fn with_writer(writer: impl Write + Send + 'static) -> Self {
+        Self {
+            state: Mutex::new(State {
+                out: Box::new(writer),
+                pending: HashMap::new(),
+                order: VecDeque::new(),
+            }),
+        }
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl State {
+    fn accept(&mut self, batch: Vec<SpanData>) -> io::Result<()> {
+        for span in batch {
+            let trace_id = span.span_context.trace_id();
+            let is_root = span.parent_span_id == SpanId::INVALID;
+            let spans = self.pending.entry(trace_id).or_insert_with(|| {
+                self.order.push_back(trace_id);
+                Vec::new()
+            });
+            spans.push(span);
+            if is_root {
+                self.print_trace(trace_id)?;
+            }
+        }
+        while self.pending.len() > MAX_PENDING_TRACES {
+            match self.order.front().copied() {
+                Some(oldest) => self.print_trace(oldest)?,
+                None => break,
+            }
+        }
+        self.out.flush()
+    }
+
+    fn print_trace(&mut self, trace_id: TraceId) -> io::Result<()> {
+        self.order.retain(|id| *id != trace_id);
+        let Some(spans) = self.pending.remove(&trace_id) else {
+            return Ok(());
+        };
+        self.out.write_all(render_tree(trace_id, &spans).as_bytes())
+    }
+
+    fn print_all(&mut self) -> io::Result<()> {
+        while let Some(oldest) = self.order.front().copied() {
+            self.print_trace(oldest)?;
+        }
+        self.out.flush()
+    }
+}
+
+fn render_tree(trace_id: TraceId, spans: &[SpanData]) -> String {
+    let ids: Vec<SpanId> = spans.iter().map(|s| s.span_context.span_id()).collect();
+    let mut children: HashMap<SpanId, Vec<&SpanData>> = HashMap::new();
+    let mut roots = Vec::new();
+    for span in spans {
+        if ids.contains(&span.parent_span_id) {
+            children.entry(span.parent_span_id).or_default().push(span);
+        } else {
+            roots.push(span);
+        }
+    }
+    for list in children.values_mut() {
+        list.sort_by_key(|s| s.start_time);
+    }
+    roots.sort_by_key(|s| s.start_time);
+    let mut out = format!("── trace {trace_id} ──\n");
+    for root in roots {
+        if root.parent_span_id != SpanId::INVALID {
+            let _ = writeln!(out, "(parent {} is in another process)", root.parent_span_id);
+        }
+        render_span(&mut out, root, &children, "", "");
+    }
+    out.push('\n');
+    out
+}
+
+fn render_span(
+    out: &mut String,
+    span: &SpanData,
+    children: &HashMap<SpanId, Vec<&SpanData>>,
+    lead: &str,
+    indent: &str,
+) {
+    let duration = elapsed(span.start_time, span.end_time);
+    let _ = write!(
+        out,
+        "{lead}{} [{}] {:.2} ms",
+        span.name,
+        kind_name(&span.span_kind),
+        duration.as_secs_f64() * 1000.0
+    );
+    if let Status::Error { description } = &span.status {
+        let _ = write!(out, "  ERROR: {description}");
+    }
+    out.push('\n');
+    let kids = children
+        .get(&span.span_context.span_id())
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let bar = if kids.is_empty() { "   " } else { "│  " };
+    if !span.attributes.is_empty() {
+        let _ = writeln!(out, "{indent}{bar}{}", attribute_line(&span.attributes));
+    }
+    for (i, child) in kids.iter().enumerate() {
+        let last = i + 1 == kids.len();
+        let (lead, more) = if last { ("└─ ", "   ") } else { ("├─ ", "│  ") };
+        render_span(
+            out,
+            child,
+            children,
+            &format!("{indent}{lead}"),
+            &format!("{indent}{more}"),
+        );
+    }
+}
+
+fn attribute_line(attributes: &[KeyValue]) -> String {
+    let mut line = String::new();
+    for kv in attributes {
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        let _ = match &kv.value {
+            Value::String(s) if s.as_str().contains(char::is_whitespace) || s.as_str().is_empty() => {
+                write!(line, "{}={:?}", kv.key, s.as_str())
+            }
+            value => write!(line, "{}={value}", kv.key),
+        };
+    }
+    line
+}
+
+fn io_failure(e: io::Error) -> OTelSdkError {
+    OTelSdkError::InternalFailure(format!("console exporter could not write: {e}"))
+}
+
+impl SpanExporter for ConsoleExporter {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        self.state().accept(batch).map_err(io_failure)
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.state().print_all().map_err(io_failure)
+    }
+
+    fn shutdown_with_timeout(&self, _timeout: std::time::Duration) -> OTelSdkResult {
+        self.state().print_all().map_err(io_failure)
+    }
+}

@@ -1,0 +1,43 @@
+//! census core: what every census integration shares.
+//!
+//! - [`model`]: the typed dependency model ([`model::DbSystem`],
+//!   [`model::Target`], SQL, MongoDB and HTTP commands) and its mapping onto
+//!   OpenTelemetry semantic-convention attributes;
+//! - [`registry`]: which integrations trace, switched by code or by the
+//!   `CENSUS_INTEGRATIONS` / `CENSUS_DISABLED_INTEGRATIONS` variables;
+//! - [`Tracer`]: exporters, sampler, in-process spans, flush on shutdown;
+//! - [`sampling`]: Application Insights compatible probability sampling;
+//! - [`sanitize`]: SQL literal removal and URL redaction;
+//! - [`propagation`] and [`context`]: W3C Trace Context and task spawning;
+//! - [`export`]: console tree and JSON-lines exporters.
+//!
+//! # Features
+//!
+//! - `testing`: [`testing`], in-memory span capture for integration tests.
+//!
+//! ```
+//! use census_core::{Tracer, export::ConsoleExporter, sampling::ProbabilitySampler};
+//! let tracer = Tracer::builder()
+//!     .exporter(ConsoleExporter::new())
+//!     .sampler(ProbabilitySampler::new(0.5)?)
+//!     .build();
+//! {
+//!     let _span = tracer.span("foo"); // an in-process dependency
+//! }
+//! tracer.shutdown(std::time::Duration::from_secs(5))?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+pub mod context;
+pub mod export;
+pub mod model;
+pub mod propagation;
+pub mod registry;
+pub mod sampling;
+pub mod sanitize;
+pub mod span;
+#[cfg(feature = "testing")]
+pub mod testing;
+mod tracer;
+
+pub use tracer::{ENV_EXPORT_JSONL, SpanGuard, Tracer, TracerBuilder, TracerError};

@@ -1,0 +1,88 @@
+use opentelemetry::KeyValue;
+use opentelemetry_semantic_conventions::attribute::{
+    HTTP_REQUEST_METHOD, SERVER_ADDRESS, SERVER_PORT, URL_FULL,
+};
+use url::Url;
+
+use crate::sanitize::redact_url;
+
+/// An outgoing HTTP request: method and redacted URL.
+///
+/// ```
+/// use census_core::model::HttpCommand;
+/// let url = url::Url::parse("http://api.local:8080/items?token=abc").unwrap();
+/// let cmd = HttpCommand::new(&http::Method::GET, &url);
+/// assert_eq!(cmd.span_name(), "GET");
+/// assert_eq!(cmd.url(), "http://api.local:8080/items?token=REDACTED");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpCommand {
+    method: http::Method,
+    url: String,
+    host: Option<String>,
+    port: Option<u16>,
+}
+
+impl HttpCommand {
+    /// Describes a request; the URL is redacted here, once.
+    pub fn new(method: &http::Method, url: &Url) -> Self {
+        Self {
+            method: method.clone(),
+            url: redact_url(url),
+            host: url.host_str().map(str::to_owned),
+            port: url.port_or_known_default(),
+        }
+    }
+
+    /// The redacted URL (`url.full`).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The method, as client spans are named: low cardinality by design.
+    pub fn span_name(&self) -> String {
+        match method_name(&self.method) {
+            "_OTHER" => "HTTP".to_owned(),
+            known => known.to_owned(),
+        }
+    }
+
+    /// `http.request.method`, `url.full`, `server.address`, `server.port`.
+    pub fn attributes(&self) -> Vec<KeyValue> {
+        let mut out = Vec::with_capacity(4);
+        out.push(KeyValue::new(HTTP_REQUEST_METHOD, method_name(&self.method)));
+        out.push(KeyValue::new(URL_FULL, self.url.clone()));
+        if let Some(host) = &self.host {
+            out.push(KeyValue::new(SERVER_ADDRESS, host.clone()));
+        }
+        if let Some(port) = self.port {
+            out.push(KeyValue::new(SERVER_PORT, i64::from(port)));
+        }
+        out
+    }
+}
+
+/// The `http.request.method` value: the method when it is one of the nine
+/// registered ones, `_OTHER` otherwise, so that arbitrary client-chosen
+/// methods cannot blow up cardinality.
+///
+/// ```
+/// use census_core::model::method_name;
+/// assert_eq!(method_name(&http::Method::POST), "POST");
+/// assert_eq!(method_name(&http::Method::from_bytes(b"PURGE").unwrap()), "_OTHER");
+/// ```
+pub fn method_name(method: &http::Method) -> &'static str {
+    use http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::CONNECT => "CONNECT",
+        Method::OPTIONS => "OPTIONS",
+        Method::TRACE => "TRACE",
+        Method::PATCH => "PATCH",
+        _ => "_OTHER",
+    }
+}

@@ -1,0 +1,228 @@
+//! Samplers. [`ProbabilitySampler`] decides like every Application Insights
+//! SDK, from a hash of the operation (trace) id, so services written in
+//! different languages keep or drop the same operations.
+
+use opentelemetry::trace::{Link, SpanKind, TraceContextExt, TraceId, TraceState};
+use opentelemetry::{Context, KeyValue};
+use opentelemetry_sdk::trace::{SamplingDecision, SamplingResult, ShouldSample};
+
+pub use opentelemetry_sdk::trace::Sampler;
+
+/// Span attribute carrying the sampling percentage of a kept span; the
+/// Application Insights exporter turns it into the envelope's `sampleRate`.
+/// The name is the one Azure Monitor's OpenTelemetry exporters use.
+pub const SAMPLE_RATE_ATTRIBUTE: &str = "_MS.sampleRate";
+
+/// A sampling rate outside `0.0..=1.0`.
+#[derive(Debug, Clone, Copy, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SamplerError {
+    /// The rate is not a fraction between 0 and 1.
+    #[error(
+        "sampling rate {rate} is outside 0.0..=1.0: pass the fraction of operations to keep, \
+         e.g. 0.25 to keep a quarter, 1.0 to keep all"
+    )]
+    RateOutOfRange {
+        /// The rate given.
+        rate: f64,
+    },
+}
+
+/// Keeps a fraction of operations, deciding from the operation id exactly
+/// as the Application Insights SDKs do. A span whose parent was sampled is
+/// kept, one whose parent was not is dropped, so operations stay whole.
+///
+/// ```
+/// use census_core::sampling::ProbabilitySampler;
+/// let sampler = ProbabilitySampler::new(0.25)?;
+/// assert_eq!(sampler.percentage(), 25.0);
+/// assert!(ProbabilitySampler::new(1.5).is_err());
+/// # Ok::<(), census_core::sampling::SamplerError>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ProbabilitySampler {
+    percentage: f64,
+}
+
+impl ProbabilitySampler {
+    /// A sampler keeping `rate` (0.0 to 1.0) of all operations.
+    pub fn new(rate: f64) -> Result<Self, SamplerError> {
+        if (0.0..=1.0).contains(&rate) {
+            Ok(Self {
+                percentage: rate * 100.0,
+            })
+        } else {
+            Err(SamplerError::RateOutOfRange { rate })
+        }
+    }
+
+    /// The percentage of operations kept, as `sampleRate` reports it.
+    pub fn percentage(&self) -> f64 {
+        self.percentage
+    }
+
+    fn keeps(&self, trace_id: TraceId) -> bool {
+        self.percentage >= 100.0 || sampling_score(&trace_id.to_string()) < self.percentage
+    }
+}
+
+impl ShouldSample for ProbabilitySampler {
+    fn should_sample(
+        &self,
+        parent_context: Option<&Context>,
+        trace_id: TraceId,
+        _name: &str,
+        _span_kind: &SpanKind,
+        _attributes: &[KeyValue],
+        _links: &[Link],
+    ) -> SamplingResult {
+        let parent = parent_context
+            .map(|cx| cx.span().span_context().clone())
+            .filter(|sc| sc.is_valid());
+        let keep = match &parent {
+            Some(parent) => parent.is_sampled(),
+            None => self.keeps(trace_id),
+        };
+        let attributes = if keep && self.percentage < 100.0 {
+            vec![KeyValue::new(SAMPLE_RATE_ATTRIBUTE, self.percentage)]
+        } else {
+            Vec::new()
+        };
+        SamplingResult {
+            decision: if keep {
+                SamplingDecision::RecordAndSample
+            } else {
+                SamplingDecision::Drop
+            },
+            attributes,
+            trace_state: parent.map_or_else(TraceState::default, |p| p.trace_state().clone()),
+        }
+    }
+}
+
+/// The Application Insights sampling score (0 to 100) of an operation id:
+/// a djb2 hash in wrapping 32-bit arithmetic over the id, doubled until it
+/// is at least 8 characters long, scaled by `i32::MAX`.
+///
+/// ```
+/// use census_core::sampling::sampling_score;
+/// let score = sampling_score("4bf92f3577b34da6a3ce929d0e0e4736");
+/// assert!((score - 33.46135385030012).abs() < 1e-9);
+/// ```
+pub fn sampling_score(operation_id: &str) -> f64 {
+    if operation_id.is_empty() {
+        return 0.0;
+    }
+    let mut input = operation_id.to_owned();
+    while input.len() < 8 {
+        input = input.repeat(2);
+    }
+    let hash = input.chars().fold(5381i32, |h, c| {
+        // A `char` is at most 0x10FFFF, so the cast cannot wrap.
+        h.wrapping_mul(33).wrapping_add(u32::from(c) as i32)
+    });
+    let hash = if hash == i32::MIN { i32::MAX } else { hash.abs() };
+    f64::from(hash) / f64::from(i32::MAX) * 100.0
+}
+
+#[cfg(test)]
+mod tests {
+    use opentelemetry::trace::{SpanContext, SpanId, TraceFlags};
+
+    use super::*;
+
+    #[test]
+    fn rates_outside_zero_to_one_are_rejected() {
+        for rate in [-0.1, 1.0001, f64::NAN, f64::INFINITY] {
+            let err = ProbabilitySampler::new(rate).unwrap_err();
+            assert!(matches!(err, SamplerError::RateOutOfRange { .. }));
+            assert!(err.to_string().contains("outside 0.0..=1.0"), "{err}");
+        }
+        for rate in [0.0, 0.5, 1.0] {
+            assert_eq!(ProbabilitySampler::new(rate).unwrap().percentage(), rate * 100.0);
+        }
+    }
+
+    /// Expected values computed by a separate transcription of the published
+    /// algorithm (JavaScript SDK `SamplingScoreGenerator`).
+    #[test]
+    fn score_matches_the_published_algorithm() {
+        let vectors = [
+            ("0123456789abcdef0123456789abcdef", 25.72846455766282),
+            ("4bf92f3577b34da6a3ce929d0e0e4736", 33.46135385030012),
+            ("ffffffffffffffffffffffffffffffff", 99.96135514227737),
+            ("00000000000000000000000000000001", 2.339351457701694),
+            ("abc", 46.12368808413096),
+            ("a", 16.249091046046974),
+            ("", 0.0),
+        ];
+        for (id, expected) in vectors {
+            let score = sampling_score(id);
+            assert!((score - expected).abs() < 1e-9, "{id}: {score} != {expected}");
+        }
+    }
+
+    fn decide(sampler: &ProbabilitySampler, parent: Option<&Context>, trace: &str) -> SamplingResult {
+        sampler.should_sample(
+            parent,
+            TraceId::from_hex(trace).unwrap(),
+            "op",
+            &SpanKind::Server,
+            &[],
+            &[],
+        )
+    }
+
+    #[test]
+    fn root_decision_follows_the_score_and_records_the_rate() {
+        let sampler = ProbabilitySampler::new(0.30).unwrap();
+        // Score 25.7 < 30: kept, with the percentage for `sampleRate`.
+        let kept = decide(&sampler, None, "0123456789abcdef0123456789abcdef");
+        assert_eq!(kept.decision, SamplingDecision::RecordAndSample);
+        assert_eq!(kept.attributes, vec![KeyValue::new(SAMPLE_RATE_ATTRIBUTE, 30.0)]);
+        // Score 33.5 >= 30: dropped.
+        let dropped = decide(&sampler, None, "4bf92f3577b34da6a3ce929d0e0e4736");
+        assert_eq!(dropped.decision, SamplingDecision::Drop);
+        assert!(dropped.attributes.is_empty());
+    }
+
+    #[test]
+    fn full_and_zero_rates_keep_all_and_none() {
+        let all = ProbabilitySampler::new(1.0).unwrap();
+        let none = ProbabilitySampler::new(0.0).unwrap();
+        let id = "ffffffffffffffffffffffffffffffff";
+        let kept = decide(&all, None, id);
+        assert_eq!(kept.decision, SamplingDecision::RecordAndSample);
+        assert!(kept.attributes.is_empty(), "100% is the default sampleRate");
+        assert_eq!(decide(&none, None, "00000000000000000000000000000001").decision, SamplingDecision::Drop);
+    }
+
+    fn parent(sampled: bool) -> Context {
+        let flags = if sampled { TraceFlags::SAMPLED } else { TraceFlags::default() };
+        let state = TraceState::from_key_value([("vendor", "v1")]).unwrap();
+        Context::new().with_remote_span_context(SpanContext::new(
+            TraceId::from_hex("4bf92f3577b34da6a3ce929d0e0e4736").unwrap(),
+            SpanId::from_hex("00f067aa0ba902b7").unwrap(),
+            flags,
+            true,
+            state,
+        ))
+    }
+
+    #[test]
+    fn a_sampled_parent_is_respected_even_when_the_hash_says_drop() {
+        let sampler = ProbabilitySampler::new(0.30).unwrap();
+        let trace = "4bf92f3577b34da6a3ce929d0e0e4736"; // score 33.5: a root would be dropped
+        let result = decide(&sampler, Some(&parent(true)), trace);
+        assert_eq!(result.decision, SamplingDecision::RecordAndSample);
+        assert_eq!(result.attributes, vec![KeyValue::new(SAMPLE_RATE_ATTRIBUTE, 30.0)]);
+        assert_eq!(result.trace_state.get("vendor"), Some("v1"));
+    }
+
+    #[test]
+    fn an_unsampled_parent_drops_the_child_even_when_the_hash_says_keep() {
+        let sampler = ProbabilitySampler::new(0.90).unwrap();
+        let result = decide(&sampler, Some(&parent(false)), "4bf92f3577b34da6a3ce929d0e0e4736");
+        assert_eq!(result.decision, SamplingDecision::Drop);
+    }
+}

@@ -1,0 +1,28 @@
+//! Keeping secrets out of telemetry: SQL literals and URL credentials.
+
+mod sql;
+mod sql_lexer;
+mod url;
+
+pub use self::url::{REDACTED, redact_url};
+pub(crate) use sql::analyze;
+pub(crate) use sql_lexer::Dialect;
+
+use crate::model::DbSystem;
+
+/// `sql` with every literal replaced by `?`, comments removed, whitespace
+/// folded and `IN (...)` value lists collapsed to `IN (?)`.
+///
+/// The quoting rules follow `system`: MySQL treats `"..."` as a string and
+/// `\'` as an escaped quote, PostgreSQL has `E'...'` and `$tag$...$tag$`.
+///
+/// ```
+/// use census_core::{model::DbSystem, sanitize::sanitize_sql};
+/// assert_eq!(
+///     sanitize_sql("SELECT * FROM users WHERE email = 'a@b.c' AND id IN (1, 2, 3) -- hi", DbSystem::Postgres),
+///     "SELECT * FROM users WHERE email = ? AND id IN (?)"
+/// );
+/// ```
+pub fn sanitize_sql(sql: &str, system: DbSystem) -> String {
+    analyze(sql, system.dialect()).text
+}

@@ -1,0 +1,252 @@
+use super::*;
+use crate::model::{DbSystem, SqlCommand};
+use crate::sanitize::sanitize_sql;
+
+fn clean(sql: &str, system: DbSystem) -> String {
+    sanitize_sql(sql, system)
+}
+
+/// Sanitizes and checks that none of `secrets` survives.
+fn assert_no_leak(sql: &str, system: DbSystem, secrets: &[&str]) -> String {
+    let out = clean(sql, system);
+    for secret in secrets {
+        assert!(!out.contains(secret), "{secret:?} leaked from {sql:?} into {out:?}");
+    }
+    out
+}
+
+const ALL: [DbSystem; 4] = [DbSystem::Postgres, DbSystem::MySql, DbSystem::Sqlite, DbSystem::MariaDb];
+
+#[test]
+fn literals_become_placeholders() {
+    for system in ALL {
+        assert_eq!(
+            clean("SELECT * FROM users WHERE name = 'bob' AND age > 42 AND score < -1.5e3", system),
+            "SELECT * FROM users WHERE name = ? AND age > ? AND score < -?"
+        );
+        assert_eq!(
+            clean("UPDATE t SET a = 0x1F, b = X'ABCD', c = .5, d = 1e-9 WHERE id = 7", system),
+            "UPDATE t SET a = ?, b = ?, c = ?, d = ? WHERE id = ?"
+        );
+    }
+}
+
+#[test]
+fn bind_parameters_and_keywords_are_kept() {
+    assert_eq!(
+        clean("SELECT * FROM t WHERE a = $1 AND b = $2 AND c IS NOT NULL AND d = TRUE", DbSystem::Postgres),
+        "SELECT * FROM t WHERE a = $1 AND b = $2 AND c IS NOT NULL AND d = TRUE"
+    );
+    assert_eq!(
+        clean("SELECT * FROM t WHERE a = ? AND b = ?1 AND c = :name AND d = @p", DbSystem::Sqlite),
+        "SELECT * FROM t WHERE a = ? AND b = ?1 AND c = :name AND d = @p"
+    );
+    assert_eq!(
+        clean("SELECT '2024-01-01'::date, x::text FROM t", DbSystem::Postgres),
+        "SELECT ?::date, x::text FROM t"
+    );
+}
+
+#[test]
+fn numbers_inside_identifiers_are_not_literals() {
+    for system in ALL {
+        assert_eq!(
+            clean("SELECT col1, t2.c_3, x$4 FROM table9 t2 WHERE v2 = 9", system),
+            "SELECT col1, t2.c_3, x$4 FROM table9 t2 WHERE v2 = ?"
+        );
+    }
+}
+
+#[test]
+fn quotes_inside_strings_do_not_end_them() {
+    for system in ALL {
+        let out = assert_no_leak(
+            "SELECT * FROM t WHERE a = 'it''s secret' AND b = 'x \" y' AND c = 1",
+            system,
+            &["secret", "it", "\" y"],
+        );
+        assert_eq!(out, "SELECT * FROM t WHERE a = ? AND b = ? AND c = ?");
+    }
+}
+
+#[test]
+fn backslash_escapes_follow_the_dialect() {
+    // MySQL: `\'` is an escaped quote inside the string.
+    let out = assert_no_leak(
+        r"SELECT * FROM t WHERE a = 'O\'Brien pw=hunter2' AND b = 'x'",
+        DbSystem::MySql,
+        &["Brien", "hunter2"],
+    );
+    assert_eq!(out, "SELECT * FROM t WHERE a = ? AND b = ?");
+    // PostgreSQL: a backslash is an ordinary character, the string ends at `\'`.
+    let out = assert_no_leak(
+        r"SELECT 'C:\' , secret_col FROM t WHERE pw = 'hunter2'",
+        DbSystem::Postgres,
+        &["hunter2", "C:"],
+    );
+    assert_eq!(out, "SELECT ? , secret_col FROM t WHERE pw = ?");
+    // ... except in E'' strings.
+    let out = assert_no_leak(
+        r"SELECT E'it\'s hunter2', 'b' FROM t",
+        DbSystem::Postgres,
+        &["hunter2", "it"],
+    );
+    assert_eq!(out, "SELECT ?, ? FROM t");
+}
+
+#[test]
+fn double_quotes_are_strings_in_mysql_and_identifiers_elsewhere() {
+    assert_eq!(
+        clean(r#"SELECT * FROM "Users" WHERE "Name" = 'x'"#, DbSystem::Postgres),
+        r#"SELECT * FROM "Users" WHERE "Name" = ?"#
+    );
+    let out = assert_no_leak(
+        r#"SELECT * FROM `users` WHERE name = "hunter2" AND note = "say \"hi\" pw""#,
+        DbSystem::MySql,
+        &["hunter2", "hi", "pw"],
+    );
+    assert_eq!(out, "SELECT * FROM `users` WHERE name = ? AND note = ?");
+}
+
+#[test]
+fn dollar_quoted_strings_are_literals() {
+    let out = assert_no_leak(
+        "SELECT $$a 'quoted' $x$ secret$$, $tag$ it's $$ hunter2 $tag$, $1 FROM t",
+        DbSystem::Postgres,
+        &["secret", "hunter2", "quoted", "it's"],
+    );
+    assert_eq!(out, "SELECT ?, ?, $1 FROM t");
+    // Unterminated: swallowed to the end rather than leaked.
+    assert_eq!(
+        assert_no_leak("SELECT $q$ hunter2", DbSystem::Postgres, &["hunter2"]),
+        "SELECT ?"
+    );
+}
+
+#[test]
+fn comments_are_stripped_including_nested_ones() {
+    let out = assert_no_leak(
+        "SELECT /* outer /* inner pw=hunter2 */ still comment */ a -- trailing hunter2\nFROM t # not in pg",
+        DbSystem::Postgres,
+        &["hunter2", "outer", "inner", "still", "trailing"],
+    );
+    assert_eq!(out, "SELECT a FROM t # not in pg");
+    let out = assert_no_leak(
+        "SELECT a FROM t # hunter2 comment\nWHERE b = 1 /* c */",
+        DbSystem::MySql,
+        &["hunter2", "comment"],
+    );
+    assert_eq!(out, "SELECT a FROM t WHERE b = ?");
+    // Comment markers inside strings are string content, not comments.
+    assert_eq!(
+        clean("SELECT '-- not a comment', '/* nor this */' FROM t", DbSystem::Sqlite),
+        "SELECT ?, ? FROM t"
+    );
+    // Unterminated comment: dropped to the end.
+    assert_eq!(
+        assert_no_leak("SELECT a /* hunter2", DbSystem::Sqlite, &["hunter2"]),
+        "SELECT a"
+    );
+}
+
+#[test]
+fn in_lists_collapse() {
+    for system in ALL {
+        assert_eq!(
+            clean("SELECT * FROM t WHERE id IN (1, 2, 3) AND s in ('a','b') AND q IN (?, ?)", system),
+            "SELECT * FROM t WHERE id IN (?) AND s in (?) AND q IN (?)"
+        );
+        // A subquery or a column list is not a value list.
+        assert_eq!(
+            clean("SELECT * FROM t WHERE id IN (SELECT id FROM u WHERE x = 5) OR (a, b) IN ((1, 2))", system),
+            "SELECT * FROM t WHERE id IN (SELECT id FROM u WHERE x = ?) OR (a, b) IN ((?, ?))"
+        );
+    }
+    assert_eq!(
+        clean("SELECT * FROM t WHERE id IN ($1, $2)", DbSystem::Postgres),
+        "SELECT * FROM t WHERE id IN ($1, $2)"
+    );
+}
+
+#[test]
+fn unicode_is_handled_and_never_leaks() {
+    let out = assert_no_leak(
+        "SELECT prénom, ñ FROM clients_ü WHERE ville = 'Zürich' AND note = N'東京 🔑 secret' AND emoji = '🙂'",
+        DbSystem::MySql,
+        &["Zürich", "東京", "🔑", "secret", "🙂"],
+    );
+    assert_eq!(out, "SELECT prénom, ñ FROM clients_ü WHERE ville = ? AND note = ? AND emoji = ?");
+}
+
+#[test]
+fn whitespace_is_folded() {
+    assert_eq!(
+        clean("  SELECT\n\ta ,\r\n  b\nFROM   t  ", DbSystem::Sqlite),
+        "SELECT a , b FROM t"
+    );
+}
+
+#[test]
+fn unterminated_strings_never_leak() {
+    for system in ALL {
+        assert_eq!(
+            assert_no_leak("SELECT * FROM t WHERE a = 'hunter2", system, &["hunter2"]),
+            "SELECT * FROM t WHERE a = ?"
+        );
+    }
+}
+
+fn summary(sql: &str) -> (Option<String>, Option<String>, Option<String>) {
+    let cmd = SqlCommand::parse(sql, DbSystem::Postgres);
+    (
+        cmd.operation().map(str::to_owned),
+        cmd.collection().map(str::to_owned),
+        cmd.summary(),
+    )
+}
+
+fn some(op: &str, collection: Option<&str>, summary: &str) -> (Option<String>, Option<String>, Option<String>) {
+    (Some(op.into()), collection.map(Into::into), Some(summary.into()))
+}
+
+#[test]
+fn operation_and_first_table_make_the_summary() {
+    assert_eq!(summary("select * from users where id = 1"), some("SELECT", Some("users"), "SELECT users"));
+    assert_eq!(summary("INSERT INTO orders (a) VALUES (1)"), some("INSERT", Some("orders"), "INSERT orders"));
+    assert_eq!(summary("UPDATE public.accounts SET x = 1"), some("UPDATE", Some("public.accounts"), "UPDATE public.accounts"));
+    assert_eq!(summary("DELETE FROM \"Audit Log\" WHERE 1=1"), some("DELETE", Some("Audit Log"), "DELETE Audit Log"));
+    assert_eq!(summary("CREATE TABLE IF NOT EXISTS items (id int)"), some("CREATE", Some("items"), "CREATE items"));
+    assert_eq!(summary("DROP TABLE IF EXISTS items"), some("DROP", Some("items"), "DROP items"));
+    assert_eq!(summary("BEGIN"), some("BEGIN", None, "BEGIN"));
+    assert_eq!(summary("   "), (None, None, None));
+}
+
+#[test]
+fn several_tables_keep_the_first_in_the_summary_and_no_collection() {
+    assert_eq!(
+        summary("SELECT * FROM orders o JOIN customers c ON c.id = o.cid"),
+        some("SELECT", None, "SELECT orders")
+    );
+    assert_eq!(summary("SELECT * FROM a, b WHERE a.x = b.x"), some("SELECT", None, "SELECT a"));
+    assert_eq!(
+        summary("WITH recent AS (SELECT * FROM orders) SELECT * FROM recent"),
+        some("SELECT", Some("recent"), "SELECT recent")
+    );
+    assert_eq!(
+        summary("WITH r AS (SELECT 1) DELETE FROM sessions WHERE id IN (SELECT id FROM r)"),
+        some("DELETE", None, "DELETE sessions")
+    );
+}
+
+#[test]
+fn analyze_reports_text_operation_and_tables_in_one_pass() {
+    let parts = analyze("SELECT a FROM `t` WHERE b = 'x'", Dialect::MySql);
+    assert_eq!(
+        parts,
+        SqlParts {
+            text: "SELECT a FROM `t` WHERE b = ?".into(),
+            operation: Some("SELECT".into()),
+            tables: vec!["t".into()],
+        }
+    );
+}

@@ -1,0 +1,166 @@
+//! URL redaction: credentials in the user-info part and the values of
+//! secret-bearing query parameters never reach telemetry.
+
+use url::Url;
+
+/// What replaces a redacted value, as the semantic conventions spell it.
+pub const REDACTED: &str = "REDACTED";
+
+/// The URL with its user name and password, and the values of query (and
+/// fragment) parameters that look secret, replaced by `REDACTED`.
+///
+/// Secret-looking parameter names, compared without case, `-` or `_`:
+/// `sig`, anything ending in `key` or `sig`, and anything containing
+/// `signature`, `accesskey`, `token`, `password`, `passwd`, `pwd`, `secret`,
+/// `credential` or `auth`.
+///
+/// ```
+/// use census_core::sanitize::redact_url;
+/// let url = url::Url::parse("https://bob:hunter2@blob.example/c?sv=2024&sig=abc%2B").unwrap();
+/// assert_eq!(
+///     redact_url(&url),
+///     "https://REDACTED:REDACTED@blob.example/c?sv=2024&sig=REDACTED"
+/// );
+/// ```
+pub fn redact_url(url: &Url) -> String {
+    if url.username().is_empty()
+        && url.password().is_none()
+        && url.query().is_none()
+        && url.fragment().is_none()
+    {
+        return url.as_str().to_owned();
+    }
+    let mut redacted = url.clone();
+    if !url.username().is_empty() {
+        // Only fails for URLs that cannot carry credentials, which then have none.
+        let _ = redacted.set_username(REDACTED);
+    }
+    if url.password().is_some() {
+        let _ = redacted.set_password(Some(REDACTED));
+    }
+    if let Some(query) = url.query() {
+        redacted.set_query(Some(&redact_pairs(query)));
+    }
+    if let Some(fragment) = url.fragment() {
+        redacted.set_fragment(Some(&redact_pairs(fragment)));
+    }
+    redacted.into()
+}
+
+/// Rewrites `a=1&sig=2` pairs, keeping every byte of the pairs it keeps.
+fn redact_pairs(pairs: &str) -> String {
+    let mut out = String::with_capacity(pairs.len());
+    for (i, pair) in pairs.split('&').enumerate() {
+        if i > 0 {
+            out.push('&');
+        }
+        match pair.split_once('=') {
+            Some((key, _)) if is_secret_name(key) => {
+                out.push_str(key);
+                out.push('=');
+                out.push_str(REDACTED);
+            }
+            _ => out.push_str(pair),
+        }
+    }
+    out
+}
+
+fn is_secret_name(raw_key: &str) -> bool {
+    let decoded: String = url::form_urlencoded::parse(raw_key.as_bytes())
+        .map(|(k, _)| k)
+        .collect();
+    let key: String = decoded
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect();
+    const CONTAINS: [&str; 9] = [
+        "signature",
+        "accesskey",
+        "token",
+        "password",
+        "passwd",
+        "pwd",
+        "secret",
+        "credential",
+        "auth",
+    ];
+    key.ends_with("key") || key.ends_with("sig") || CONTAINS.iter().any(|c| key.contains(c))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn redact(s: &str) -> String {
+        redact_url(&Url::parse(s).unwrap())
+    }
+
+    #[test]
+    fn plain_urls_are_unchanged() {
+        assert_eq!(
+            redact("http://127.0.0.1:8080/a/b"),
+            "http://127.0.0.1:8080/a/b"
+        );
+        assert_eq!(
+            redact("https://api.example/items?page=2&sort=name"),
+            "https://api.example/items?page=2&sort=name"
+        );
+    }
+
+    #[test]
+    fn user_info_is_redacted() {
+        assert_eq!(
+            redact("https://alice:s3cr%40t@db.example/"),
+            "https://REDACTED:REDACTED@db.example/"
+        );
+        assert_eq!(
+            redact("https://alice@db.example/"),
+            "https://REDACTED@db.example/"
+        );
+    }
+
+    #[test]
+    fn secret_query_parameters_are_redacted() {
+        let out = redact(
+            "https://acct.blob.core.windows.net/c/b.txt?sv=2022-11-02&se=2030&sp=r&sig=AbC%2Fd%3D\
+             &X-Amz-Signature=ff&X-Goog-Signature=ee&access_token=t0k&api_key=k1\
+             &subscription-key=k2&Password=p&client_secret=cs&AWSAccessKeyId=AK&code=42",
+        );
+        assert_eq!(
+            out,
+            "https://acct.blob.core.windows.net/c/b.txt?sv=2022-11-02&se=2030&sp=r&sig=REDACTED\
+             &X-Amz-Signature=REDACTED&X-Goog-Signature=REDACTED&access_token=REDACTED\
+             &api_key=REDACTED&subscription-key=REDACTED&Password=REDACTED\
+             &client_secret=REDACTED&AWSAccessKeyId=REDACTED&code=42"
+        );
+        for secret in ["AbC", "ff", "ee", "t0k", "k1", "k2", "=p", "cs", "AK"] {
+            assert!(!out.contains(&format!("={secret}")), "{secret} leaked: {out}");
+        }
+    }
+
+    #[test]
+    fn encoded_and_odd_keys_are_recognised() {
+        // `%73ig` is `sig` percent-encoded; `+` decodes to a space.
+        assert_eq!(
+            redact("https://h/p?%73ig=x&a+token=y&token&=z"),
+            "https://h/p?%73ig=REDACTED&a+token=REDACTED&token&=z"
+        );
+    }
+
+    #[test]
+    fn fragment_parameters_are_redacted() {
+        assert_eq!(
+            redact("https://app.example/cb#access_token=abc&state=1"),
+            "https://app.example/cb#access_token=REDACTED&state=1"
+        );
+    }
+
+    #[test]
+    fn unicode_values_survive_and_secrets_do_not() {
+        let out = redact("https://h/p?q=caf%C3%A9&tok%C3%A9n=1&pässwort=2&sig=ü");
+        assert!(out.contains("q=caf%C3%A9"), "{out}");
+        assert!(out.ends_with("&sig=REDACTED"), "{out}");
+    }
+}

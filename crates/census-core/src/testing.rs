@@ -1,0 +1,74 @@
+//! Span capture for tests (feature `testing`): one in-memory exporter per
+//! process, given to the registry, with spans looked up by trace so that
+//! tests running in parallel do not see each other's spans.
+
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use opentelemetry::trace::{TraceContextExt, TraceId, Tracer as _, TracerProvider as _};
+use opentelemetry::Context;
+use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData};
+
+use crate::registry::{Integration, set_tracer_provider};
+
+/// The process's span capture.
+#[derive(Debug)]
+pub struct SpanCapture {
+    exporter: InMemorySpanExporter,
+    provider: SdkTracerProvider,
+}
+
+/// Installs the capture on first use (registry provider, synchronous
+/// export) and enables `integrations`.
+pub fn capture(integrations: &[Integration]) -> &'static SpanCapture {
+    static CAPTURE: OnceLock<SpanCapture> = OnceLock::new();
+    let capture = CAPTURE.get_or_init(|| {
+        let exporter = InMemorySpanExporter::default();
+        let provider = SdkTracerProvider::builder()
+            .with_simple_exporter(exporter.clone())
+            .build();
+        set_tracer_provider(provider.clone());
+        SpanCapture { exporter, provider }
+    });
+    for integration in integrations {
+        integration.set_enabled(true);
+    }
+    capture
+}
+
+impl SpanCapture {
+    /// A context holding a fresh test root span, so that everything run in
+    /// it lands in a trace of its own; the trace id finds it again.
+    pub fn root(&self, name: &'static str) -> (Context, TraceId) {
+        let tracer = self.provider.tracer("census-test");
+        let cx = Context::new().with_span(tracer.start_with_context(name, &Context::new()));
+        let trace_id = cx.span().span_context().trace_id();
+        (cx, trace_id)
+    }
+
+    /// The finished spans of `trace_id`, in start order.
+    pub fn spans(&self, trace_id: TraceId) -> Vec<SpanData> {
+        let mut spans: Vec<SpanData> = self
+            .exporter
+            .get_finished_spans()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|s| s.span_context.trace_id() == trace_id)
+            .collect();
+        spans.sort_by_key(|s| s.start_time);
+        spans
+    }
+
+    /// The spans of `trace_id` once there are at least `count` of them,
+    /// waiting up to five seconds for spans ended on other threads.
+    pub fn wait_for(&self, trace_id: TraceId, count: usize) -> Vec<SpanData> {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let spans = self.spans(trace_id);
+            if spans.len() >= count || Instant::now() > deadline {
+                return spans;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}

@@ -1,0 +1,229 @@
+//! The tracer: OpenCensus's `Tracer(exporter=..., sampler=...)` over the
+//! OpenTelemetry SDK, with batch export off the request path.
+
+use std::borrow::Cow;
+use std::future::Future;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use opentelemetry::context::{FutureExt, WithContext};
+use opentelemetry::trace::{SpanKind, TraceContextExt, Tracer as _, TracerProvider as _};
+use opentelemetry::{Context, ContextGuard, KeyValue, global};
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::error::OTelSdkError;
+use opentelemetry_sdk::trace::{
+    SdkTracer, SdkTracerProvider, ShouldSample, SpanExporter, SpanProcessor, TracerProviderBuilder,
+};
+
+use crate::export::{ConsoleExporter, JsonLinesExporter};
+
+/// Environment variable: a file to append JSON lines of finished spans to.
+pub const ENV_EXPORT_JSONL: &str = "CENSUS_EXPORT_JSONL";
+
+/// Why a tracer could not be built or shut down.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TracerError {
+    /// The JSON-lines file could not be opened.
+    #[error(
+        "cannot open the JSON-lines file `{}` named by {ENV_EXPORT_JSONL}: {source}; \
+         point {ENV_EXPORT_JSONL} at a writable file, or unset it",
+        path.display()
+    )]
+    JsonLinesFile {
+        /// The path given.
+        path: PathBuf,
+        /// What the operating system said.
+        source: std::io::Error,
+    },
+    /// Shutting down did not flush everything before the deadline, or failed.
+    #[error("tracer shutdown did not complete within {deadline:?}: {source}")]
+    Shutdown {
+        /// The deadline given.
+        deadline: Duration,
+        /// What the SDK reported.
+        source: OTelSdkError,
+    },
+}
+
+/// Builds a [`Tracer`].
+///
+/// ```
+/// use census_core::{Tracer, export::ConsoleExporter, sampling::ProbabilitySampler};
+/// let tracer = Tracer::builder()
+///     .exporter(ConsoleExporter::new())
+///     .sampler(ProbabilitySampler::new(1.0)?)
+///     .service_name("checkout")
+///     .build();
+/// # Ok::<(), census_core::sampling::SamplerError>(())
+/// ```
+#[derive(Debug)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct TracerBuilder {
+    provider: TracerProviderBuilder,
+    service_name: Option<String>,
+    install_global: bool,
+}
+
+impl TracerBuilder {
+    /// Adds an exporter, fed by its own batch processor on a background
+    /// thread: recording a span never waits for the exporter, and a full
+    /// queue drops spans rather than block.
+    pub fn exporter(mut self, exporter: impl SpanExporter + 'static) -> Self {
+        self.provider = self.provider.with_batch_exporter(exporter);
+        self
+    }
+
+    /// Adds a span processor as it is, for full control over export.
+    pub fn span_processor(mut self, processor: impl SpanProcessor + 'static) -> Self {
+        self.provider = self.provider.with_span_processor(processor);
+        self
+    }
+
+    /// Sets the sampler; the default keeps every operation whose parent
+    /// (if any) was kept.
+    pub fn sampler(mut self, sampler: impl ShouldSample + 'static) -> Self {
+        self.provider = self.provider.with_sampler(sampler);
+        self
+    }
+
+    /// Sets `service.name` (Application Insights' cloud role); without it
+    /// `OTEL_SERVICE_NAME` applies.
+    pub fn service_name(mut self, name: impl Into<String>) -> Self {
+        self.service_name = Some(name.into());
+        self
+    }
+
+    /// Whether `build` makes this the global OpenTelemetry tracer provider,
+    /// which the integrations use unless the registry was given another
+    /// (default: yes).
+    pub fn install_global(mut self, install: bool) -> Self {
+        self.install_global = install;
+        self
+    }
+
+    /// Builds the tracer and, unless turned off, installs it globally.
+    pub fn build(self) -> Tracer {
+        let mut resource = Resource::builder();
+        if let Some(name) = self.service_name {
+            resource = resource.with_service_name(name);
+        }
+        let provider = self.provider.with_resource(resource.build()).build();
+        if self.install_global {
+            global::set_tracer_provider(provider.clone());
+        }
+        let tracer = provider.tracer("census");
+        Tracer { provider, tracer }
+    }
+}
+
+/// Records in-process work and owns the export pipeline.
+///
+/// ```
+/// use census_core::{Tracer, export::ConsoleExporter};
+/// let tracer = Tracer::builder().exporter(ConsoleExporter::new()).install_global(false).build();
+/// {
+///     let _span = tracer.span("compute totals");
+///     // ... work measured as an in-process dependency
+/// }
+/// tracer.shutdown(std::time::Duration::from_secs(5))?;
+/// # Ok::<(), census_core::TracerError>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Tracer {
+    provider: SdkTracerProvider,
+    tracer: SdkTracer,
+}
+
+impl Tracer {
+    /// Starts building a tracer.
+    pub fn builder() -> TracerBuilder {
+        TracerBuilder {
+            provider: SdkTracerProvider::builder(),
+            service_name: None,
+            install_global: true,
+        }
+    }
+
+    /// A tracer configured from the environment, installed globally: the
+    /// console exporter, plus JSON lines to the file `CENSUS_EXPORT_JSONL`
+    /// names, if set.
+    pub fn from_env() -> Result<Self, TracerError> {
+        let mut builder = Self::builder().exporter(ConsoleExporter::new());
+        if let Some(path) = std::env::var_os(ENV_EXPORT_JSONL).filter(|p| !p.is_empty()) {
+            let path = PathBuf::from(path);
+            let exporter = JsonLinesExporter::create(&path)
+                .map_err(|source| TracerError::JsonLinesFile { path, source })?;
+            builder = builder.exporter(exporter);
+        }
+        Ok(builder.build())
+    }
+
+    /// Starts an in-process span (kind Internal) as a child of the current
+    /// context and makes it current until the guard drops, which ends it.
+    ///
+    /// The guard is bound to the thread: in async code use [`Tracer::in_span`].
+    pub fn span(&self, name: impl Into<Cow<'static, str>>) -> SpanGuard {
+        let cx = self.start_internal(name);
+        SpanGuard {
+            _attached: cx.clone().attach(),
+            cx,
+        }
+    }
+
+    /// Runs `future` inside a new in-process span, a child of the current
+    /// context; the span ends when the future completes or is dropped.
+    pub fn in_span<F: Future>(&self, name: impl Into<Cow<'static, str>>, future: F) -> WithContext<F> {
+        future.with_context(self.start_internal(name))
+    }
+
+    fn start_internal(&self, name: impl Into<Cow<'static, str>>) -> Context {
+        let parent = Context::current();
+        let span = self
+            .tracer
+            .span_builder(name)
+            .with_kind(SpanKind::Internal)
+            .start_with_context(&self.tracer, &parent);
+        parent.with_span(span)
+    }
+
+    /// The OpenTelemetry provider, e.g. for `registry::set_tracer_provider`.
+    pub fn provider(&self) -> &SdkTracerProvider {
+        &self.provider
+    }
+
+    /// Flushes what is queued to every exporter and stops them, waiting at
+    /// most `deadline`.
+    pub fn shutdown(&self, deadline: Duration) -> Result<(), TracerError> {
+        self.provider
+            .shutdown_with_timeout(deadline)
+            .map_err(|source| TracerError::Shutdown { deadline, source })
+    }
+}
+
+/// An in-process span that is current until dropped; dropping ends it.
+#[derive(Debug)]
+#[must_use = "the span ends when the guard is dropped"]
+pub struct SpanGuard {
+    cx: Context,
+    _attached: ContextGuard,
+}
+
+impl SpanGuard {
+    /// Adds an attribute to the span.
+    pub fn set_attribute(&self, attribute: KeyValue) {
+        self.cx.span().set_attribute(attribute);
+    }
+
+    /// The context holding the span, e.g. to hand to another task.
+    pub fn context(&self) -> &Context {
+        &self.cx
+    }
+}
+
+impl Drop for SpanGuard {
+    fn drop(&mut self) {
+        // Fields drop after this, so the span ends while still current.
+        self.cx.span().end();
+    }
+}
