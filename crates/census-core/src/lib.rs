@@ -39,5 +39,7 @@ pub mod span;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod tracer;
+#[cfg(test)]
+mod test_support;
 
 pub use tracer::{ENV_EXPORT_JSONL, SpanGuard, Tracer, TracerBuilder, TracerError};

@@ -227,3 +227,75 @@ impl Drop for SpanGuard {
         self.cx.span().end();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use opentelemetry::trace::{SpanKind, TraceContextExt};
+    use opentelemetry_sdk::trace::{InMemorySpanExporter, SimpleSpanProcessor};
+
+    use super::*;
+
+    fn tracer() -> (Tracer, InMemorySpanExporter) {
+        let exporter = InMemorySpanExporter::default();
+        let tracer = Tracer::builder()
+            .span_processor(SimpleSpanProcessor::new(exporter.clone()))
+            .service_name("unit")
+            .install_global(false)
+            .build();
+        (tracer, exporter)
+    }
+
+    #[test]
+    fn span_guard_records_nested_internal_spans() {
+        let (tracer, exporter) = tracer();
+        {
+            let outer = tracer.span("outer");
+            outer.set_attribute(KeyValue::new("items", 3));
+            let _inner = tracer.span("inner");
+        }
+        let spans = exporter.get_finished_spans().unwrap();
+        let [inner, outer] = spans.as_slice() else { panic!("{spans:?}") };
+        assert_eq!((inner.name.as_ref(), outer.name.as_ref()), ("inner", "outer"));
+        assert_eq!(inner.span_kind, SpanKind::Internal);
+        assert_eq!(outer.span_kind, SpanKind::Internal);
+        assert_eq!(inner.parent_span_id, outer.span_context.span_id());
+        assert_eq!(inner.span_context.trace_id(), outer.span_context.trace_id());
+        assert_eq!(outer.attributes, vec![KeyValue::new("items", 3)]);
+        assert!(!Context::current().has_active_span(), "the guard detaches on drop");
+    }
+
+    #[tokio::test]
+    async fn in_span_wraps_a_future_and_spawn_carries_the_context() {
+        let (tracer, exporter) = tracer();
+        let child_tracer = tracer.clone();
+        tracer
+            .in_span("request work", async move {
+                crate::context::spawn(async move {
+                    drop(child_tracer.span("spawned"));
+                })
+                .await
+                .unwrap();
+            })
+            .await;
+        let spans = exporter.get_finished_spans().unwrap();
+        let [spawned, work] = spans.as_slice() else { panic!("{spans:?}") };
+        assert_eq!(work.name, "request work");
+        assert_eq!(spawned.parent_span_id, work.span_context.span_id());
+    }
+
+    #[test]
+    fn shutdown_flushes_batches_within_the_deadline() {
+        let lines = crate::test_support::SharedBuffer::default();
+        let tracer = Tracer::builder()
+            .exporter(JsonLinesExporter::new(lines.clone()))
+            .install_global(false)
+            .build();
+        drop(tracer.span("queued"));
+        tracer.shutdown(Duration::from_secs(5)).unwrap();
+        let written = lines.text();
+        assert_eq!(written.lines().count(), 1, "{written}");
+        assert!(written.contains(r#""name":"queued""#), "{written}");
+        let err = tracer.shutdown(Duration::from_secs(1)).unwrap_err();
+        assert!(err.to_string().starts_with("tracer shutdown did not complete within 1s"), "{err}");
+    }
+}

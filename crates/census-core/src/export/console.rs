@@ -25,7 +25,7 @@ const MAX_PENDING_TRACES: usize = 1024;
 /// ```
 ///
 /// Spans whose root never arrives (the root lives in another process) are
-/// printed on flush and shutdown, or when too many operations are pending.
+/// printed at shutdown, or when too many operations are pending.
 ///
 /// ```
 /// let exporter = census_core::export::ConsoleExporter::new();

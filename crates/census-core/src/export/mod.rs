@@ -7,3 +7,6 @@ mod jsonl;
 
 pub use console::ConsoleExporter;
 pub use jsonl::JsonLinesExporter;
+
+#[cfg(test)]
+mod tests;

@@ -1,6 +1,7 @@
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard};
 
 use super::*;
+use crate::test_support::SharedBuffer;
 
 /// The registry is process-wide; these tests take turns.
 fn exclusive() -> MutexGuard<'static, ()> {
@@ -127,23 +128,10 @@ fn lenient_variant_enables_the_valid_names_and_skips_the_rest() {
     assert!(Integration::Sqlx.is_enabled());
 }
 
-#[derive(Clone, Default)]
-struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Buffer {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[test]
 fn wrapper_used_while_off_warns_exactly_once() {
     let _g = exclusive();
-    let buffer = Buffer::default();
+    let buffer = SharedBuffer::default();
     let writer = buffer.clone();
     let subscriber = tracing_subscriber::fmt()
         .with_writer(move || writer.clone())
@@ -160,7 +148,7 @@ fn wrapper_used_while_off_warns_exactly_once() {
         Integration::Diesel.set_enabled(false);
         assert!(!Integration::Diesel.should_trace());
     });
-    let logged = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+    let logged = buffer.text();
     assert_eq!(logged.matches("is not enabled").count(), 1, "{logged}");
     assert!(logged.contains("WARN"), "{logged}");
     assert!(

@@ -1,10 +1,13 @@
-//! Keeping secrets out of telemetry: SQL literals and URL credentials.
+//! Keeping secrets out of telemetry: SQL literals, URL credentials and
+//! values quoted in error messages.
 
+mod quoted;
 mod sql;
 mod sql_lexer;
 mod url;
 
 pub use self::url::{REDACTED, redact_url};
+pub use quoted::mask_quoted;
 pub(crate) use sql::analyze;
 pub(crate) use sql_lexer::Dialect;
 

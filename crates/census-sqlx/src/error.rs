@@ -1,0 +1,41 @@
+//! How a sqlx error shows in telemetry: a low-cardinality `error.type` and
+//! a message with quoted values masked.
+
+use std::borrow::Cow;
+
+use census_core::sanitize::mask_quoted;
+use opentelemetry::KeyValue;
+use opentelemetry::trace::SpanRef;
+use opentelemetry_semantic_conventions::attribute::DB_RESPONSE_STATUS_CODE;
+
+pub(crate) fn record(span: &SpanRef<'_>, error: &sqlx::Error) {
+    if let sqlx::Error::Database(db) = error
+        && let Some(code) = db.code()
+    {
+        span.set_attribute(KeyValue::new(DB_RESPONSE_STATUS_CODE, code.into_owned()));
+    }
+    census_core::span::record_failure(span, error_type(error), mask_quoted(&error.to_string()));
+}
+
+fn error_type(error: &sqlx::Error) -> Cow<'static, str> {
+    use sqlx::Error as E;
+    Cow::Borrowed(match error {
+        E::Database(db) => return db.code().map_or(Cow::Borrowed("database"), |c| c.into_owned().into()),
+        E::Configuration(_) => "configuration",
+        E::InvalidArgument(_) => "invalid_argument",
+        E::Io(_) => "io",
+        E::Tls(_) => "tls",
+        E::Protocol(_) => "protocol",
+        E::RowNotFound => "row_not_found",
+        E::TypeNotFound { .. } => "type_not_found",
+        E::ColumnIndexOutOfBounds { .. } => "column_index_out_of_bounds",
+        E::ColumnNotFound(_) => "column_not_found",
+        E::ColumnDecode { .. } => "column_decode",
+        E::Encode(_) => "encode",
+        E::Decode(_) => "decode",
+        E::PoolTimedOut => "pool_timed_out",
+        E::PoolClosed => "pool_closed",
+        E::WorkerCrashed => "worker_crashed",
+        _ => "_OTHER",
+    })
+}

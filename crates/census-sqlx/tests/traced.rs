@@ -1,0 +1,202 @@
+//! Spans produced by traced sqlx calls, checked exactly, on real SQLite.
+
+use census_core::registry::Integration;
+use census_core::testing::{SpanCapture, capture};
+use census_sqlx::Traced;
+use futures_util::StreamExt;
+use opentelemetry::context::FutureExt;
+use opentelemetry::trace::{SpanKind, Status, TraceContextExt};
+use opentelemetry::{Context, KeyValue, Value};
+use opentelemetry_sdk::trace::SpanData;
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePool};
+use sqlx::{Connection, Row};
+
+fn spans() -> &'static SpanCapture {
+    capture(&[Integration::Sqlx])
+}
+
+async fn pool(name: &str) -> Traced<SqlitePool> {
+    let path = std::env::temp_dir().join(format!("census-sqlx-{name}-{}.db", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let options = SqliteConnectOptions::new().filename(&path).create_if_missing(true);
+    let pool = Traced::new(SqlitePool::connect_with(options).await.unwrap());
+    sqlx::raw_sql(
+        "CREATE TABLE products (sku TEXT PRIMARY KEY, name TEXT NOT NULL, price REAL NOT NULL);
+         INSERT INTO products VALUES ('sku-1', 'kettle', 25.0), ('sku-42', 'teapot', 42.5);",
+    )
+    .execute(pool.get_ref())
+    .await
+    .unwrap();
+    pool
+}
+
+fn namespace(pool: &Traced<SqlitePool>) -> String {
+    pool.get_ref().connect_options().get_filename().to_string_lossy().into_owned()
+}
+
+/// Runs `work` under a fresh root; returns the root's and its children's spans.
+async fn traced<F: Future>(work: F) -> (SpanData, Vec<SpanData>, F::Output) {
+    let (cx, trace_id) = spans().root("test");
+    let output = work.with_context(cx.clone()).await;
+    cx.span().end();
+    let mut all = spans().spans(trace_id);
+    let root_at = all.iter().position(|s| s.name == "test").unwrap();
+    let root = all.remove(root_at);
+    (root, all, output)
+}
+
+fn attrs(span: &SpanData) -> Vec<(String, Value)> {
+    let mut out: Vec<_> = span
+        .attributes
+        .iter()
+        .map(|kv| (kv.key.to_string(), kv.value.clone()))
+        .collect();
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+fn expected(pairs: Vec<KeyValue>) -> Vec<(String, Value)> {
+    let mut out: Vec<_> = pairs.into_iter().map(|kv| (kv.key.to_string(), kv.value)).collect();
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+#[tokio::test]
+async fn query_with_literals_becomes_a_sanitized_client_span_under_the_caller() {
+    let pool = pool("select").await;
+    let (root, children, row) = traced(async {
+        sqlx::query("SELECT name, price FROM products WHERE sku = 'sku-42' AND price > 10")
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+    })
+    .await;
+    assert_eq!(row.get::<String, _>("name"), "teapot");
+    let [span] = children.as_slice() else { panic!("{children:#?}") };
+    assert_eq!(span.name, "SELECT products");
+    assert_eq!(span.span_kind, SpanKind::Client);
+    assert_eq!(span.parent_span_id, root.span_context.span_id());
+    assert_eq!(span.span_context.trace_id(), root.span_context.trace_id());
+    assert_eq!(span.status, Status::Unset);
+    assert_eq!(span.instrumentation_scope.name(), "census-sqlx");
+    assert_eq!(
+        attrs(span),
+        expected(vec![
+            KeyValue::new("db.system.name", "sqlite"),
+            KeyValue::new("db.namespace", namespace(&pool)),
+            KeyValue::new("db.query.text", "SELECT name, price FROM products WHERE sku = ? AND price > ?"),
+            KeyValue::new("db.operation.name", "SELECT"),
+            KeyValue::new("db.collection.name", "products"),
+            KeyValue::new("db.query.summary", "SELECT products"),
+        ])
+    );
+    let dump = format!("{:?}", span.attributes);
+    assert!(!dump.contains("sku-42") && !dump.contains("10"), "literal leaked: {dump}");
+}
+
+#[tokio::test]
+async fn every_executor_method_is_traced_once_through_pools_connections_and_transactions() {
+    let pool = pool("methods").await;
+    let (root, children, _) = traced(async {
+        let mut tx = pool.begin().await.unwrap();
+        sqlx::query("INSERT INTO products VALUES (?, ?, ?)")
+            .bind("sku-7")
+            .bind("cup")
+            .bind(3.5)
+            .execute(&mut tx)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let mut conn = pool.acquire().await.unwrap();
+        let all = sqlx::query("SELECT sku FROM products ORDER BY sku").fetch_all(&mut conn).await.unwrap();
+        assert_eq!(all.len(), 3);
+        let none = sqlx::query("DELETE FROM products WHERE price > 1000")
+            .fetch_optional(&pool)
+            .await
+            .unwrap();
+        assert!(none.is_none());
+        // A stream dropped after its first row still ends its span.
+        let mut stream = sqlx::query("SELECT sku FROM products").fetch(&pool);
+        assert!(stream.next().await.unwrap().is_ok());
+    })
+    .await;
+    let names: Vec<&str> = children.iter().map(|s| s.name.as_ref()).collect();
+    assert_eq!(
+        names,
+        ["INSERT products", "SELECT products", "DELETE products", "SELECT products"],
+        "{children:#?}"
+    );
+    for span in &children {
+        assert_eq!(span.parent_span_id, root.span_context.span_id(), "{}", span.name);
+        assert_eq!(span.span_kind, SpanKind::Client);
+    }
+    let insert = &children[0];
+    assert!(attrs(insert).contains(&(
+        "db.query.text".to_owned(),
+        Value::from("INSERT INTO products VALUES (?, ?, ?)")
+    )));
+}
+
+#[tokio::test]
+async fn failures_record_error_type_status_and_an_exception_without_values() {
+    let pool = pool("failure").await;
+    let (_, children, result) = traced(async {
+        sqlx::query("INSERT INTO products VALUES ('sku-1', 'hunter2', 1.0)")
+            .execute(&pool)
+            .await
+    })
+    .await;
+    let error = result.unwrap_err();
+    assert!(error.as_database_error().is_some(), "{error}");
+    let [span] = children.as_slice() else { panic!("{children:#?}") };
+    assert_eq!(span.name, "INSERT products");
+    assert_eq!(
+        span.status,
+        Status::error("error returned from database: (code: 1555) UNIQUE constraint failed: products.sku")
+    );
+    let attributes = attrs(span);
+    assert!(attributes.contains(&("error.type".into(), Value::from("1555"))), "{attributes:?}");
+    assert!(attributes.contains(&("db.response.status_code".into(), Value::from("1555"))), "{attributes:?}");
+    let [event] = span.events.events.as_slice() else { panic!("{:?}", span.events) };
+    assert_eq!(event.name, "exception");
+    assert_eq!(
+        event.attributes,
+        vec![
+            KeyValue::new("exception.type", "1555"),
+            KeyValue::new(
+                "exception.message",
+                "error returned from database: (code: 1555) UNIQUE constraint failed: products.sku"
+            ),
+        ]
+    );
+    assert!(!format!("{span:?}").contains("hunter2"));
+}
+
+#[tokio::test]
+async fn single_connection_with_explicit_target() {
+    let conn = sqlx::SqliteConnection::connect("sqlite::memory:").await.unwrap();
+    let mut conn = Traced::with_target(
+        conn,
+        census_core::model::DbSystem::Sqlite,
+        census_core::model::Target::new().with_namespace("memory"),
+    );
+    let (root, children, value) = traced(async {
+        sqlx::query_scalar::<_, i64>("SELECT 6 * 7").fetch_one(&mut conn).await.unwrap()
+    })
+    .await;
+    assert_eq!(value, 42);
+    let [span] = children.as_slice() else { panic!("{children:#?}") };
+    assert_eq!(span.parent_span_id, root.span_context.span_id());
+    assert_eq!(span.name, "SELECT");
+    assert_eq!(
+        attrs(span),
+        expected(vec![
+            KeyValue::new("db.system.name", "sqlite"),
+            KeyValue::new("db.namespace", "memory"),
+            KeyValue::new("db.query.text", "SELECT ? * ?"),
+            KeyValue::new("db.operation.name", "SELECT"),
+            KeyValue::new("db.query.summary", "SELECT"),
+        ])
+    );
+    assert!(!Context::current().has_active_span());
+}
