@@ -2,12 +2,15 @@
 //! process, given to the registry, with spans looked up by trace so that
 //! tests running in parallel do not see each other's spans.
 
+use std::collections::BTreeMap;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use opentelemetry::trace::{TraceContextExt, TraceId, Tracer as _, TracerProvider as _};
-use opentelemetry::Context;
-use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData};
+use opentelemetry::{Context, KeyValue, Value};
+use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider};
+
+pub use opentelemetry_sdk::trace::SpanData;
 
 use crate::registry::{Integration, set_tracer_provider};
 
@@ -71,4 +74,17 @@ impl SpanCapture {
             std::thread::sleep(Duration::from_millis(10));
         }
     }
+}
+
+/// A span's attributes by key, for exact comparisons.
+pub fn attributes(span: &SpanData) -> BTreeMap<String, Value> {
+    attribute_map(span.attributes.iter().cloned())
+}
+
+/// Attributes by key, for comparing with [`attributes`].
+pub fn attribute_map(pairs: impl IntoIterator<Item = KeyValue>) -> BTreeMap<String, Value> {
+    pairs
+        .into_iter()
+        .map(|kv| (kv.key.to_string(), kv.value))
+        .collect()
 }

@@ -1,13 +1,12 @@
 //! Spans produced by traced sqlx calls, checked exactly, on real SQLite.
 
 use census_core::registry::Integration;
-use census_core::testing::{SpanCapture, capture};
+use census_core::testing::{SpanCapture, SpanData, attribute_map, attributes, capture};
 use census_sqlx::Traced;
 use futures_util::StreamExt;
 use opentelemetry::context::FutureExt;
 use opentelemetry::trace::{SpanKind, Status, TraceContextExt};
 use opentelemetry::{Context, KeyValue, Value};
-use opentelemetry_sdk::trace::SpanData;
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool};
 use sqlx::{Connection, Row};
 
@@ -45,22 +44,6 @@ async fn traced<F: Future>(work: F) -> (SpanData, Vec<SpanData>, F::Output) {
     (root, all, output)
 }
 
-fn attrs(span: &SpanData) -> Vec<(String, Value)> {
-    let mut out: Vec<_> = span
-        .attributes
-        .iter()
-        .map(|kv| (kv.key.to_string(), kv.value.clone()))
-        .collect();
-    out.sort_by(|a, b| a.0.cmp(&b.0));
-    out
-}
-
-fn expected(pairs: Vec<KeyValue>) -> Vec<(String, Value)> {
-    let mut out: Vec<_> = pairs.into_iter().map(|kv| (kv.key.to_string(), kv.value)).collect();
-    out.sort_by(|a, b| a.0.cmp(&b.0));
-    out
-}
-
 #[tokio::test]
 async fn query_with_literals_becomes_a_sanitized_client_span_under_the_caller() {
     let pool = pool("select").await;
@@ -80,8 +63,8 @@ async fn query_with_literals_becomes_a_sanitized_client_span_under_the_caller() 
     assert_eq!(span.status, Status::Unset);
     assert_eq!(span.instrumentation_scope.name(), "census-sqlx");
     assert_eq!(
-        attrs(span),
-        expected(vec![
+        attributes(span),
+        attribute_map([
             KeyValue::new("db.system.name", "sqlite"),
             KeyValue::new("db.namespace", namespace(&pool)),
             KeyValue::new("db.query.text", "SELECT name, price FROM products WHERE sku = ? AND price > ?"),
@@ -131,10 +114,10 @@ async fn every_executor_method_is_traced_once_through_pools_connections_and_tran
         assert_eq!(span.span_kind, SpanKind::Client);
     }
     let insert = &children[0];
-    assert!(attrs(insert).contains(&(
-        "db.query.text".to_owned(),
+    assert_eq!(
+        attributes(insert)["db.query.text"],
         Value::from("INSERT INTO products VALUES (?, ?, ?)")
-    )));
+    );
 }
 
 #[tokio::test]
@@ -154,9 +137,9 @@ async fn failures_record_error_type_status_and_an_exception_without_values() {
         span.status,
         Status::error("error returned from database: (code: 1555) UNIQUE constraint failed: products.sku")
     );
-    let attributes = attrs(span);
-    assert!(attributes.contains(&("error.type".into(), Value::from("1555"))), "{attributes:?}");
-    assert!(attributes.contains(&("db.response.status_code".into(), Value::from("1555"))), "{attributes:?}");
+    let attrs = attributes(span);
+    assert_eq!(attrs["error.type"], Value::from("1555"), "{attrs:?}");
+    assert_eq!(attrs["db.response.status_code"], Value::from("1555"), "{attrs:?}");
     let [event] = span.events.events.as_slice() else { panic!("{:?}", span.events) };
     assert_eq!(event.name, "exception");
     assert_eq!(
@@ -189,8 +172,8 @@ async fn single_connection_with_explicit_target() {
     assert_eq!(span.parent_span_id, root.span_context.span_id());
     assert_eq!(span.name, "SELECT");
     assert_eq!(
-        attrs(span),
-        expected(vec![
+        attributes(span),
+        attribute_map([
             KeyValue::new("db.system.name", "sqlite"),
             KeyValue::new("db.namespace", "memory"),
             KeyValue::new("db.query.text", "SELECT ? * ?"),

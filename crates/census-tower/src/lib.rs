@@ -1,1 +1,32 @@
-//! wip
+//! census for tower servers (axum, hyper, tonic): each incoming request
+//! becomes a Server span that continues the caller's W3C trace context,
+//! named `{method} {route}` (`GET /users/{id}`) — the route template,
+//! never the raw path — with `http.request.method`, `url.path`,
+//! `url.scheme`, `http.route` and `http.response.status_code`. A 5xx
+//! response or a service error marks the span failed; 4xx does not (it is
+//! the client's error). The handler runs inside the span's context, so the
+//! dependencies it calls are children of the request.
+//!
+//! Tracing is on while the `tower` integration is enabled
+//! (`census::config_integration::trace_integrations(&["tower"])`).
+//!
+//! # Features
+//!
+//! - `axum` (default): the route template comes from axum's `MatchedPath`;
+//!   add the layer with `Router::layer` so that it runs after routing.
+//!
+//! ```
+//! use axum::{Router, routing::get};
+//! use census_tower::TraceLayer;
+//! let app: Router = Router::new()
+//!     .route("/users/{id}", get(|| async { "hello" }))
+//!     .layer(TraceLayer::new());
+//! ```
+
+mod future;
+mod layer;
+mod service;
+
+pub use future::ResponseFuture;
+pub use layer::TraceLayer;
+pub use service::Trace;

@@ -1,0 +1,127 @@
+//! Server spans from a real axum server on loopback, checked exactly.
+
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::routing::get;
+use census_core::registry::Integration;
+use census_core::testing::{SpanCapture, SpanData, attribute_map, attributes, capture};
+use census_tower::TraceLayer;
+use opentelemetry::trace::{
+    SpanContext, SpanId, SpanKind, Status, TraceContextExt, TraceFlags, TraceId, TraceState,
+};
+use opentelemetry::{Context, KeyValue, Value};
+
+fn spans() -> &'static SpanCapture {
+    capture(&[Integration::Tower])
+}
+
+/// The span id current inside the handler, as the response body.
+async fn current_span() -> String {
+    Context::current().span().span_context().span_id().to_string()
+}
+
+async fn serve() -> SocketAddr {
+    let app = Router::new()
+        .route("/items/{id}", get(current_span))
+        .route("/boom", get(|| async { (StatusCode::INTERNAL_SERVER_ERROR, "boom") }))
+        .route("/missing", get(|| async { StatusCode::NOT_FOUND }))
+        .layer(TraceLayer::new());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    addr
+}
+
+/// Sends `path` as a call from a remote parent; returns parent, status, body.
+async fn call(addr: SocketAddr, path: &str) -> (SpanContext, u16, String) {
+    let trace_id = TraceId::from(rand_u128());
+    let parent = SpanContext::new(
+        trace_id,
+        SpanId::from(0x00f0_67aa_0ba9_02b7),
+        TraceFlags::SAMPLED,
+        true,
+        TraceState::from_key_value([("vendor", "v1")]).unwrap(),
+    );
+    let response = reqwest::Client::new()
+        .get(format!("http://{addr}{path}"))
+        .header("traceparent", format!("00-{trace_id}-00f067aa0ba902b7-01"))
+        .header("tracestate", "vendor=v1")
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (parent, status, response.text().await.unwrap())
+}
+
+fn rand_u128() -> u128 {
+    use std::hash::{BuildHasher, RandomState};
+    let state = RandomState::new();
+    (u128::from(state.hash_one(1)) << 64) | u128::from(state.hash_one(2))
+}
+
+fn only_span(trace_id: TraceId) -> SpanData {
+    let spans = spans().wait_for(trace_id, 1);
+    let [span] = spans.as_slice() else { panic!("{spans:#?}") };
+    span.clone()
+}
+
+#[tokio::test]
+async fn request_span_continues_the_caller_and_is_named_by_route_template() {
+    spans();
+    let addr = serve().await;
+    let (parent, status, body) = call(addr, "/items/42").await;
+    assert_eq!(status, 200);
+    let span = only_span(parent.trace_id());
+    assert_eq!(span.name, "GET /items/{id}");
+    assert_eq!(span.span_kind, SpanKind::Server);
+    assert_eq!(span.parent_span_id, parent.span_id());
+    assert!(span.parent_span_is_remote);
+    assert_eq!(span.span_context.trace_state().header(), "vendor=v1");
+    assert_eq!(span.status, Status::Unset);
+    assert_eq!(span.instrumentation_scope.name(), "census-tower");
+    assert_eq!(
+        attributes(&span),
+        attribute_map([
+            KeyValue::new("http.request.method", "GET"),
+            KeyValue::new("url.path", "/items/42"),
+            KeyValue::new("url.scheme", "http"),
+            KeyValue::new("http.route", "/items/{id}"),
+            KeyValue::new("http.response.status_code", 200),
+        ])
+    );
+    // The handler ran inside the request span's context.
+    assert_eq!(body, span.span_context.span_id().to_string());
+}
+
+#[tokio::test]
+async fn server_errors_fail_the_span_and_client_errors_do_not() {
+    spans();
+    let addr = serve().await;
+    let (parent, status, _) = call(addr, "/boom").await;
+    assert_eq!(status, 500);
+    let span = only_span(parent.trace_id());
+    assert_eq!(span.name, "GET /boom");
+    assert_eq!(span.status, Status::error(""));
+    assert_eq!(attributes(&span)["error.type"], Value::from("500"));
+    assert_eq!(attributes(&span)["http.response.status_code"], Value::I64(500));
+
+    let (parent, status, _) = call(addr, "/missing").await;
+    assert_eq!(status, 404);
+    let span = only_span(parent.trace_id());
+    assert_eq!(span.status, Status::Unset);
+    assert!(!attributes(&span).contains_key("error.type"));
+}
+
+#[tokio::test]
+async fn unmatched_routes_are_named_by_method_only() {
+    spans();
+    let addr = serve().await;
+    let (parent, status, _) = call(addr, "/no/such/path?token=abc").await;
+    assert_eq!(status, 404);
+    let span = only_span(parent.trace_id());
+    assert_eq!(span.name, "GET", "never the raw path");
+    assert!(!attributes(&span).contains_key("http.route"));
+    assert!(!format!("{span:?}").contains("token=abc"), "the query string is not recorded");
+}
