@@ -6,7 +6,7 @@ use crate::Trace;
 ///
 /// ```
 /// use tower_layer::Layer;
-/// let handler = axum::routing::get(|| async { "ok" });
+/// let handler: axum::routing::MethodRouter = axum::routing::get(|| async { "ok" });
 /// let traced: census_tower::Trace<_> = census_tower::TraceLayer::new().layer(handler);
 /// ```
 #[derive(Debug, Clone, Copy, Default)]
