@@ -1,1 +1,37 @@
-//! wip
+//! census for reqwest: each request through a client with
+//! [`TracingMiddleware`] becomes a Client span (named by its method) with
+//! `http.request.method`, `url.full` (credentials and secret query
+//! parameters redacted), `server.address`, `server.port` and
+//! `http.response.status_code`, a child of the current context. The
+//! request carries `traceparent` and `tracestate`, so the called service
+//! continues the same operation. 4xx and 5xx responses and transport
+//! failures set `error.type` and the error status.
+//!
+//! Tracing is on while the `reqwest` integration is enabled
+//! (`census::config_integration::trace_integrations(&["reqwest"])`).
+//!
+//! # Features
+//!
+//! None: TLS and other reqwest features are the application's choice.
+//!
+//! ```
+//! let client = census_reqwest::client();
+//! // client.get("http://inventory/items/42").send().await?
+//! ```
+
+mod middleware;
+
+pub use middleware::TracingMiddleware;
+
+/// A new reqwest client with [`TracingMiddleware`].
+pub fn client() -> reqwest_middleware::ClientWithMiddleware {
+    traced(reqwest::Client::new())
+}
+
+/// `client` with [`TracingMiddleware`]; add other middleware with
+/// `reqwest_middleware::ClientBuilder` and `TracingMiddleware` directly.
+pub fn traced(client: reqwest::Client) -> reqwest_middleware::ClientWithMiddleware {
+    reqwest_middleware::ClientBuilder::new(client)
+        .with(TracingMiddleware::new())
+        .build()
+}

@@ -1,0 +1,118 @@
+//! Client spans and propagation against a real axum server on loopback.
+
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::get;
+use census_core::registry::Integration;
+use census_core::testing::{SpanCapture, SpanData, attribute_map, attributes, capture};
+use opentelemetry::context::FutureExt;
+use opentelemetry::trace::{SpanContext, SpanKind, Status, TraceContextExt, TraceState};
+use opentelemetry::{Context, KeyValue, Value};
+
+fn spans() -> &'static SpanCapture {
+    capture(&[Integration::Reqwest])
+}
+
+/// Echoes the propagation headers it received.
+async fn echo(headers: HeaderMap) -> String {
+    let get = |name| headers.get(name).map_or("-", |v| v.to_str().unwrap()).to_owned();
+    format!("{} {}", get("traceparent"), get("tracestate"))
+}
+
+async fn serve() -> SocketAddr {
+    let app = Router::new()
+        .route("/echo", get(echo))
+        .route("/unavailable", get(|| async { StatusCode::SERVICE_UNAVAILABLE }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    addr
+}
+
+/// A caller's context with a trace state: the test root span's identity,
+/// re-issued with `vendor=v1` (the root itself ends as `caller`).
+fn root() -> (Context, SpanContext) {
+    let (cx, _) = spans().root("caller");
+    let sc = cx.span().span_context().clone();
+    let state = TraceState::from_key_value([("vendor", "v1")]).unwrap();
+    let with_state = SpanContext::new(sc.trace_id(), sc.span_id(), sc.trace_flags(), false, state);
+    (cx.with_remote_span_context(with_state.clone()), with_state)
+}
+
+fn client_span(parent: &SpanContext) -> SpanData {
+    let mut spans = spans().wait_for(parent.trace_id(), 2);
+    spans.retain(|s| s.name != "caller");
+    let [span] = spans.as_slice() else { panic!("{spans:#?}") };
+    assert_eq!(span.parent_span_id, parent.span_id());
+    assert_eq!(span.span_kind, SpanKind::Client);
+    span.clone()
+}
+
+#[tokio::test]
+async fn request_span_has_redacted_url_and_propagates_context() {
+    let addr = serve().await;
+    let (cx, parent) = root();
+    let url = format!("http://user:pw@{addr}/echo?sig=s3cr3t&page=2");
+    let body = async { census_reqwest::client().get(&url).send().await.unwrap().text().await.unwrap() }
+        .with_context(cx)
+        .await;
+    let span = client_span(&parent);
+    assert_eq!(span.name, "GET");
+    assert_eq!(span.status, Status::Unset);
+    assert_eq!(span.instrumentation_scope.name(), "census-reqwest");
+    assert_eq!(
+        attributes(&span),
+        attribute_map([
+            KeyValue::new("http.request.method", "GET"),
+            // reqwest moves URL credentials into an Authorization header
+            // before middleware runs; the header is never recorded.
+            KeyValue::new("url.full", format!("http://{addr}/echo?sig=REDACTED&page=2")),
+            KeyValue::new("server.address", "127.0.0.1"),
+            KeyValue::new("server.port", i64::from(addr.port())),
+            KeyValue::new("http.response.status_code", 200),
+        ])
+    );
+    // The server saw this span as its parent, with the caller's trace state.
+    assert_eq!(
+        body,
+        format!("00-{}-{}-01 vendor=v1", parent.trace_id(), span.span_context.span_id())
+    );
+    let dump = format!("{span:?}");
+    assert!(!dump.contains("s3cr3t") && !dump.contains(":pw@"), "{dump}");
+}
+
+#[tokio::test]
+async fn error_statuses_fail_the_span() {
+    let addr = serve().await;
+    let (cx, parent) = root();
+    let status = async { census_reqwest::client().get(format!("http://{addr}/unavailable")).send().await.unwrap().status() }
+        .with_context(cx)
+        .await;
+    assert_eq!(status, 503);
+    let span = client_span(&parent);
+    assert_eq!(span.status, Status::error(""));
+    assert_eq!(attributes(&span)["error.type"], Value::from("503"));
+    assert_eq!(attributes(&span)["http.response.status_code"], Value::I64(503));
+}
+
+#[tokio::test]
+async fn transport_failures_record_error_type_without_the_url() {
+    // A port that was just free: nothing listens there.
+    let addr = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let (cx, parent) = root();
+    let result = async { census_reqwest::client().get(format!("http://{addr}/x?token=t0ken")).send().await }
+        .with_context(cx)
+        .await;
+    assert!(result.is_err());
+    let span = client_span(&parent);
+    assert_eq!(attributes(&span)["error.type"], Value::from("connect"));
+    assert!(!attributes(&span).contains_key("http.response.status_code"));
+    let Status::Error { description } = &span.status else { panic!("{:?}", span.status) };
+    assert!(description.starts_with("connect error: "), "{description}");
+    let [event] = span.events.events.as_slice() else { panic!("{:?}", span.events) };
+    assert_eq!(event.name, "exception");
+    assert_eq!(event.attributes[0], KeyValue::new("exception.type", "connect"));
+    assert!(!format!("{span:?}").contains("t0ken"));
+}
