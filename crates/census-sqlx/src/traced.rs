@@ -25,7 +25,7 @@ use crate::TracedDatabase;
 /// # Ok(())
 /// # }
 /// ```
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Traced<E> {
     pub(crate) inner: E,
     pub(crate) meta: Arc<Meta>,

@@ -155,7 +155,10 @@ fn render_span(
         duration.as_secs_f64() * 1000.0
     );
     if let Status::Error { description } = &span.status {
-        let _ = write!(out, "  ERROR: {description}");
+        out.push_str("  ERROR");
+        if !description.is_empty() {
+            let _ = write!(out, ": {description}");
+        }
     }
     out.push('\n');
     let kids = children
