@@ -1,1 +1,102 @@
-fn main(){}
+//! What tracing costs a sqlx call, against the raw client in the same run:
+//! the same SQLite query on one connection, raw; traced and sampled (batch
+//! processor, exporter that discards); traced with the integration off;
+//! traced but not sampled.
+
+use std::time::{Duration, Instant};
+
+use census_core::model::{DbSystem, Target};
+use census_core::registry::{Integration, set_tracer_provider};
+use census_sqlx::Traced;
+use criterion::{Criterion, criterion_group, criterion_main};
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider, SpanData, SpanExporter};
+use sqlx::{Connection, Executor, Sqlite, SqliteConnection};
+
+const QUERY: &str = "SELECT name, price FROM products WHERE sku = ? AND status = 'active'";
+
+/// Receives every exported batch and drops it.
+#[derive(Debug)]
+struct Discard;
+
+impl SpanExporter for Discard {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        drop(batch);
+        Ok(())
+    }
+}
+
+fn provider(sampler: Sampler) -> SdkTracerProvider {
+    SdkTracerProvider::builder()
+        .with_batch_exporter(Discard)
+        .with_sampler(sampler)
+        .build()
+}
+
+async fn connection() -> SqliteConnection {
+    let mut conn = SqliteConnection::connect("sqlite::memory:").await.unwrap();
+    conn.execute(
+        "CREATE TABLE products (sku TEXT PRIMARY KEY, name TEXT, price REAL, status TEXT);
+         INSERT INTO products VALUES ('sku-42', 'teapot', 42.5, 'active');",
+    )
+    .await
+    .unwrap();
+    conn
+}
+
+/// Times `iters` runs of the query on `executor`.
+async fn run<X>(executor: &mut X, iters: u64) -> Duration
+where
+    for<'a> &'a mut X: Executor<'a, Database = Sqlite>,
+{
+    let start = Instant::now();
+    for _ in 0..iters {
+        let row = sqlx::query(QUERY).bind("sku-42").fetch_optional(&mut *executor).await.unwrap();
+        assert!(row.is_some());
+    }
+    start.elapsed()
+}
+
+fn overhead(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let mut raw = rt.block_on(connection());
+    let mut traced = Traced::with_target(
+        rt.block_on(connection()),
+        DbSystem::Sqlite,
+        Target::new().with_namespace(":memory:"),
+    );
+    let mut group = c.benchmark_group("sqlite_fetch_optional");
+
+    group.bench_function("raw", |b| b.iter_custom(|iters| rt.block_on(run::<SqliteConnection>(&mut raw, iters))));
+
+    let sampled = provider(Sampler::AlwaysOn);
+    set_tracer_provider(sampled.clone());
+    Integration::Sqlx.set_enabled(true);
+    group.bench_function("traced_sampled", |b| {
+        b.iter_custom(|iters| rt.block_on(run::<Traced<SqliteConnection>>(&mut traced, iters)))
+    });
+
+    Integration::Sqlx.set_enabled(false);
+    // Use up the one "used while off" warning outside the measurement.
+    assert!(!Integration::Sqlx.should_trace());
+    group.bench_function("traced_disabled", |b| {
+        b.iter_custom(|iters| rt.block_on(run::<Traced<SqliteConnection>>(&mut traced, iters)))
+    });
+
+    set_tracer_provider(provider(Sampler::AlwaysOff));
+    Integration::Sqlx.set_enabled(true);
+    group.bench_function("traced_unsampled", |b| {
+        b.iter_custom(|iters| rt.block_on(run::<Traced<SqliteConnection>>(&mut traced, iters)))
+    });
+
+    group.bench_function("raw_again", |b| b.iter_custom(|iters| rt.block_on(run::<SqliteConnection>(&mut raw, iters))));
+    group.finish();
+    sampled.shutdown().unwrap();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().measurement_time(Duration::from_secs(5));
+    targets = overhead
+}
+criterion_main!(benches);

@@ -3,6 +3,7 @@
 //! those two, so every call is traced exactly once.
 
 use census_core::registry::Integration;
+use census_core::span::SqlSpans;
 use futures_util::future::{BoxFuture, FutureExt as _};
 use futures_util::stream::{BoxStream, StreamExt as _};
 use opentelemetry::context::FutureExt as _;
@@ -13,7 +14,7 @@ use sqlx::{Database, Either, Error, Execute, Executor, Pool, SqlStr};
 use crate::AsConnection;
 use crate::query::Captured;
 use crate::stream::TracedStream;
-use crate::traced::{Meta, Traced};
+use crate::traced::Traced;
 
 type Many<'e, DB> = BoxStream<
     'e,
@@ -21,7 +22,7 @@ type Many<'e, DB> = BoxStream<
 >;
 type Optional<'e, DB> = BoxFuture<'e, Result<Option<<DB as Database>::Row>, Error>>;
 
-fn fetch_many<'e, 'q: 'e, DB, X, E>(meta: &Meta, inner: X, query: E) -> Many<'e, DB>
+fn fetch_many<'e, 'q: 'e, DB, X, E>(spans: &SqlSpans, inner: X, query: E) -> Many<'e, DB>
 where
     DB: Database,
     X: Executor<'e, Database = DB>,
@@ -31,11 +32,11 @@ where
         return inner.fetch_many(query);
     }
     let query = Captured::<DB>::new(query);
-    let cx = meta.start(query.text());
+    let cx = spans.start(query.text());
     TracedStream::new(inner.fetch_many(query), cx).boxed()
 }
 
-fn fetch_optional<'e, 'q: 'e, DB, X, E>(meta: &Meta, inner: X, query: E) -> Optional<'e, DB>
+fn fetch_optional<'e, 'q: 'e, DB, X, E>(spans: &SqlSpans, inner: X, query: E) -> Optional<'e, DB>
 where
     DB: Database,
     X: Executor<'e, Database = DB>,
@@ -45,7 +46,7 @@ where
         return inner.fetch_optional(query);
     }
     let query = Captured::<DB>::new(query);
-    let cx = meta.start(query.text());
+    let cx = spans.start(query.text());
     let future = inner.fetch_optional(query).with_context(cx.clone());
     async move {
         let result = future.await;
@@ -71,7 +72,7 @@ where
         'p: 'e,
         E: 'q + Execute<'q, DB>,
     {
-        fetch_many(&self.meta, &self.inner, query)
+        fetch_many(&self.spans, &self.inner, query)
     }
 
     fn fetch_optional<'e, 'q: 'e, E>(self, query: E) -> Optional<'e, DB>
@@ -79,7 +80,7 @@ where
         'p: 'e,
         E: 'q + Execute<'q, DB>,
     {
-        fetch_optional(&self.meta, &self.inner, query)
+        fetch_optional(&self.spans, &self.inner, query)
     }
 
     fn prepare_with<'e>(
@@ -113,7 +114,7 @@ where
         'c: 'e,
         E: 'q + Execute<'q, C::Database>,
     {
-        fetch_many(&self.meta, self.inner.as_connection(), query)
+        fetch_many(&self.spans, self.inner.as_connection(), query)
     }
 
     fn fetch_optional<'e, 'q: 'e, E>(self, query: E) -> Optional<'e, C::Database>
@@ -121,7 +122,7 @@ where
         'c: 'e,
         E: 'q + Execute<'q, C::Database>,
     {
-        fetch_optional(&self.meta, self.inner.as_connection(), query)
+        fetch_optional(&self.spans, self.inner.as_connection(), query)
     }
 
     fn prepare_with<'e>(

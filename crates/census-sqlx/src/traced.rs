@@ -1,9 +1,8 @@
 use std::sync::Arc;
 
-use census_core::model::{DbSystem, SqlCommand, Target};
+use census_core::model::{DbSystem, Target};
 use census_core::registry::Integration;
-use opentelemetry::trace::SpanKind;
-use opentelemetry::{Context, KeyValue};
+use census_core::span::SqlSpans;
 use sqlx::pool::PoolConnection;
 use sqlx::{Database, Pool, Transaction};
 
@@ -28,35 +27,7 @@ use crate::TracedDatabase;
 #[derive(Debug, Clone)]
 pub struct Traced<E> {
     pub(crate) inner: E,
-    pub(crate) meta: Arc<Meta>,
-}
-
-/// What every span of one pool shares, computed once.
-#[derive(Debug)]
-pub(crate) struct Meta {
-    system: DbSystem,
-    attributes: Vec<KeyValue>,
-}
-
-impl Meta {
-    fn new(system: DbSystem, target: &Target) -> Self {
-        let mut attributes = target.attributes();
-        attributes.push(system.attribute());
-        Self { system, attributes }
-    }
-
-    /// Starts the Client span of one statement under the current context.
-    pub(crate) fn start(&self, sql: &str) -> Context {
-        let (name, mut attributes) = SqlCommand::parse(sql, self.system).describe(self.system);
-        attributes.extend(self.attributes.iter().cloned());
-        census_core::span::start(
-            Integration::Sqlx,
-            SpanKind::Client,
-            name,
-            attributes,
-            &Context::current(),
-        )
-    }
+    pub(crate) spans: Arc<SqlSpans>,
 }
 
 impl<DB: TracedDatabase> Traced<Pool<DB>> {
@@ -95,7 +66,7 @@ impl<E> Traced<E> {
     pub fn with_target(inner: E, system: DbSystem, target: Target) -> Self {
         Self {
             inner,
-            meta: Arc::new(Meta::new(system, &target)),
+            spans: Arc::new(SqlSpans::new(Integration::Sqlx, system, &target)),
         }
     }
 
@@ -117,7 +88,7 @@ impl<E> Traced<E> {
     fn share<T>(&self, inner: T) -> Traced<T> {
         Traced {
             inner,
-            meta: self.meta.clone(),
+            spans: self.spans.clone(),
         }
     }
 }

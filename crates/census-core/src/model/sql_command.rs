@@ -1,4 +1,6 @@
-use opentelemetry::KeyValue;
+use std::sync::Arc;
+
+use opentelemetry::{KeyValue, StringValue};
 use opentelemetry_semantic_conventions::attribute::{
     DB_COLLECTION_NAME, DB_OPERATION_NAME, DB_QUERY_SUMMARY, DB_QUERY_TEXT,
 };
@@ -65,19 +67,21 @@ impl SqlCommand {
     }
 
     /// Attributes of the statement, and the span name: the summary, or the
-    /// system name when the statement has no recognisable operation.
+    /// system name when the statement has no recognisable operation. The
+    /// values are shared strings, so copying the attributes is cheap.
     pub fn describe(&self, system: DbSystem) -> (String, Vec<KeyValue>) {
+        let shared = |s: &str| StringValue::from(Arc::<str>::from(s));
         let mut attributes = Vec::with_capacity(4);
-        attributes.push(KeyValue::new(DB_QUERY_TEXT, self.text.clone()));
+        attributes.push(KeyValue::new(DB_QUERY_TEXT, shared(&self.text)));
         if let Some(operation) = &self.operation {
-            attributes.push(KeyValue::new(DB_OPERATION_NAME, operation.clone()));
+            attributes.push(KeyValue::new(DB_OPERATION_NAME, shared(operation)));
         }
         if let Some(collection) = self.collection() {
-            attributes.push(KeyValue::new(DB_COLLECTION_NAME, collection.to_owned()));
+            attributes.push(KeyValue::new(DB_COLLECTION_NAME, shared(collection)));
         }
         let name = match self.summary() {
             Some(summary) => {
-                attributes.push(KeyValue::new(DB_QUERY_SUMMARY, summary.clone()));
+                attributes.push(KeyValue::new(DB_QUERY_SUMMARY, shared(&summary)));
                 summary
             }
             None => system.name().to_owned(),

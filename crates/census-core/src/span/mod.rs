@@ -1,5 +1,9 @@
 //! Starting and finishing dependency spans the same way in every integration.
 
+mod sql;
+
+pub use sql::SqlSpans;
+
 use std::borrow::Cow;
 
 use opentelemetry::trace::{SpanKind, SpanRef, Status, TraceContextExt, Tracer};
