@@ -78,7 +78,11 @@ async fn main() -> Result<(), Box<dyn Error>> {
     println!("census quickstart: shop server on {base}\n");
     for sku in ["sku-42", "sku-1", "sku-404"] {
         let response = http.get(format!("{base}/orders/{sku}")).send().await?;
-        println!("GET /orders/{sku} -> {} {}", response.status(), response.text().await?);
+        println!(
+            "GET /orders/{sku} -> {} {}",
+            response.status(),
+            response.text().await?
+        );
     }
 
     let _ = stop.send(());
@@ -97,20 +101,29 @@ async fn order(State(shop): State<Shop>, Path(sku): Path<String>) -> (StatusCode
             return (StatusCode::BAD_REQUEST, "bad sku".into());
         }
     }
-    let product = sqlx::query("SELECT name, price FROM products WHERE sku = ? AND status = 'active'")
-        .bind(&sku)
-        .fetch_optional(&shop.db)
-        .await;
+    let product =
+        sqlx::query("SELECT name, price FROM products WHERE sku = ? AND status = 'active'")
+            .bind(&sku)
+            .fetch_optional(&shop.db)
+            .await;
     let (name, price) = match product {
         Ok(Some(row)) => (row.get::<String, _>("name"), row.get::<f64, _>("price")),
         Ok(None) => return (StatusCode::NOT_FOUND, format!("no product {sku}")),
         Err(error) => return (StatusCode::INTERNAL_SERVER_ERROR, error.to_string()),
     };
-    let stock = match shop.http.get(format!("{}/stock/{sku}", shop.base)).send().await {
+    let stock = match shop
+        .http
+        .get(format!("{}/stock/{sku}", shop.base))
+        .send()
+        .await
+    {
         Ok(response) => response.text().await.unwrap_or_default(),
         Err(error) => return (StatusCode::BAD_GATEWAY, error.to_string()),
     };
-    (StatusCode::OK, format!("{name} at {price:.2}, {stock} in stock"))
+    (
+        StatusCode::OK,
+        format!("{name} at {price:.2}, {stock} in stock"),
+    )
 }
 
 /// The stock service; in a real deployment, another process.

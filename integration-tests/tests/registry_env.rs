@@ -32,15 +32,24 @@ fn code_names_and_the_enable_variable_add_up() {
 fn the_disable_variable_wins() {
     let out = probe(
         &["sqlx", "tower"],
-        &[("CENSUS_INTEGRATIONS", "reqwest"), ("CENSUS_DISABLED_INTEGRATIONS", "sqlx,requests")],
+        &[
+            ("CENSUS_INTEGRATIONS", "reqwest"),
+            ("CENSUS_DISABLED_INTEGRATIONS", "sqlx,requests"),
+        ],
     );
-    assert_eq!(out, json!({ "outcome": { "returned": ["tower"] }, "enabled": ["tower"] }));
+    assert_eq!(
+        out,
+        json!({ "outcome": { "returned": ["tower"] }, "enabled": ["tower"] })
+    );
 }
 
 #[test]
 fn environment_only_configuration() {
     let out = probe(&[], &[("CENSUS_INTEGRATIONS", "sqlx")]);
-    assert_eq!(out, json!({ "outcome": { "returned": ["sqlx"] }, "enabled": ["sqlx"] }));
+    assert_eq!(
+        out,
+        json!({ "outcome": { "returned": ["sqlx"] }, "enabled": ["sqlx"] })
+    );
 }
 
 #[test]

@@ -36,10 +36,10 @@ pub mod registry;
 pub mod sampling;
 pub mod sanitize;
 pub mod span;
+#[cfg(test)]
+mod test_support;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod tracer;
-#[cfg(test)]
-mod test_support;
 
 pub use tracer::{ENV_EXPORT_JSONL, SpanGuard, Tracer, TracerBuilder, TracerError};

@@ -121,7 +121,11 @@ pub fn sampling_score(operation_id: &str) -> f64 {
         // A `char` is at most 0x10FFFF, so the cast cannot wrap.
         h.wrapping_mul(33).wrapping_add(u32::from(c) as i32)
     });
-    let hash = if hash == i32::MIN { i32::MAX } else { hash.abs() };
+    let hash = if hash == i32::MIN {
+        i32::MAX
+    } else {
+        hash.abs()
+    };
     f64::from(hash) / f64::from(i32::MAX) * 100.0
 }
 
@@ -139,7 +143,10 @@ mod tests {
             assert!(err.to_string().contains("outside 0.0..=1.0"), "{err}");
         }
         for rate in [0.0, 0.5, 1.0] {
-            assert_eq!(ProbabilitySampler::new(rate).unwrap().percentage(), rate * 100.0);
+            assert_eq!(
+                ProbabilitySampler::new(rate).unwrap().percentage(),
+                rate * 100.0
+            );
         }
     }
 
@@ -158,11 +165,18 @@ mod tests {
         ];
         for (id, expected) in vectors {
             let score = sampling_score(id);
-            assert!((score - expected).abs() < 1e-9, "{id}: {score} != {expected}");
+            assert!(
+                (score - expected).abs() < 1e-9,
+                "{id}: {score} != {expected}"
+            );
         }
     }
 
-    fn decide(sampler: &ProbabilitySampler, parent: Option<&Context>, trace: &str) -> SamplingResult {
+    fn decide(
+        sampler: &ProbabilitySampler,
+        parent: Option<&Context>,
+        trace: &str,
+    ) -> SamplingResult {
         sampler.should_sample(
             parent,
             TraceId::from_hex(trace).unwrap(),
@@ -179,7 +193,10 @@ mod tests {
         // Score 25.7 < 30: kept, with the percentage for `sampleRate`.
         let kept = decide(&sampler, None, "0123456789abcdef0123456789abcdef");
         assert_eq!(kept.decision, SamplingDecision::RecordAndSample);
-        assert_eq!(kept.attributes, vec![KeyValue::new(SAMPLE_RATE_ATTRIBUTE, 30.0)]);
+        assert_eq!(
+            kept.attributes,
+            vec![KeyValue::new(SAMPLE_RATE_ATTRIBUTE, 30.0)]
+        );
         // Score 33.5 >= 30: dropped.
         let dropped = decide(&sampler, None, "4bf92f3577b34da6a3ce929d0e0e4736");
         assert_eq!(dropped.decision, SamplingDecision::Drop);
@@ -194,11 +211,18 @@ mod tests {
         let kept = decide(&all, None, id);
         assert_eq!(kept.decision, SamplingDecision::RecordAndSample);
         assert!(kept.attributes.is_empty(), "100% is the default sampleRate");
-        assert_eq!(decide(&none, None, "00000000000000000000000000000001").decision, SamplingDecision::Drop);
+        assert_eq!(
+            decide(&none, None, "00000000000000000000000000000001").decision,
+            SamplingDecision::Drop
+        );
     }
 
     fn parent(sampled: bool) -> Context {
-        let flags = if sampled { TraceFlags::SAMPLED } else { TraceFlags::default() };
+        let flags = if sampled {
+            TraceFlags::SAMPLED
+        } else {
+            TraceFlags::default()
+        };
         let state = TraceState::from_key_value([("vendor", "v1")]).unwrap();
         Context::new().with_remote_span_context(SpanContext::new(
             TraceId::from_hex("4bf92f3577b34da6a3ce929d0e0e4736").unwrap(),
@@ -215,14 +239,21 @@ mod tests {
         let trace = "4bf92f3577b34da6a3ce929d0e0e4736"; // score 33.5: a root would be dropped
         let result = decide(&sampler, Some(&parent(true)), trace);
         assert_eq!(result.decision, SamplingDecision::RecordAndSample);
-        assert_eq!(result.attributes, vec![KeyValue::new(SAMPLE_RATE_ATTRIBUTE, 30.0)]);
+        assert_eq!(
+            result.attributes,
+            vec![KeyValue::new(SAMPLE_RATE_ATTRIBUTE, 30.0)]
+        );
         assert_eq!(result.trace_state.get("vendor"), Some("v1"));
     }
 
     #[test]
     fn an_unsampled_parent_drops_the_child_even_when_the_hash_says_keep() {
         let sampler = ProbabilitySampler::new(0.90).unwrap();
-        let result = decide(&sampler, Some(&parent(false)), "4bf92f3577b34da6a3ce929d0e0e4736");
+        let result = decide(
+            &sampler,
+            Some(&parent(false)),
+            "4bf92f3577b34da6a3ce929d0e0e4736",
+        );
         assert_eq!(result.decision, SamplingDecision::Drop);
     }
 }

@@ -173,7 +173,11 @@ impl Tracer {
 
     /// Runs `future` inside a new in-process span, a child of the current
     /// context; the span ends when the future completes or is dropped.
-    pub fn in_span<F: Future>(&self, name: impl Into<Cow<'static, str>>, future: F) -> WithContext<F> {
+    pub fn in_span<F: Future>(
+        &self,
+        name: impl Into<Cow<'static, str>>,
+        future: F,
+    ) -> WithContext<F> {
         future.with_context(self.start_internal(name))
     }
 
@@ -254,14 +258,22 @@ mod tests {
             let _inner = tracer.span("inner");
         }
         let spans = exporter.get_finished_spans().unwrap();
-        let [inner, outer] = spans.as_slice() else { panic!("{spans:?}") };
-        assert_eq!((inner.name.as_ref(), outer.name.as_ref()), ("inner", "outer"));
+        let [inner, outer] = spans.as_slice() else {
+            panic!("{spans:?}")
+        };
+        assert_eq!(
+            (inner.name.as_ref(), outer.name.as_ref()),
+            ("inner", "outer")
+        );
         assert_eq!(inner.span_kind, SpanKind::Internal);
         assert_eq!(outer.span_kind, SpanKind::Internal);
         assert_eq!(inner.parent_span_id, outer.span_context.span_id());
         assert_eq!(inner.span_context.trace_id(), outer.span_context.trace_id());
         assert_eq!(outer.attributes, vec![KeyValue::new("items", 3)]);
-        assert!(!Context::current().has_active_span(), "the guard detaches on drop");
+        assert!(
+            !Context::current().has_active_span(),
+            "the guard detaches on drop"
+        );
     }
 
     #[tokio::test]
@@ -278,7 +290,9 @@ mod tests {
             })
             .await;
         let spans = exporter.get_finished_spans().unwrap();
-        let [spawned, work] = spans.as_slice() else { panic!("{spans:?}") };
+        let [spawned, work] = spans.as_slice() else {
+            panic!("{spans:?}")
+        };
         assert_eq!(work.name, "request work");
         assert_eq!(spawned.parent_span_id, work.span_context.span_id());
     }
@@ -296,6 +310,10 @@ mod tests {
         assert_eq!(written.lines().count(), 1, "{written}");
         assert!(written.contains(r#""name":"queued""#), "{written}");
         let err = tracer.shutdown(Duration::from_secs(1)).unwrap_err();
-        assert!(err.to_string().starts_with("tracer shutdown did not complete within 1s"), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("tracer shutdown did not complete within 1s"),
+            "{err}"
+        );
     }
 }

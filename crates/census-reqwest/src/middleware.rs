@@ -32,7 +32,12 @@ impl TracingMiddleware {
 
 #[async_trait::async_trait]
 impl Middleware for TracingMiddleware {
-    async fn handle(&self, mut request: Request, extensions: &mut Extensions, next: Next<'_>) -> Result<Response> {
+    async fn handle(
+        &self,
+        mut request: Request,
+        extensions: &mut Extensions,
+        next: Next<'_>,
+    ) -> Result<Response> {
         if !Integration::Reqwest.should_trace() {
             return next.run(request, extensions).await;
         }
@@ -60,7 +65,10 @@ impl Middleware for TracingMiddleware {
 }
 
 fn record_status(span: &SpanRef<'_>, status: http::StatusCode) {
-    span.set_attribute(KeyValue::new(HTTP_RESPONSE_STATUS_CODE, i64::from(status.as_u16())));
+    span.set_attribute(KeyValue::new(
+        HTTP_RESPONSE_STATUS_CODE,
+        i64::from(status.as_u16()),
+    ));
     if status.is_client_error() || status.is_server_error() {
         span.set_attribute(KeyValue::new(ERROR_TYPE, status.as_str().to_owned()));
         span.set_status(Status::error(""));

@@ -17,14 +17,20 @@ fn spans() -> &'static SpanCapture {
 
 /// Echoes the propagation headers it received.
 async fn echo(headers: HeaderMap) -> String {
-    let get = |name| headers.get(name).map_or("-", |v| v.to_str().unwrap()).to_owned();
+    let get = |name| {
+        headers
+            .get(name)
+            .map_or("-", |v| v.to_str().unwrap())
+            .to_owned()
+    };
     format!("{} {}", get("traceparent"), get("tracestate"))
 }
 
 async fn serve() -> SocketAddr {
-    let app = Router::new()
-        .route("/echo", get(echo))
-        .route("/unavailable", get(|| async { StatusCode::SERVICE_UNAVAILABLE }));
+    let app = Router::new().route("/echo", get(echo)).route(
+        "/unavailable",
+        get(|| async { StatusCode::SERVICE_UNAVAILABLE }),
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -44,7 +50,9 @@ fn root() -> (Context, SpanContext) {
 fn client_span(parent: &SpanContext) -> SpanData {
     let mut spans = spans().wait_for(parent.trace_id(), 2);
     spans.retain(|s| s.name != "caller");
-    let [span] = spans.as_slice() else { panic!("{spans:#?}") };
+    let [span] = spans.as_slice() else {
+        panic!("{spans:#?}")
+    };
     assert_eq!(span.parent_span_id, parent.span_id());
     assert_eq!(span.span_kind, SpanKind::Client);
     span.clone()
@@ -55,9 +63,18 @@ async fn request_span_has_redacted_url_and_propagates_context() {
     let addr = serve().await;
     let (cx, parent) = root();
     let url = format!("http://user:pw@{addr}/echo?sig=s3cr3t&page=2");
-    let body = async { census_reqwest::client().get(&url).send().await.unwrap().text().await.unwrap() }
-        .with_context(cx)
-        .await;
+    let body = async {
+        census_reqwest::client()
+            .get(&url)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+    .with_context(cx)
+    .await;
     let span = client_span(&parent);
     assert_eq!(span.name, "GET");
     assert_eq!(span.status, Status::Unset);
@@ -68,7 +85,10 @@ async fn request_span_has_redacted_url_and_propagates_context() {
             KeyValue::new("http.request.method", "GET"),
             // reqwest moves URL credentials into an Authorization header
             // before middleware runs; the header is never recorded.
-            KeyValue::new("url.full", format!("http://{addr}/echo?sig=REDACTED&page=2")),
+            KeyValue::new(
+                "url.full",
+                format!("http://{addr}/echo?sig=REDACTED&page=2")
+            ),
             KeyValue::new("server.address", "127.0.0.1"),
             KeyValue::new("server.port", i64::from(addr.port())),
             KeyValue::new("http.response.status_code", 200),
@@ -77,7 +97,11 @@ async fn request_span_has_redacted_url_and_propagates_context() {
     // The server saw this span as its parent, with the caller's trace state.
     assert_eq!(
         body,
-        format!("00-{}-{}-01 vendor=v1", parent.trace_id(), span.span_context.span_id())
+        format!(
+            "00-{}-{}-01 vendor=v1",
+            parent.trace_id(),
+            span.span_context.span_id()
+        )
     );
     let dump = format!("{span:?}");
     assert!(!dump.contains("s3cr3t") && !dump.contains(":pw@"), "{dump}");
@@ -87,32 +111,57 @@ async fn request_span_has_redacted_url_and_propagates_context() {
 async fn error_statuses_fail_the_span() {
     let addr = serve().await;
     let (cx, parent) = root();
-    let status = async { census_reqwest::client().get(format!("http://{addr}/unavailable")).send().await.unwrap().status() }
-        .with_context(cx)
-        .await;
+    let status = async {
+        census_reqwest::client()
+            .get(format!("http://{addr}/unavailable"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+    }
+    .with_context(cx)
+    .await;
     assert_eq!(status, 503);
     let span = client_span(&parent);
     assert_eq!(span.status, Status::error(""));
     assert_eq!(attributes(&span)["error.type"], Value::from("503"));
-    assert_eq!(attributes(&span)["http.response.status_code"], Value::I64(503));
+    assert_eq!(
+        attributes(&span)["http.response.status_code"],
+        Value::I64(503)
+    );
 }
 
 #[tokio::test]
 async fn transport_failures_record_error_type_without_the_url() {
     // A port that was just free: nothing listens there.
-    let addr = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
     let (cx, parent) = root();
-    let result = async { census_reqwest::client().get(format!("http://{addr}/x?token=t0ken")).send().await }
-        .with_context(cx)
-        .await;
+    let result = async {
+        census_reqwest::client()
+            .get(format!("http://{addr}/x?token=t0ken"))
+            .send()
+            .await
+    }
+    .with_context(cx)
+    .await;
     assert!(result.is_err());
     let span = client_span(&parent);
     assert_eq!(attributes(&span)["error.type"], Value::from("connect"));
     assert!(!attributes(&span).contains_key("http.response.status_code"));
-    let Status::Error { description } = &span.status else { panic!("{:?}", span.status) };
+    let Status::Error { description } = &span.status else {
+        panic!("{:?}", span.status)
+    };
     assert!(description.starts_with("connect error: "), "{description}");
-    let [event] = span.events.events.as_slice() else { panic!("{:?}", span.events) };
+    let [event] = span.events.events.as_slice() else {
+        panic!("{:?}", span.events)
+    };
     assert_eq!(event.name, "exception");
-    assert_eq!(event.attributes[0], KeyValue::new("exception.type", "connect"));
+    assert_eq!(
+        event.attributes[0],
+        KeyValue::new("exception.type", "connect")
+    );
     assert!(!format!("{span:?}").contains("t0ken"));
 }

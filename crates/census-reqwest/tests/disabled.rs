@@ -15,7 +15,9 @@ async fn disabled_integration_passes_requests_through_untouched() {
     assert!(!Integration::Reqwest.is_enabled());
     let app = Router::new().route(
         "/",
-        get(|headers: HeaderMap| async move { format!("traceparent={}", headers.contains_key("traceparent")) }),
+        get(|headers: HeaderMap| async move {
+            format!("traceparent={}", headers.contains_key("traceparent"))
+        }),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

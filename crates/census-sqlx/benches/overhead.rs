@@ -51,14 +51,21 @@ where
 {
     let start = Instant::now();
     for _ in 0..iters {
-        let row = sqlx::query(QUERY).bind("sku-42").fetch_optional(&mut *executor).await.unwrap();
+        let row = sqlx::query(QUERY)
+            .bind("sku-42")
+            .fetch_optional(&mut *executor)
+            .await
+            .unwrap();
         assert!(row.is_some());
     }
     start.elapsed()
 }
 
 fn overhead(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let mut raw = rt.block_on(connection());
     let mut traced = Traced::with_target(
         rt.block_on(connection()),
@@ -67,7 +74,9 @@ fn overhead(c: &mut Criterion) {
     );
     let mut group = c.benchmark_group("sqlite_fetch_optional");
 
-    group.bench_function("raw", |b| b.iter_custom(|iters| rt.block_on(run::<SqliteConnection>(&mut raw, iters))));
+    group.bench_function("raw", |b| {
+        b.iter_custom(|iters| rt.block_on(run::<SqliteConnection>(&mut raw, iters)))
+    });
 
     let sampled = provider(Sampler::AlwaysOn);
     set_tracer_provider(sampled.clone());
@@ -89,7 +98,9 @@ fn overhead(c: &mut Criterion) {
         b.iter_custom(|iters| rt.block_on(run::<Traced<SqliteConnection>>(&mut traced, iters)))
     });
 
-    group.bench_function("raw_again", |b| b.iter_custom(|iters| rt.block_on(run::<SqliteConnection>(&mut raw, iters))));
+    group.bench_function("raw_again", |b| {
+        b.iter_custom(|iters| rt.block_on(run::<SqliteConnection>(&mut raw, iters)))
+    });
     group.finish();
     sampled.shutdown().unwrap();
 }

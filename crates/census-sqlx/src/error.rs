@@ -20,7 +20,11 @@ pub(crate) fn record(span: &SpanRef<'_>, error: &sqlx::Error) {
 fn error_type(error: &sqlx::Error) -> Cow<'static, str> {
     use sqlx::Error as E;
     Cow::Borrowed(match error {
-        E::Database(db) => return db.code().map_or(Cow::Borrowed("database"), |c| c.into_owned().into()),
+        E::Database(db) => {
+            return db
+                .code()
+                .map_or(Cow::Borrowed("database"), |c| c.into_owned().into());
+        }
         E::Configuration(_) => "configuration",
         E::InvalidArgument(_) => "invalid_argument",
         E::Io(_) => "io",

@@ -16,10 +16,8 @@ use crate::query::Captured;
 use crate::stream::TracedStream;
 use crate::traced::Traced;
 
-type Many<'e, DB> = BoxStream<
-    'e,
-    Result<Either<<DB as Database>::QueryResult, <DB as Database>::Row>, Error>,
->;
+type Many<'e, DB> =
+    BoxStream<'e, Result<Either<<DB as Database>::QueryResult, <DB as Database>::Row>, Error>>;
 type Optional<'e, DB> = BoxFuture<'e, Result<Option<<DB as Database>::Row>, Error>>;
 
 fn fetch_many<'e, 'q: 'e, DB, X, E>(spans: &SqlSpans, inner: X, query: E) -> Many<'e, DB>

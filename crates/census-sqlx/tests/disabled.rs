@@ -22,8 +22,18 @@ async fn disabled_integration_records_nothing_and_returns_the_same_results() {
     let (from_traced, from_raw) = async {
         let traced_rows = sqlx::query(sql).fetch_all(&traced).await.unwrap();
         let raw_rows = sqlx::query(sql).fetch_all(&raw).await.unwrap();
-        let err = sqlx::query("SELECT * FROM missing").fetch_one(&traced).await.unwrap_err();
-        assert_eq!(err.to_string(), sqlx::query("SELECT * FROM missing").fetch_one(&raw).await.unwrap_err().to_string());
+        let err = sqlx::query("SELECT * FROM missing")
+            .fetch_one(&traced)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            sqlx::query("SELECT * FROM missing")
+                .fetch_one(&raw)
+                .await
+                .unwrap_err()
+                .to_string()
+        );
         (traced_rows, raw_rows)
     }
     .with_context(cx.clone())

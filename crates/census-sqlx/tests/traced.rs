@@ -17,7 +17,9 @@ fn spans() -> &'static SpanCapture {
 async fn pool(name: &str) -> Traced<SqlitePool> {
     let path = std::env::temp_dir().join(format!("census-sqlx-{name}-{}.db", std::process::id()));
     let _ = std::fs::remove_file(&path);
-    let options = SqliteConnectOptions::new().filename(&path).create_if_missing(true);
+    let options = SqliteConnectOptions::new()
+        .filename(&path)
+        .create_if_missing(true);
     let pool = Traced::new(SqlitePool::connect_with(options).await.unwrap());
     sqlx::raw_sql(
         "CREATE TABLE products (sku TEXT PRIMARY KEY, name TEXT NOT NULL, price REAL NOT NULL);
@@ -30,7 +32,11 @@ async fn pool(name: &str) -> Traced<SqlitePool> {
 }
 
 fn namespace(pool: &Traced<SqlitePool>) -> String {
-    pool.get_ref().connect_options().get_filename().to_string_lossy().into_owned()
+    pool.get_ref()
+        .connect_options()
+        .get_filename()
+        .to_string_lossy()
+        .into_owned()
 }
 
 /// Runs `work` under a fresh root; returns the root's and its children's spans.
@@ -55,7 +61,9 @@ async fn query_with_literals_becomes_a_sanitized_client_span_under_the_caller() 
     })
     .await;
     assert_eq!(row.get::<String, _>("name"), "teapot");
-    let [span] = children.as_slice() else { panic!("{children:#?}") };
+    let [span] = children.as_slice() else {
+        panic!("{children:#?}")
+    };
     assert_eq!(span.name, "SELECT products");
     assert_eq!(span.span_kind, SpanKind::Client);
     assert_eq!(span.parent_span_id, root.span_context.span_id());
@@ -67,14 +75,20 @@ async fn query_with_literals_becomes_a_sanitized_client_span_under_the_caller() 
         attribute_map([
             KeyValue::new("db.system.name", "sqlite"),
             KeyValue::new("db.namespace", namespace(&pool)),
-            KeyValue::new("db.query.text", "SELECT name, price FROM products WHERE sku = ? AND price > ?"),
+            KeyValue::new(
+                "db.query.text",
+                "SELECT name, price FROM products WHERE sku = ? AND price > ?"
+            ),
             KeyValue::new("db.operation.name", "SELECT"),
             KeyValue::new("db.collection.name", "products"),
             KeyValue::new("db.query.summary", "SELECT products"),
         ])
     );
     let dump = format!("{:?}", span.attributes);
-    assert!(!dump.contains("sku-42") && !dump.contains("> 10"), "literal leaked: {dump}");
+    assert!(
+        !dump.contains("sku-42") && !dump.contains("> 10"),
+        "literal leaked: {dump}"
+    );
 }
 
 #[tokio::test]
@@ -91,7 +105,10 @@ async fn every_executor_method_is_traced_once_through_pools_connections_and_tran
             .unwrap();
         tx.commit().await.unwrap();
         let mut conn = pool.acquire().await.unwrap();
-        let all = sqlx::query("SELECT sku FROM products ORDER BY sku").fetch_all(&mut conn).await.unwrap();
+        let all = sqlx::query("SELECT sku FROM products ORDER BY sku")
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
         assert_eq!(all.len(), 3);
         let none = sqlx::query("DELETE FROM products WHERE price > 1000")
             .fetch_optional(&pool)
@@ -106,11 +123,21 @@ async fn every_executor_method_is_traced_once_through_pools_connections_and_tran
     let names: Vec<&str> = children.iter().map(|s| s.name.as_ref()).collect();
     assert_eq!(
         names,
-        ["INSERT products", "SELECT products", "DELETE products", "SELECT products"],
+        [
+            "INSERT products",
+            "SELECT products",
+            "DELETE products",
+            "SELECT products"
+        ],
         "{children:#?}"
     );
     for span in &children {
-        assert_eq!(span.parent_span_id, root.span_context.span_id(), "{}", span.name);
+        assert_eq!(
+            span.parent_span_id,
+            root.span_context.span_id(),
+            "{}",
+            span.name
+        );
         assert_eq!(span.span_kind, SpanKind::Client);
     }
     let insert = &children[0];
@@ -131,16 +158,26 @@ async fn failures_record_error_type_status_and_an_exception_without_values() {
     .await;
     let error = result.unwrap_err();
     assert!(error.as_database_error().is_some(), "{error}");
-    let [span] = children.as_slice() else { panic!("{children:#?}") };
+    let [span] = children.as_slice() else {
+        panic!("{children:#?}")
+    };
     assert_eq!(span.name, "INSERT products");
     assert_eq!(
         span.status,
-        Status::error("error returned from database: (code: 1555) UNIQUE constraint failed: products.sku")
+        Status::error(
+            "error returned from database: (code: 1555) UNIQUE constraint failed: products.sku"
+        )
     );
     let attrs = attributes(span);
     assert_eq!(attrs["error.type"], Value::from("1555"), "{attrs:?}");
-    assert_eq!(attrs["db.response.status_code"], Value::from("1555"), "{attrs:?}");
-    let [event] = span.events.events.as_slice() else { panic!("{:?}", span.events) };
+    assert_eq!(
+        attrs["db.response.status_code"],
+        Value::from("1555"),
+        "{attrs:?}"
+    );
+    let [event] = span.events.events.as_slice() else {
+        panic!("{:?}", span.events)
+    };
     assert_eq!(event.name, "exception");
     assert_eq!(
         event.attributes,
@@ -157,18 +194,25 @@ async fn failures_record_error_type_status_and_an_exception_without_values() {
 
 #[tokio::test]
 async fn single_connection_with_explicit_target() {
-    let conn = sqlx::SqliteConnection::connect("sqlite::memory:").await.unwrap();
+    let conn = sqlx::SqliteConnection::connect("sqlite::memory:")
+        .await
+        .unwrap();
     let mut conn = Traced::with_target(
         conn,
         census_core::model::DbSystem::Sqlite,
         census_core::model::Target::new().with_namespace("memory"),
     );
     let (root, children, value) = traced(async {
-        sqlx::query_scalar::<_, i64>("SELECT 6 * 7").fetch_one(&mut conn).await.unwrap()
+        sqlx::query_scalar::<_, i64>("SELECT 6 * 7")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap()
     })
     .await;
     assert_eq!(value, 42);
-    let [span] = children.as_slice() else { panic!("{children:#?}") };
+    let [span] = children.as_slice() else {
+        panic!("{children:#?}")
+    };
     assert_eq!(span.parent_span_id, root.span_context.span_id());
     assert_eq!(span.name, "SELECT");
     assert_eq!(

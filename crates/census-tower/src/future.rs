@@ -32,7 +32,10 @@ pin_project! {
 
 impl<F> ResponseFuture<F> {
     pub(crate) fn traced(inner: F, cx: Context) -> Self {
-        Self { inner, cx: Some(cx) }
+        Self {
+            inner,
+            cx: Some(cx),
+        }
     }
 
     pub(crate) fn untraced(inner: F) -> Self {
@@ -59,7 +62,10 @@ where
         match &result {
             Ok(response) => {
                 let status = response.status();
-                span.set_attribute(KeyValue::new(HTTP_RESPONSE_STATUS_CODE, i64::from(status.as_u16())));
+                span.set_attribute(KeyValue::new(
+                    HTTP_RESPONSE_STATUS_CODE,
+                    i64::from(status.as_u16()),
+                ));
                 if status.is_server_error() {
                     span.set_attribute(KeyValue::new(ERROR_TYPE, status.as_str().to_owned()));
                     span.set_status(Status::error(""));

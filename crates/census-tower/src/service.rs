@@ -60,7 +60,13 @@ where
         if let Some(route) = route {
             attributes.push(KeyValue::new(HTTP_ROUTE, route));
         }
-        let cx = census_core::span::start(Integration::Tower, SpanKind::Server, name, attributes, &parent);
+        let cx = census_core::span::start(
+            Integration::Tower,
+            SpanKind::Server,
+            name,
+            attributes,
+            &parent,
+        );
         // Some services start work in `call`; it belongs to the request too.
         let future = {
             let _attached = cx.clone().attach();

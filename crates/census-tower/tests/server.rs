@@ -19,13 +19,20 @@ fn spans() -> &'static SpanCapture {
 
 /// The span id current inside the handler, as the response body.
 async fn current_span() -> String {
-    Context::current().span().span_context().span_id().to_string()
+    Context::current()
+        .span()
+        .span_context()
+        .span_id()
+        .to_string()
 }
 
 async fn serve() -> SocketAddr {
     let app = Router::new()
         .route("/items/{id}", get(current_span))
-        .route("/boom", get(|| async { (StatusCode::INTERNAL_SERVER_ERROR, "boom") }))
+        .route(
+            "/boom",
+            get(|| async { (StatusCode::INTERNAL_SERVER_ERROR, "boom") }),
+        )
         .route("/missing", get(|| async { StatusCode::NOT_FOUND }))
         .layer(TraceLayer::new());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -63,7 +70,9 @@ fn rand_u128() -> u128 {
 
 fn only_span(trace_id: TraceId) -> SpanData {
     let spans = spans().wait_for(trace_id, 1);
-    let [span] = spans.as_slice() else { panic!("{spans:#?}") };
+    let [span] = spans.as_slice() else {
+        panic!("{spans:#?}")
+    };
     span.clone()
 }
 
@@ -105,7 +114,10 @@ async fn server_errors_fail_the_span_and_client_errors_do_not() {
     assert_eq!(span.name, "GET /boom");
     assert_eq!(span.status, Status::error(""));
     assert_eq!(attributes(&span)["error.type"], Value::from("500"));
-    assert_eq!(attributes(&span)["http.response.status_code"], Value::I64(500));
+    assert_eq!(
+        attributes(&span)["http.response.status_code"],
+        Value::I64(500)
+    );
 
     let (parent, status, _) = call(addr, "/missing").await;
     assert_eq!(status, 404);
@@ -123,5 +135,8 @@ async fn unmatched_routes_are_named_by_method_only() {
     let span = only_span(parent.trace_id());
     assert_eq!(span.name, "GET", "never the raw path");
     assert!(!attributes(&span).contains_key("http.route"));
-    assert!(!format!("{span:?}").contains("token=abc"), "the query string is not recorded");
+    assert!(
+        !format!("{span:?}").contains("token=abc"),
+        "the query string is not recorded"
+    );
 }

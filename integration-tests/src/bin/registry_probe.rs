@@ -16,5 +16,8 @@ fn main() {
         .filter(|i| i.is_enabled())
         .map(Integration::name)
         .collect();
-    println!("{}", serde_json::json!({ "outcome": outcome, "enabled": enabled }));
+    println!(
+        "{}",
+        serde_json::json!({ "outcome": outcome, "enabled": enabled })
+    );
 }

@@ -131,7 +131,11 @@ fn render_tree(trace_id: TraceId, spans: &[SpanData]) -> String {
     let mut out = format!("── trace {trace_id} ──\n");
     for root in roots {
         if root.parent_span_id != SpanId::INVALID {
-            let _ = writeln!(out, "(parent {} is in another process)", root.parent_span_id);
+            let _ = writeln!(
+                out,
+                "(parent {} is in another process)",
+                root.parent_span_id
+            );
         }
         render_span(&mut out, root, &children, "", "");
     }
@@ -171,7 +175,11 @@ fn render_span(
     }
     for (i, child) in kids.iter().enumerate() {
         let last = i + 1 == kids.len();
-        let (lead, more) = if last { ("└─ ", "   ") } else { ("├─ ", "│  ") };
+        let (lead, more) = if last {
+            ("└─ ", "   ")
+        } else {
+            ("├─ ", "│  ")
+        };
         render_span(
             out,
             child,
@@ -189,7 +197,9 @@ fn attribute_line(attributes: &[KeyValue]) -> String {
             line.push(' ');
         }
         let _ = match &kv.value {
-            Value::String(s) if s.as_str().contains(char::is_whitespace) || s.as_str().is_empty() => {
+            Value::String(s)
+                if s.as_str().contains(char::is_whitespace) || s.as_str().is_empty() =>
+            {
                 write!(line, "{}={:?}", kv.key, s.as_str())
             }
             value => write!(line, "{}={value}", kv.key),

@@ -1,4 +1,6 @@
-use opentelemetry::trace::{Span as _, SpanKind, Status, TraceContextExt, Tracer as _, TracerProvider as _};
+use opentelemetry::trace::{
+    Span as _, SpanKind, Status, TraceContextExt, Tracer as _, TracerProvider as _,
+};
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use serde_json::Value;
@@ -43,15 +45,25 @@ fn json_lines_carry_ids_links_kinds_times_status_and_attributes() {
         .build();
     let trace_id = record_operation(&provider);
     let text = buffer.text();
-    let lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(lines.len(), 3, "{text}");
     let by_name = |name: &str| lines.iter().find(|l| l["name"] == name).unwrap().clone();
-    let (server, internal, client) = (by_name("GET /items/{id}"), by_name("compute"), by_name("SELECT items"));
+    let (server, internal, client) = (
+        by_name("GET /items/{id}"),
+        by_name("compute"),
+        by_name("SELECT items"),
+    );
 
     assert_eq!(server["parent_span_id"], Value::Null);
     assert_eq!(server["kind"], "server");
     assert_eq!(server["status"], "unset");
-    assert_eq!(server["attributes"], serde_json::json!({"http.route": "/items/{id}"}));
+    assert_eq!(
+        server["attributes"],
+        serde_json::json!({"http.route": "/items/{id}"})
+    );
     for line in &lines {
         assert_eq!(line["trace_id"], trace_id.as_str());
         assert_eq!(line["span_id"].as_str().unwrap().len(), 16);
@@ -86,7 +98,10 @@ fn console_prints_the_operation_as_a_tree_when_its_root_ends() {
     assert!(lines[1].starts_with("GET /items/{id} [server] "), "{text}");
     assert_eq!(lines[2], "│  http.route=/items/{id}");
     assert!(lines[3].starts_with("├─ compute [internal] "), "{text}");
-    assert!(lines[4].starts_with("└─ SELECT items [client] ") && lines[4].ends_with("ERROR: boom"), "{text}");
+    assert!(
+        lines[4].starts_with("└─ SELECT items [client] ") && lines[4].ends_with("ERROR: boom"),
+        "{text}"
+    );
     assert_eq!(
         lines[5],
         "      db.query.text=\"SELECT * FROM items WHERE id = ?\" server.port=5432"

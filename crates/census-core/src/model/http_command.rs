@@ -50,7 +50,10 @@ impl HttpCommand {
     /// `http.request.method`, `url.full`, `server.address`, `server.port`.
     pub fn attributes(&self) -> Vec<KeyValue> {
         let mut out = Vec::with_capacity(4);
-        out.push(KeyValue::new(HTTP_REQUEST_METHOD, method_name(&self.method)));
+        out.push(KeyValue::new(
+            HTTP_REQUEST_METHOD,
+            method_name(&self.method),
+        ));
         out.push(KeyValue::new(URL_FULL, self.url.clone()));
         if let Some(host) = &self.host {
             out.push(KeyValue::new(SERVER_ADDRESS, host.clone()));

@@ -117,7 +117,12 @@ impl Plan {
         plan
     }
 
-    fn resolve(&mut self, compiled: &[Integration], name: &str, origin: NameOrigin) -> Option<Integration> {
+    fn resolve(
+        &mut self,
+        compiled: &[Integration],
+        name: &str,
+        origin: NameOrigin,
+    ) -> Option<Integration> {
         let Some(integration) = Integration::from_name(name) else {
             self.problems.push(unknown(compiled, name, origin));
             return None;

@@ -37,7 +37,9 @@ impl Integration {
         let scope = InstrumentationScope::builder(self.crate_name())
             .with_version(env!("CARGO_PKG_VERSION"))
             .build();
-        let slot = PROVIDER.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let slot = PROVIDER
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         match slot.as_ref() {
             Some(provider) => BoxedTracer::new(provider.boxed_tracer(scope)),
             None => global::tracer_with_scope(scope),

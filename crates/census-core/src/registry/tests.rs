@@ -27,9 +27,12 @@ fn env<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> +
 #[test]
 fn enables_names_and_aliases_once_and_returns_them() {
     let _g = exclusive();
-    let enabled =
-        try_trace_integrations_with_env(COMPILED, &["requests", "AXUM", " sqlx ", "reqwest"], &env(&[]))
-            .unwrap();
+    let enabled = try_trace_integrations_with_env(
+        COMPILED,
+        &["requests", "AXUM", " sqlx ", "reqwest"],
+        &env(&[]),
+    )
+    .unwrap();
     assert_eq!(enabled, vec!["reqwest", "tower", "sqlx"]);
     assert!(Integration::Reqwest.is_enabled());
     assert!(Integration::Tower.is_enabled());
@@ -40,7 +43,8 @@ fn enables_names_and_aliases_once_and_returns_them() {
 #[test]
 fn unknown_name_is_a_typed_error_that_lists_the_choices() {
     let _g = exclusive();
-    let err = try_trace_integrations_with_env(COMPILED, &["sqlx", "postgress"], &env(&[])).unwrap_err();
+    let err =
+        try_trace_integrations_with_env(COMPILED, &["sqlx", "postgress"], &env(&[])).unwrap_err();
     assert_eq!(
         err,
         IntegrationError::Unknown {
@@ -85,11 +89,9 @@ fn feature_off_name_names_the_feature_to_enable() {
 #[test]
 fn environment_adds_and_the_disable_list_wins() {
     let _g = exclusive();
-    let vars = [
-        (ENV_ENABLED, "sqlx, reqwest"),
-        (ENV_DISABLED, "requests"),
-    ];
-    let enabled = try_trace_integrations_with_env(COMPILED, &["tower", "reqwest"], &env(&vars)).unwrap();
+    let vars = [(ENV_ENABLED, "sqlx, reqwest"), (ENV_DISABLED, "requests")];
+    let enabled =
+        try_trace_integrations_with_env(COMPILED, &["tower", "reqwest"], &env(&vars)).unwrap();
     assert_eq!(enabled, vec!["tower", "sqlx"]);
     assert!(!Integration::Reqwest.is_enabled());
 }
@@ -99,7 +101,8 @@ fn disable_list_turns_off_what_an_earlier_call_enabled() {
     let _g = exclusive();
     try_trace_integrations_with_env(COMPILED, &["sqlx"], &env(&[])).unwrap();
     assert!(Integration::Sqlx.is_enabled());
-    let enabled = try_trace_integrations_with_env(COMPILED, &[], &env(&[(ENV_DISABLED, "sqlx")])).unwrap();
+    let enabled =
+        try_trace_integrations_with_env(COMPILED, &[], &env(&[(ENV_DISABLED, "sqlx")])).unwrap();
     assert!(enabled.is_empty());
     assert!(!Integration::Sqlx.is_enabled());
 }
@@ -111,13 +114,30 @@ fn environment_errors_say_which_variable() {
         .unwrap_err();
     assert!(matches!(
         &err,
-        IntegrationError::NotCompiled { origin: NameOrigin::EnvEnabled, feature: "diesel", .. }
+        IntegrationError::NotCompiled {
+            origin: NameOrigin::EnvEnabled,
+            feature: "diesel",
+            ..
+        }
     ));
-    assert!(err.to_string().starts_with("integration `diesel` (from CENSUS_INTEGRATIONS) is not compiled"));
+    assert!(
+        err.to_string()
+            .starts_with("integration `diesel` (from CENSUS_INTEGRATIONS) is not compiled")
+    );
 
-    let err = try_trace_integrations_with_env(COMPILED, &[], &env(&[(ENV_DISABLED, "sqlxx")])).unwrap_err();
-    assert!(matches!(&err, IntegrationError::Unknown { origin: NameOrigin::EnvDisabled, .. }));
-    assert!(err.to_string().starts_with("unknown integration `sqlxx` (from CENSUS_DISABLED_INTEGRATIONS)"));
+    let err = try_trace_integrations_with_env(COMPILED, &[], &env(&[(ENV_DISABLED, "sqlxx")]))
+        .unwrap_err();
+    assert!(matches!(
+        &err,
+        IntegrationError::Unknown {
+            origin: NameOrigin::EnvDisabled,
+            ..
+        }
+    ));
+    assert!(
+        err.to_string()
+            .starts_with("unknown integration `sqlxx` (from CENSUS_DISABLED_INTEGRATIONS)")
+    );
 }
 
 #[test]
@@ -152,7 +172,8 @@ fn wrapper_used_while_off_warns_exactly_once() {
     assert_eq!(logged.matches("is not enabled").count(), 1, "{logged}");
     assert!(logged.contains("WARN"), "{logged}");
     assert!(
-        logged.contains("trace_integrations(&[\"diesel\"])") && logged.contains("CENSUS_INTEGRATIONS=diesel"),
+        logged.contains("trace_integrations(&[\"diesel\"])")
+            && logged.contains("CENSUS_INTEGRATIONS=diesel"),
         "{logged}"
     );
 }

@@ -38,7 +38,10 @@ mod tests {
             mask_quoted(r#"value "hunter2" in `col` near 'x' and 'unterminated secret"#),
             "value ? in ? near ? and ?"
         );
-        assert_eq!(mask_quoted("UNIQUE constraint failed: users.email"), "UNIQUE constraint failed: users.email");
+        assert_eq!(
+            mask_quoted("UNIQUE constraint failed: users.email"),
+            "UNIQUE constraint failed: users.email"
+        );
         assert_eq!(mask_quoted("naïve 'Zürich' ok"), "naïve ? ok");
     }
 }

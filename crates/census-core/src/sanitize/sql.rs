@@ -112,10 +112,7 @@ fn summarize(sql: &str, tokens: &[Token]) -> (Option<String>, Vec<String>) {
             .iter()
             .position(|t| {
                 depth += i32::from(t.is_punct(sql, '(')) - i32::from(t.is_punct(sql, ')'));
-                depth == 0
-                    && MAIN_OPERATIONS
-                        .iter()
-                        .any(|op| t.is_word(sql, op))
+                depth == 0 && MAIN_OPERATIONS.iter().any(|op| t.is_word(sql, op))
             })
             .unwrap_or(0)
     } else {
@@ -183,8 +180,25 @@ fn names_after(sql: &str, tokens: &[Token], keywords: &[&str]) -> Vec<String> {
 
 fn is_clause_word(sql: &str, token: &Token) -> bool {
     const CLAUSES: [&str; 20] = [
-        "WHERE", "JOIN", "INNER", "LEFT", "RIGHT", "FULL", "CROSS", "NATURAL", "ON", "USING",
-        "GROUP", "ORDER", "LIMIT", "OFFSET", "HAVING", "UNION", "SET", "VALUES", "RETURNING",
+        "WHERE",
+        "JOIN",
+        "INNER",
+        "LEFT",
+        "RIGHT",
+        "FULL",
+        "CROSS",
+        "NATURAL",
+        "ON",
+        "USING",
+        "GROUP",
+        "ORDER",
+        "LIMIT",
+        "OFFSET",
+        "HAVING",
+        "UNION",
+        "SET",
+        "VALUES",
+        "RETURNING",
         "WINDOW",
     ];
     CLAUSES.iter().any(|c| token.is_word(sql, c))

@@ -287,7 +287,11 @@ impl Lexer<'_> {
         }
         let tag_start = self.pos;
         let mut end = self.pos + 1;
-        while self.bytes.get(end).is_some_and(|b| is_ident_continue(*b) && *b != b'$') {
+        while self
+            .bytes
+            .get(end)
+            .is_some_and(|b| is_ident_continue(*b) && *b != b'$')
+        {
             end += 1;
         }
         if self.bytes.get(end) != Some(&b'$') {

@@ -10,22 +10,36 @@ fn clean(sql: &str, system: DbSystem) -> String {
 fn assert_no_leak(sql: &str, system: DbSystem, secrets: &[&str]) -> String {
     let out = clean(sql, system);
     for secret in secrets {
-        assert!(!out.contains(secret), "{secret:?} leaked from {sql:?} into {out:?}");
+        assert!(
+            !out.contains(secret),
+            "{secret:?} leaked from {sql:?} into {out:?}"
+        );
     }
     out
 }
 
-const ALL: [DbSystem; 4] = [DbSystem::Postgres, DbSystem::MySql, DbSystem::Sqlite, DbSystem::MariaDb];
+const ALL: [DbSystem; 4] = [
+    DbSystem::Postgres,
+    DbSystem::MySql,
+    DbSystem::Sqlite,
+    DbSystem::MariaDb,
+];
 
 #[test]
 fn literals_become_placeholders() {
     for system in ALL {
         assert_eq!(
-            clean("SELECT * FROM users WHERE name = 'bob' AND age > 42 AND score < -1.5e3", system),
+            clean(
+                "SELECT * FROM users WHERE name = 'bob' AND age > 42 AND score < -1.5e3",
+                system
+            ),
             "SELECT * FROM users WHERE name = ? AND age > ? AND score < -?"
         );
         assert_eq!(
-            clean("UPDATE t SET a = 0x1F, b = X'ABCD', c = .5, d = 1e-9 WHERE id = 7", system),
+            clean(
+                "UPDATE t SET a = 0x1F, b = X'ABCD', c = .5, d = 1e-9 WHERE id = 7",
+                system
+            ),
             "UPDATE t SET a = ?, b = ?, c = ?, d = ? WHERE id = ?"
         );
     }
@@ -34,15 +48,24 @@ fn literals_become_placeholders() {
 #[test]
 fn bind_parameters_and_keywords_are_kept() {
     assert_eq!(
-        clean("SELECT * FROM t WHERE a = $1 AND b = $2 AND c IS NOT NULL AND d = TRUE", DbSystem::Postgres),
+        clean(
+            "SELECT * FROM t WHERE a = $1 AND b = $2 AND c IS NOT NULL AND d = TRUE",
+            DbSystem::Postgres
+        ),
         "SELECT * FROM t WHERE a = $1 AND b = $2 AND c IS NOT NULL AND d = TRUE"
     );
     assert_eq!(
-        clean("SELECT * FROM t WHERE a = ? AND b = ?1 AND c = :name AND d = @p", DbSystem::Sqlite),
+        clean(
+            "SELECT * FROM t WHERE a = ? AND b = ?1 AND c = :name AND d = @p",
+            DbSystem::Sqlite
+        ),
         "SELECT * FROM t WHERE a = ? AND b = ?1 AND c = :name AND d = @p"
     );
     assert_eq!(
-        clean("SELECT '2024-01-01'::date, x::text FROM t", DbSystem::Postgres),
+        clean(
+            "SELECT '2024-01-01'::date, x::text FROM t",
+            DbSystem::Postgres
+        ),
         "SELECT ?::date, x::text FROM t"
     );
 }
@@ -51,7 +74,10 @@ fn bind_parameters_and_keywords_are_kept() {
 fn numbers_inside_identifiers_are_not_literals() {
     for system in ALL {
         assert_eq!(
-            clean("SELECT col1, t2.c_3, x$4 FROM table9 t2 WHERE v2 = 9", system),
+            clean(
+                "SELECT col1, t2.c_3, x$4 FROM table9 t2 WHERE v2 = 9",
+                system
+            ),
             "SELECT col1, t2.c_3, x$4 FROM table9 t2 WHERE v2 = ?"
         );
     }
@@ -97,7 +123,10 @@ fn backslash_escapes_follow_the_dialect() {
 #[test]
 fn double_quotes_are_strings_in_mysql_and_identifiers_elsewhere() {
     assert_eq!(
-        clean(r#"SELECT * FROM "Users" WHERE "Name" = 'x'"#, DbSystem::Postgres),
+        clean(
+            r#"SELECT * FROM "Users" WHERE "Name" = 'x'"#,
+            DbSystem::Postgres
+        ),
         r#"SELECT * FROM "Users" WHERE "Name" = ?"#
     );
     let out = assert_no_leak(
@@ -139,7 +168,10 @@ fn comments_are_stripped_including_nested_ones() {
     assert_eq!(out, "SELECT a FROM t WHERE b = ?");
     // Comment markers inside strings are string content, not comments.
     assert_eq!(
-        clean("SELECT '-- not a comment', '/* nor this */' FROM t", DbSystem::Sqlite),
+        clean(
+            "SELECT '-- not a comment', '/* nor this */' FROM t",
+            DbSystem::Sqlite
+        ),
         "SELECT ?, ? FROM t"
     );
     // Unterminated comment: dropped to the end.
@@ -153,12 +185,18 @@ fn comments_are_stripped_including_nested_ones() {
 fn in_lists_collapse() {
     for system in ALL {
         assert_eq!(
-            clean("SELECT * FROM t WHERE id IN (1, 2, 3) AND s in ('a','b') AND q IN (?, ?)", system),
+            clean(
+                "SELECT * FROM t WHERE id IN (1, 2, 3) AND s in ('a','b') AND q IN (?, ?)",
+                system
+            ),
             "SELECT * FROM t WHERE id IN (?) AND s in (?) AND q IN (?)"
         );
         // A subquery or a column list is not a value list.
         assert_eq!(
-            clean("SELECT * FROM t WHERE id IN (SELECT id FROM u WHERE x = 5) OR (a, b) IN ((1, 2))", system),
+            clean(
+                "SELECT * FROM t WHERE id IN (SELECT id FROM u WHERE x = 5) OR (a, b) IN ((1, 2))",
+                system
+            ),
             "SELECT * FROM t WHERE id IN (SELECT id FROM u WHERE x = ?) OR (a, b) IN ((?, ?))"
         );
     }
@@ -175,7 +213,10 @@ fn unicode_is_handled_and_never_leaks() {
         DbSystem::MySql,
         &["Zürich", "東京", "🔑", "secret", "🙂"],
     );
-    assert_eq!(out, "SELECT prénom, ñ FROM clients_ü WHERE ville = ? AND note = ? AND emoji = ?");
+    assert_eq!(
+        out,
+        "SELECT prénom, ñ FROM clients_ü WHERE ville = ? AND note = ? AND emoji = ?"
+    );
 }
 
 #[test]
@@ -205,18 +246,44 @@ fn summary(sql: &str) -> (Option<String>, Option<String>, Option<String>) {
     )
 }
 
-fn some(op: &str, collection: Option<&str>, summary: &str) -> (Option<String>, Option<String>, Option<String>) {
-    (Some(op.into()), collection.map(Into::into), Some(summary.into()))
+fn some(
+    op: &str,
+    collection: Option<&str>,
+    summary: &str,
+) -> (Option<String>, Option<String>, Option<String>) {
+    (
+        Some(op.into()),
+        collection.map(Into::into),
+        Some(summary.into()),
+    )
 }
 
 #[test]
 fn operation_and_first_table_make_the_summary() {
-    assert_eq!(summary("select * from users where id = 1"), some("SELECT", Some("users"), "SELECT users"));
-    assert_eq!(summary("INSERT INTO orders (a) VALUES (1)"), some("INSERT", Some("orders"), "INSERT orders"));
-    assert_eq!(summary("UPDATE public.accounts SET x = 1"), some("UPDATE", Some("public.accounts"), "UPDATE public.accounts"));
-    assert_eq!(summary("DELETE FROM \"Audit Log\" WHERE 1=1"), some("DELETE", Some("Audit Log"), "DELETE Audit Log"));
-    assert_eq!(summary("CREATE TABLE IF NOT EXISTS items (id int)"), some("CREATE", Some("items"), "CREATE items"));
-    assert_eq!(summary("DROP TABLE IF EXISTS items"), some("DROP", Some("items"), "DROP items"));
+    assert_eq!(
+        summary("select * from users where id = 1"),
+        some("SELECT", Some("users"), "SELECT users")
+    );
+    assert_eq!(
+        summary("INSERT INTO orders (a) VALUES (1)"),
+        some("INSERT", Some("orders"), "INSERT orders")
+    );
+    assert_eq!(
+        summary("UPDATE public.accounts SET x = 1"),
+        some("UPDATE", Some("public.accounts"), "UPDATE public.accounts")
+    );
+    assert_eq!(
+        summary("DELETE FROM \"Audit Log\" WHERE 1=1"),
+        some("DELETE", Some("Audit Log"), "DELETE Audit Log")
+    );
+    assert_eq!(
+        summary("CREATE TABLE IF NOT EXISTS items (id int)"),
+        some("CREATE", Some("items"), "CREATE items")
+    );
+    assert_eq!(
+        summary("DROP TABLE IF EXISTS items"),
+        some("DROP", Some("items"), "DROP items")
+    );
     assert_eq!(summary("BEGIN"), some("BEGIN", None, "BEGIN"));
     assert_eq!(summary("   "), (None, None, None));
 }
@@ -227,7 +294,10 @@ fn several_tables_keep_the_first_in_the_summary_and_no_collection() {
         summary("SELECT * FROM orders o JOIN customers c ON c.id = o.cid"),
         some("SELECT", None, "SELECT orders")
     );
-    assert_eq!(summary("SELECT * FROM a, b WHERE a.x = b.x"), some("SELECT", None, "SELECT a"));
+    assert_eq!(
+        summary("SELECT * FROM a, b WHERE a.x = b.x"),
+        some("SELECT", None, "SELECT a")
+    );
     assert_eq!(
         summary("WITH recent AS (SELECT * FROM orders) SELECT * FROM recent"),
         some("SELECT", Some("recent"), "SELECT recent")

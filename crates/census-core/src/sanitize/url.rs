@@ -136,7 +136,10 @@ mod tests {
              &client_secret=REDACTED&AWSAccessKeyId=REDACTED&code=42"
         );
         for secret in ["AbC", "ff", "ee", "t0k", "k1", "k2", "=p", "cs", "AK"] {
-            assert!(!out.contains(&format!("={secret}")), "{secret} leaked: {out}");
+            assert!(
+                !out.contains(&format!("={secret}")),
+                "{secret} leaked: {out}"
+            );
         }
     }
 

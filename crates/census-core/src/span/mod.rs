@@ -8,7 +8,9 @@ use std::borrow::Cow;
 
 use opentelemetry::trace::{SpanKind, SpanRef, Status, TraceContextExt, Tracer};
 use opentelemetry::{Context, KeyValue};
-use opentelemetry_semantic_conventions::attribute::{ERROR_TYPE, EXCEPTION_MESSAGE, EXCEPTION_TYPE};
+use opentelemetry_semantic_conventions::attribute::{
+    ERROR_TYPE, EXCEPTION_MESSAGE, EXCEPTION_TYPE,
+};
 
 use crate::registry::Integration;
 
@@ -38,7 +40,11 @@ pub fn start(
 
 /// Marks the span failed: `error.type`, error status with `message`, and an
 /// `exception` event. `message` must already be free of secrets.
-pub fn record_failure(span: &SpanRef<'_>, error_type: impl Into<Cow<'static, str>>, message: impl Into<Cow<'static, str>>) {
+pub fn record_failure(
+    span: &SpanRef<'_>,
+    error_type: impl Into<Cow<'static, str>>,
+    message: impl Into<Cow<'static, str>>,
+) {
     let error_type = error_type.into();
     let message = message.into();
     span.set_attribute(KeyValue::new(ERROR_TYPE, error_type.clone()));

@@ -87,7 +87,11 @@ mod tests {
 
     #[test]
     fn statements_are_analysed_once_and_shared() {
-        let spans = SqlSpans::new(Integration::Sqlx, DbSystem::MySql, &Target::new().with_port(3306));
+        let spans = SqlSpans::new(
+            Integration::Sqlx,
+            DbSystem::MySql,
+            &Target::new().with_port(3306),
+        );
         let first = spans.prepare("SELECT a FROM t WHERE b = 'x'");
         let again = spans.prepare("SELECT a FROM t WHERE b = 'x'");
         assert!(Arc::ptr_eq(&first, &again));
