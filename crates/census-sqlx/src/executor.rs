@@ -6,6 +6,7 @@ use census_core::registry::Integration;
 use census_core::span::SqlSpans;
 use futures_util::future::{BoxFuture, FutureExt as _};
 use futures_util::stream::{BoxStream, StreamExt as _};
+use opentelemetry::Context;
 use opentelemetry::context::FutureExt as _;
 use opentelemetry::trace::TraceContextExt;
 use sqlx::Describe;
@@ -20,18 +21,31 @@ type Many<'e, DB> =
     BoxStream<'e, Result<Either<<DB as Database>::QueryResult, <DB as Database>::Row>, Error>>;
 type Optional<'e, DB> = BoxFuture<'e, Result<Option<<DB as Database>::Row>, Error>>;
 
+/// With the integration on, the query to run in place of `query` and the
+/// context of its span; otherwise `query` back, to run untouched.
+fn start<'q, DB, E>(spans: &SqlSpans, query: E) -> Result<(Captured<DB>, Context), E>
+where
+    DB: Database,
+    E: Execute<'q, DB>,
+{
+    if !Integration::Sqlx.should_trace() {
+        return Err(query);
+    }
+    let query = Captured::new(query);
+    let cx = spans.start(query.text());
+    Ok((query, cx))
+}
+
 fn fetch_many<'e, 'q: 'e, DB, X, E>(spans: &SqlSpans, inner: X, query: E) -> Many<'e, DB>
 where
     DB: Database,
     X: Executor<'e, Database = DB>,
     E: 'q + Execute<'q, DB>,
 {
-    if !Integration::Sqlx.should_trace() {
-        return inner.fetch_many(query);
+    match start(spans, query) {
+        Ok((query, cx)) => TracedStream::new(inner.fetch_many(query), cx).boxed(),
+        Err(query) => inner.fetch_many(query),
     }
-    let query = Captured::<DB>::new(query);
-    let cx = spans.start(query.text());
-    TracedStream::new(inner.fetch_many(query), cx).boxed()
 }
 
 fn fetch_optional<'e, 'q: 'e, DB, X, E>(spans: &SqlSpans, inner: X, query: E) -> Optional<'e, DB>
@@ -40,11 +54,10 @@ where
     X: Executor<'e, Database = DB>,
     E: 'q + Execute<'q, DB>,
 {
-    if !Integration::Sqlx.should_trace() {
-        return inner.fetch_optional(query);
-    }
-    let query = Captured::<DB>::new(query);
-    let cx = spans.start(query.text());
+    let (query, cx) = match start(spans, query) {
+        Ok(started) => started,
+        Err(query) => return inner.fetch_optional(query),
+    };
     let future = inner.fetch_optional(query).with_context(cx.clone());
     async move {
         let result = future.await;

@@ -58,8 +58,7 @@ pub fn try_trace_integrations(
 
 /// [`try_trace_integrations`] reading the environment through `env`, so
 /// the environment rules can be exercised without touching the process's.
-#[doc(hidden)]
-pub fn try_trace_integrations_with_env(
+fn try_trace_integrations_with_env(
     compiled: &[Integration],
     names: &[&str],
     env: &dyn Fn(&str) -> Option<String>,

@@ -2,7 +2,7 @@
 //! once: applications run a small set of statement texts over and over.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, RwLock};
 
 use opentelemetry::trace::SpanKind;
 use opentelemetry::{Context, KeyValue};
@@ -30,7 +30,7 @@ pub struct SqlSpans {
     integration: Integration,
     system: DbSystem,
     target: Vec<KeyValue>,
-    cache: Mutex<HashMap<Box<str>, Arc<Prepared>>>,
+    cache: RwLock<HashMap<Box<str>, Arc<Prepared>>>,
 }
 
 /// A statement's span name and attributes, target included.
@@ -49,7 +49,7 @@ impl SqlSpans {
             integration,
             system,
             target: attributes,
-            cache: Mutex::new(HashMap::new()),
+            cache: RwLock::new(HashMap::new()),
         }
     }
 
@@ -67,13 +67,19 @@ impl SqlSpans {
     }
 
     fn prepare(&self, sql: &str) -> Arc<Prepared> {
-        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(prepared) = cache.get(sql) {
-            return prepared.clone();
+        let cached = self
+            .cache
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(sql)
+            .cloned();
+        if let Some(prepared) = cached {
+            return prepared;
         }
         let (name, mut attributes) = SqlCommand::parse(sql, self.system).describe(self.system);
         attributes.extend(self.target.iter().cloned());
         let prepared = Arc::new(Prepared { name, attributes });
+        let mut cache = self.cache.write().unwrap_or_else(|p| p.into_inner());
         if cache.len() < CACHE_CAPACITY {
             cache.insert(sql.into(), prepared.clone());
         }
@@ -115,7 +121,7 @@ mod tests {
         for i in 0..CACHE_CAPACITY + 10 {
             spans.prepare(&format!("SELECT {i}"));
         }
-        assert_eq!(spans.cache.lock().unwrap().len(), CACHE_CAPACITY);
+        assert_eq!(spans.cache.read().unwrap().len(), CACHE_CAPACITY);
         // Past the bound, statements are still analysed correctly.
         assert_eq!(spans.prepare("DELETE FROM late").name, "DELETE late");
     }
