@@ -1,0 +1,422 @@
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime};
+
+use opentelemetry::Key;
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
+use opentelemetry_sdk::trace::{SpanData, SpanExporter};
+
+use crate::backoff::Backoff;
+use crate::connection_string::{ConnectionString, ConnectionStringError, masked_key};
+use crate::mapping::{Identity, envelopes};
+use crate::storage::{Dropped, Store};
+use crate::transport::{Outcome, Transport};
+
+/// Why an exporter could not be built.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AzureExporterError {
+    /// The connection string is missing or wrong.
+    #[error(transparent)]
+    ConnectionString(#[from] ConnectionStringError),
+    /// The local storage directory cannot be used.
+    #[error(
+        "cannot use `{}` for local storage: {source}; pick a writable directory with \
+         `storage_directory`, or turn storage off with `disable_storage`",
+        path.display()
+    )]
+    Storage {
+        /// The directory.
+        path: PathBuf,
+        /// What the operating system said.
+        source: std::io::Error,
+    },
+}
+
+/// Counts of what became of exported items, for monitoring the exporter.
+#[derive(Debug, Default)]
+pub struct ExportStats {
+    sent: AtomicU64,
+    dropped: AtomicU64,
+    retried: AtomicU64,
+    corrupt_files: AtomicU64,
+}
+
+impl ExportStats {
+    /// Items the ingestion endpoint accepted.
+    pub fn sent(&self) -> u64 {
+        self.sent.load(Ordering::Relaxed)
+    }
+
+    /// Items lost for good: rejected by the endpoint, or dropped by the
+    /// storage cap or retention.
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Items put aside for another try.
+    pub fn retried(&self) -> u64 {
+        self.retried.load(Ordering::Relaxed)
+    }
+
+    /// Unreadable storage files skipped and removed.
+    pub fn corrupt_files(&self) -> u64 {
+        self.corrupt_files.load(Ordering::Relaxed)
+    }
+
+    fn count_dropped(&self, dropped: &Dropped) {
+        self.dropped.fetch_add(dropped.items, Ordering::Relaxed);
+        self.corrupt_files.fetch_add(dropped.corrupt_files, Ordering::Relaxed);
+    }
+}
+
+#[derive(Debug)]
+enum Storage {
+    Directory(Option<PathBuf>),
+    Disabled,
+}
+
+/// Builds an [`AzureExporter`].
+///
+/// ```
+/// use std::time::Duration;
+/// let exporter = census_azure::AzureExporter::builder()
+///     .connection_string("InstrumentationKey=00000000-0000-0000-0000-000000000001")
+///     .timeout(Duration::from_secs(5))
+///     .disable_storage()
+///     .build()?;
+/// # Ok::<(), census_azure::AzureExporterError>(())
+/// ```
+#[derive(Debug)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct AzureExporterBuilder {
+    connection_string: Option<String>,
+    storage: Storage,
+    max_storage_bytes: u64,
+    retention: Duration,
+    timeout: Duration,
+    backoff: Backoff,
+}
+
+impl AzureExporterBuilder {
+    /// The connection string; without one, `APPLICATIONINSIGHTS_CONNECTION_STRING`.
+    pub fn connection_string(mut self, connection_string: impl Into<String>) -> Self {
+        self.connection_string = Some(connection_string.into());
+        self
+    }
+
+    /// Where unsent batches are kept (default: a folder per instrumentation
+    /// key under the OS temp directory).
+    pub fn storage_directory(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.storage = Storage::Directory(Some(dir.into()));
+        self
+    }
+
+    /// Keep unsent batches in memory only: retries survive outages but
+    /// not restarts.
+    pub fn disable_storage(mut self) -> Self {
+        self.storage = Storage::Disabled;
+        self
+    }
+
+    /// Size cap of stored batches (default 50 MiB); past it the oldest go.
+    pub fn max_storage_bytes(mut self, bytes: u64) -> Self {
+        self.max_storage_bytes = bytes;
+        self
+    }
+
+    /// How long a stored batch is kept trying (default 48 hours, the age
+    /// past which ingestion refuses items).
+    pub fn retention(mut self, retention: Duration) -> Self {
+        self.retention = retention;
+        self
+    }
+
+    /// Time limit of one request to the endpoint (default 10 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// First and longest wait between tries (default 1 s and 5 min),
+    /// doubling in between, with ±20 % jitter.
+    pub fn retry_backoff(mut self, first: Duration, longest: Duration) -> Self {
+        self.backoff = Backoff::new(first, longest);
+        self
+    }
+
+    /// Builds the exporter and starts its retry thread, which also sends
+    /// what earlier runs left in storage.
+    pub fn build(self) -> Result<AzureExporter, AzureExporterError> {
+        let connection_string: ConnectionString = match self.connection_string {
+            Some(text) => text.parse()?,
+            None => ConnectionString::from_env()?,
+        };
+        let key = connection_string.instrumentation_key().to_owned();
+        let store = match self.storage {
+            Storage::Disabled => Store::memory(self.max_storage_bytes, self.retention),
+            Storage::Directory(dir) => {
+                let path = dir.unwrap_or_else(|| default_storage(&key));
+                Store::directory(&path, self.max_storage_bytes, self.retention)
+                    .map_err(|source| AzureExporterError::Storage { path, source })?
+            }
+        };
+        let shared = Arc::new(Shared {
+            transport: Transport::new(connection_string.track_url(), self.timeout),
+            store,
+            stats: Arc::default(),
+            backoff: self.backoff,
+            stop: Mutex::new(false),
+            wake: Condvar::new(),
+        });
+        let worker = {
+            let shared = shared.clone();
+            std::thread::Builder::new()
+                .name("census-azure-retry".into())
+                .spawn(move || shared.run_retries())
+                .ok()
+        };
+        tracing::debug!(key = %masked_key(&key), "census-azure: exporter ready");
+        Ok(AzureExporter {
+            identity: Identity {
+                ikey: key,
+                role: None,
+                role_instance: host_name(),
+            },
+            shared,
+            worker: Mutex::new(worker),
+        })
+    }
+}
+
+/// Exports spans to Application Insights as requests, dependencies,
+/// exceptions and messages (Track API v2.1).
+///
+/// Sends happen on the batch processor's thread; what cannot be sent is
+/// stored and retried by a background thread with back-off, also after a
+/// restart.
+#[derive(Debug)]
+pub struct AzureExporter {
+    identity: Identity,
+    shared: Arc<Shared>,
+    worker: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl AzureExporter {
+    /// Starts building an exporter.
+    pub fn builder() -> AzureExporterBuilder {
+        AzureExporterBuilder {
+            connection_string: None,
+            storage: Storage::Directory(None),
+            max_storage_bytes: 50 * 1024 * 1024,
+            retention: Duration::from_secs(48 * 3600),
+            timeout: Duration::from_secs(10),
+            backoff: Backoff::new(Duration::from_secs(1), Duration::from_secs(300)),
+        }
+    }
+
+    /// An exporter configured by `APPLICATIONINSIGHTS_CONNECTION_STRING`.
+    pub fn from_env() -> Result<Self, AzureExporterError> {
+        Self::builder().build()
+    }
+
+    /// Counts of sent, dropped and retried items; stays valid after the
+    /// exporter moves into a tracer provider.
+    pub fn stats(&self) -> Arc<ExportStats> {
+        self.shared.stats.clone()
+    }
+
+    /// Serialized envelopes of `spans`, as they would be sent.
+    pub(crate) fn serialize(&self, spans: &[SpanData]) -> Vec<String> {
+        envelopes(&self.identity, spans)
+            .iter()
+            .filter_map(|envelope| serde_json::to_string(envelope).ok())
+            .collect()
+    }
+
+    fn stop_worker(&self) {
+        *self.shared.stop.lock().unwrap_or_else(|p| p.into_inner()) = true;
+        self.shared.wake.notify_all();
+    }
+}
+
+impl SpanExporter for AzureExporter {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        let items = self.serialize(&batch);
+        self.shared.deliver(items);
+        // Failures are stored for retry or counted as dropped; the batch
+        // processor has nothing to do about them.
+        Ok(())
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.stop_worker();
+        let Some(worker) = self.worker.lock().unwrap_or_else(|p| p.into_inner()).take() else {
+            return Ok(());
+        };
+        let deadline = Instant::now() + timeout;
+        while !worker.is_finished() {
+            if Instant::now() >= deadline {
+                // It ends by itself once its request times out; what it
+                // holds stays stored for the next start.
+                return Err(OTelSdkError::Timeout(timeout));
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        worker
+            .join()
+            .map_err(|_| OTelSdkError::InternalFailure("census-azure retry thread panicked".into()))
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        let get = |key: &'static str| resource.get(&Key::from_static_str(key)).map(|v| v.to_string());
+        self.identity.role = match (get("service.namespace"), get("service.name")) {
+            (Some(namespace), Some(name)) => Some(format!("{namespace}.{name}")),
+            (None, name) => name,
+            (namespace, None) => namespace,
+        };
+        if let Some(instance) = get("service.instance.id") {
+            self.identity.role_instance = instance;
+        }
+    }
+}
+
+impl Drop for AzureExporter {
+    fn drop(&mut self) {
+        self.stop_worker();
+    }
+}
+
+#[derive(Debug)]
+struct Shared {
+    transport: Transport,
+    store: Store,
+    stats: Arc<ExportStats>,
+    backoff: Backoff,
+    stop: Mutex<bool>,
+    wake: Condvar,
+}
+
+impl Shared {
+    /// First try of fresh items; failures go to the store.
+    fn deliver(&self, items: Vec<String>) {
+        if items.is_empty() {
+            return;
+        }
+        match self.transport.send(&items) {
+            Outcome::Accepted => self.count_sent(items.len()),
+            Outcome::Partial { retry, rejected } => {
+                self.count_sent(items.len() - retry.len() - rejected);
+                self.reject(rejected, "items rejected by ingestion");
+                let again: Vec<String> = retry.iter().map(|&i| items[i].clone()).collect();
+                self.store_for_retry(&again, 1, None);
+            }
+            Outcome::Retry { after, reason } => {
+                tracing::debug!("census-azure: will retry {} items: {reason}", items.len());
+                self.store_for_retry(&items, 1, after);
+            }
+            Outcome::Rejected { reason } => self.reject(items.len(), &reason),
+        }
+    }
+
+    fn count_sent(&self, count: usize) {
+        self.stats.sent.fetch_add(count as u64, Ordering::Relaxed);
+    }
+
+    fn reject(&self, count: usize, reason: &str) {
+        if count > 0 {
+            self.stats.dropped.fetch_add(count as u64, Ordering::Relaxed);
+            tracing::warn!("census-azure: {count} telemetry items dropped: {reason}");
+        }
+    }
+
+    fn store_for_retry(&self, items: &[String], attempt: u32, after: Option<Duration>) {
+        if items.is_empty() {
+            return;
+        }
+        let due = SystemTime::now() + self.backoff.wait(attempt, after);
+        let dropped = self.store.put(items, due, attempt);
+        self.stats.retried.fetch_add(items.len() as u64, Ordering::Relaxed);
+        self.stats.count_dropped(&dropped);
+        self.wake.notify_all();
+    }
+
+    /// The retry thread: sends due batches, then sleeps until the next is
+    /// due, new ones arrive, or shutdown.
+    fn run_retries(&self) {
+        loop {
+            self.resend_due();
+            let stop = self.stop.lock().unwrap_or_else(|p| p.into_inner());
+            if *stop {
+                return;
+            }
+            let wait = self
+                .store
+                .next_due()
+                .map_or(Duration::from_secs(1), |due| {
+                    due.duration_since(SystemTime::now()).unwrap_or_default()
+                })
+                .clamp(Duration::from_millis(10), Duration::from_secs(1));
+            let (stop, _) = self
+                .wake
+                .wait_timeout(stop, wait)
+                .unwrap_or_else(|p| p.into_inner());
+            if *stop {
+                return;
+            }
+        }
+    }
+
+    fn resend_due(&self) {
+        let (entries, dropped) = self.store.due(SystemTime::now());
+        self.stats.count_dropped(&dropped);
+        for entry in entries {
+            if *self.stop.lock().unwrap_or_else(|p| p.into_inner()) {
+                return;
+            }
+            match self.transport.send(&entry.items) {
+                Outcome::Accepted => {
+                    self.store.remove(&entry);
+                    self.count_sent(entry.items.len());
+                }
+                Outcome::Partial { retry, rejected } => {
+                    self.store.remove(&entry);
+                    self.count_sent(entry.items.len() - retry.len() - rejected);
+                    self.reject(rejected, "items rejected by ingestion");
+                    let again: Vec<String> = retry.iter().map(|&i| entry.items[i].clone()).collect();
+                    self.store_for_retry(&again, entry.attempt() + 1, None);
+                }
+                Outcome::Retry { after, .. } => {
+                    let due = SystemTime::now() + self.backoff.wait(entry.attempt() + 1, after);
+                    self.store.reschedule(&entry, due);
+                }
+                Outcome::Rejected { reason } => {
+                    self.store.remove(&entry);
+                    self.reject(entry.items.len(), &reason);
+                }
+            }
+        }
+    }
+}
+
+/// `{temp}/census-azure/{hash of the key}`: one folder per key, without
+/// writing the key itself to disk.
+fn default_storage(key: &str) -> PathBuf {
+    let hash = key
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+    std::env::temp_dir().join("census-azure").join(format!("{hash:016x}"))
+}
+
+fn host_name() -> String {
+    std::env::var("HOSTNAME")
+        .or_else(|_| std::env::var("COMPUTERNAME"))
+        .ok()
+        .or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "unknown".into())
+}

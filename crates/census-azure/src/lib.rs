@@ -1,0 +1,38 @@
+//! Application Insights exporter for OpenTelemetry spans (Track API v2.1).
+//!
+//! Finished spans become Application Insights telemetry: Server and
+//! Consumer spans are `requests`, Client, Producer and Internal spans are
+//! `dependencies` (type `HTTP`, `postgresql`, `mysql`, `mongodb`, `SQL`,
+//! `InProc`, ...), `exception` events are `exceptions` and other events
+//! `traces` (messages), all correlated by operation id.
+//!
+//! Sending is gzip-compressed and blocking on the batch processor's thread
+//! (no async runtime needed). Retryable failures (408, 429, 5xx, network
+//! errors, and the retryable items of a 206) are stored — in a bounded
+//! directory by default, kept across restarts — and resent by a background
+//! thread with exponential back-off and `Retry-After`. 307/308 move the
+//! endpoint; 400, 402, 439 and other 4xx drop the items (counted).
+//!
+//! # Features
+//!
+//! None: TLS (rustls with the webpki roots) is always on.
+//!
+//! ```no_run
+//! use opentelemetry_sdk::trace::SdkTracerProvider;
+//! let exporter = census_azure::AzureExporter::from_env()?; // APPLICATIONINSIGHTS_CONNECTION_STRING
+//! let provider = SdkTracerProvider::builder().with_batch_exporter(exporter).build();
+//! # Ok::<(), census_azure::AzureExporterError>(())
+//! ```
+
+mod backoff;
+mod connection_string;
+mod envelope;
+mod exporter;
+mod format;
+mod mapping;
+mod storage;
+mod transport;
+
+pub use connection_string::{ConnectionString, ConnectionStringError, ENV_CONNECTION_STRING};
+pub use exporter::{AzureExporter, AzureExporterBuilder, AzureExporterError, ExportStats};
+pub use mapping::SAMPLE_RATE_ATTRIBUTE;
