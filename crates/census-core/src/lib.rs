@@ -14,6 +14,8 @@
 //! # Features
 //!
 //! - `testing`: [`testing`], in-memory span capture for integration tests.
+//! - `azure`: [`Tracer::from_env`] exports to Application Insights when
+//!   `APPLICATIONINSIGHTS_CONNECTION_STRING` is set.
 //!
 //! ```
 //! use census_core::{Tracer, export::ConsoleExporter, sampling::ProbabilitySampler};

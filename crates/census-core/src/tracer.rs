@@ -36,6 +36,10 @@ pub enum TracerError {
         /// What the operating system said.
         source: std::io::Error,
     },
+    /// `APPLICATIONINSIGHTS_CONNECTION_STRING` is set but unusable.
+    #[cfg(feature = "azure")]
+    #[error(transparent)]
+    Azure(#[from] census_azure::AzureExporterError),
     /// Shutting down did not flush everything before the deadline, or failed.
     #[error("tracer shutdown did not complete within {deadline:?}: {source}")]
     Shutdown {
@@ -145,11 +149,15 @@ impl Tracer {
         }
     }
 
-    /// A tracer configured from the environment, installed globally: the
-    /// console exporter, plus JSON lines to the file `CENSUS_EXPORT_JSONL`
-    /// names, if set.
+    /// A tracer configured from the environment, installed globally:
+    /// Application Insights when `APPLICATIONINSIGHTS_CONNECTION_STRING` is
+    /// set (feature `azure`), the console otherwise, plus JSON lines to the
+    /// file `CENSUS_EXPORT_JSONL` names, if set.
     pub fn from_env() -> Result<Self, TracerError> {
-        let mut builder = Self::builder().exporter(ConsoleExporter::new());
+        let (mut builder, remote) = with_azure_from_env(Self::builder())?;
+        if !remote {
+            builder = builder.exporter(ConsoleExporter::new());
+        }
         if let Some(path) = std::env::var_os(ENV_EXPORT_JSONL).filter(|p| !p.is_empty()) {
             let path = PathBuf::from(path);
             let exporter = JsonLinesExporter::create(&path)
@@ -203,6 +211,22 @@ impl Tracer {
             .shutdown_with_timeout(deadline)
             .map_err(|source| TracerError::Shutdown { deadline, source })
     }
+}
+
+/// Adds the Application Insights exporter when its connection string is
+/// set; says whether it did.
+#[cfg(feature = "azure")]
+fn with_azure_from_env(builder: TracerBuilder) -> Result<(TracerBuilder, bool), TracerError> {
+    if std::env::var_os(census_azure::ENV_CONNECTION_STRING).is_some_and(|v| !v.is_empty()) {
+        Ok((builder.exporter(census_azure::AzureExporter::from_env()?), true))
+    } else {
+        Ok((builder, false))
+    }
+}
+
+#[cfg(not(feature = "azure"))]
+fn with_azure_from_env(builder: TracerBuilder) -> Result<(TracerBuilder, bool), TracerError> {
+    Ok((builder, false))
 }
 
 /// An in-process span that is current until dropped; dropping ends it.

@@ -28,7 +28,10 @@
 //!   services; `axum` adds axum's route templates (alias of the `tower`
 //!   integration name);
 //! - `reqwest`: [`reqwest`] (`census-reqwest`), outgoing HTTP calls;
-//! - `sqlx`: [`sqlx`] (`census-sqlx`), database calls through sqlx.
+//! - `sqlx`: [`sqlx`] (`census-sqlx`), database calls through sqlx;
+//! - `azure`: [`azure`] (`census-azure`), the Application Insights
+//!   exporter, also used by `Tracer::from_env()` when
+//!   `APPLICATIONINSIGHTS_CONNECTION_STRING` is set.
 
 pub mod config_integration;
 
@@ -37,6 +40,8 @@ pub use census_core::{
     propagation, registry, sampling, sanitize,
 };
 
+#[cfg(feature = "azure")]
+pub use census_azure as azure;
 #[cfg(feature = "reqwest")]
 pub use census_reqwest as reqwest;
 #[cfg(feature = "sqlx")]
