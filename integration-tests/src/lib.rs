@@ -1,2 +1,6 @@
 //! census tests that need whole processes or real services; the tests live
-//! in `tests/`, and `src/bin` holds the small programs they run.
+//! in `tests/`, the programs they run in `src/bin`, and the pieces they
+//! share here.
+
+pub mod ingestion;
+pub mod track_schema;

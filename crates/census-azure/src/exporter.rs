@@ -345,10 +345,13 @@ impl Shared {
     }
 
     /// The retry thread: sends due batches, then sleeps until the next is
-    /// due, new ones arrive, or shutdown.
+    /// due, new ones arrive, or shutdown. At start it tries everything an
+    /// earlier run left: that run's schedule no longer means anything.
     fn run_retries(&self) {
+        let mut everything = true;
         loop {
-            self.resend_due();
+            self.resend_due(everything);
+            everything = false;
             let stop = self.stop.lock().unwrap_or_else(|p| p.into_inner());
             if *stop {
                 return;
@@ -370,8 +373,8 @@ impl Shared {
         }
     }
 
-    fn resend_due(&self) {
-        let (entries, dropped) = self.store.due(SystemTime::now());
+    fn resend_due(&self, everything: bool) {
+        let (entries, dropped) = self.store.due(SystemTime::now(), everything);
         self.stats.count_dropped(&dropped);
         for entry in entries {
             if *self.stop.lock().unwrap_or_else(|p| p.into_inner()) {

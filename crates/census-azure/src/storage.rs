@@ -150,16 +150,16 @@ impl Store {
         dropped
     }
 
-    /// The batches due at `now`, in due order; expired and unreadable
-    /// batches are removed on the way.
-    pub(crate) fn due(&self, now: SystemTime) -> (Vec<Entry>, Dropped) {
+    /// The batches due at `now` (all of them with `everything`), in due
+    /// order; expired and unreadable batches are removed on the way.
+    pub(crate) fn due(&self, now: SystemTime, everything: bool) -> (Vec<Entry>, Dropped) {
         let mut dropped = Dropped::default();
         let mut entries = Vec::new();
         let mut listing = self.list();
         listing.sort_by_key(|(name, _)| (name.due_ms, name.seq));
         let now_ms = millis(now);
         let retention_ms = self.retention.as_millis() as u64;
-        for (name, _) in listing.into_iter().take_while(|(n, _)| n.due_ms <= now_ms) {
+        for (name, _) in listing.into_iter().take_while(|(n, _)| everything || n.due_ms <= now_ms) {
             let bytes = self.read(&name);
             if name.created_ms.saturating_add(retention_ms) < now_ms {
                 dropped.items += bytes.map_or(0, |b| line_count(&b));
@@ -331,7 +331,7 @@ mod tests {
         store.put(&items("late", 1), now + Duration::from_secs(60), 1);
         store.put(&items("b", 2), now - Duration::from_secs(1), 1);
         store.put(&items("a", 1), now - Duration::from_secs(2), 3);
-        let (due, dropped) = store.due(now);
+        let (due, dropped) = store.due(now, false);
         assert_eq!(dropped, Dropped::default());
         let got: Vec<_> = due.iter().map(|e| (e.items.clone(), e.attempt())).collect();
         assert_eq!(got, vec![(items("a", 1), 3), (items("b", 2), 1)]);
@@ -350,7 +350,7 @@ mod tests {
         assert_eq!(store.put(&items("old", 3), now, 1), Dropped::default());
         assert_eq!(store.put(&items("mid", 3), now, 1), Dropped::default());
         assert_eq!(store.put(&items("new", 3), now, 1), Dropped { items: 3, corrupt_files: 0 });
-        let (due, _) = store.due(now);
+        let (due, _) = store.due(now, false);
         let kept: Vec<_> = due.iter().map(|e| e.items[0].clone()).collect();
         assert_eq!(kept, vec![items("mid", 1)[0].clone(), items("new", 1)[0].clone()]);
         // A batch larger than the whole cap is dropped at once.
@@ -362,7 +362,7 @@ mod tests {
         let store = Store::memory(1 << 20, Duration::from_millis(0));
         let now = SystemTime::now();
         store.put(&items("x", 2), now, 1);
-        let (due, dropped) = store.due(now + Duration::from_millis(5));
+        let (due, dropped) = store.due(now + Duration::from_millis(5), false);
         assert!(due.is_empty());
         assert_eq!(dropped.items, 2);
     }
@@ -381,7 +381,7 @@ mod tests {
         fs::write(dir.join(name(10)), "{not json").unwrap();
         fs::write(dir.join("README"), "not ours").unwrap();
         let reopened = Store::directory(&dir, 1 << 20, Duration::from_secs(3600)).unwrap();
-        let (due, dropped) = reopened.due(now);
+        let (due, dropped) = reopened.due(now, true);
         assert_eq!(due.len(), 1);
         assert_eq!(due[0].items, items("kept", 2));
         assert_eq!(dropped, Dropped { items: 0, corrupt_files: 1 });

@@ -1,0 +1,260 @@
+//! The Application Insights exporter against a local ingestion endpoint
+//! that fails in every documented way; counts are checked at the server.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use census::azure::AzureExporter;
+use census_integration_tests::ingestion::{Ingestion, Reply, connection_string_for};
+use futures_util::FutureExt;
+use opentelemetry::trace::{Span as _, SpanKind, Tracer as _, TracerProvider as _};
+use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData, SpanExporter};
+use serde_json::Value;
+
+/// `count` finished in-process spans named `{tag}-{i}`.
+fn spans(tag: &str, count: usize) -> Vec<SpanData> {
+    let memory = InMemorySpanExporter::default();
+    let provider = SdkTracerProvider::builder().with_simple_exporter(memory.clone()).build();
+    let tracer = provider.tracer("faults");
+    for i in 0..count {
+        tracer
+            .span_builder(format!("{tag}-{i}"))
+            .with_kind(SpanKind::Internal)
+            .start(&tracer)
+            .end();
+    }
+    memory.get_finished_spans().unwrap()
+}
+
+fn storage(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("census-azure-faults-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn exporter(connection_string: &str, dir: &PathBuf) -> AzureExporter {
+    AzureExporter::builder()
+        .connection_string(connection_string)
+        .storage_directory(dir)
+        .retry_backoff(Duration::from_millis(50), Duration::from_millis(200))
+        .timeout(Duration::from_millis(800))
+        .build()
+        .unwrap()
+}
+
+fn export(exporter: &AzureExporter, spans: Vec<SpanData>) {
+    exporter
+        .export(spans)
+        .now_or_never()
+        .expect("export runs to completion on the calling thread")
+        .unwrap();
+}
+
+/// How often each item name arrived.
+fn arrivals(items: &[Value]) -> BTreeMap<String, usize> {
+    let mut counts = BTreeMap::new();
+    for item in items {
+        let name = item["data"]["baseData"]["name"].as_str().unwrap().to_owned();
+        *counts.entry(name).or_insert(0) += 1;
+    }
+    counts
+}
+
+fn once_each(tag: &str, indices: impl IntoIterator<Item = usize>) -> BTreeMap<String, usize> {
+    indices.into_iter().map(|i| (format!("{tag}-{i}"), 1)).collect()
+}
+
+/// A loopback port with nothing listening: connection refused.
+fn closed_port() -> std::net::SocketAddr {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap()
+}
+
+#[test]
+fn unavailable_then_recovered_delivers_every_item_once() {
+    let server = Ingestion::start();
+    server.script([Reply::Status(503, None)]);
+    let dir = storage("503");
+    let exporter = exporter(&server.connection_string(), &dir);
+    export(&exporter, spans("a", 10));
+    let accepted = server.wait_accepted(10, Duration::from_secs(10));
+    assert_eq!(arrivals(&accepted), once_each("a", 0..10));
+    let received = server.received();
+    assert_eq!(received.len(), 2, "one refused try, one resend");
+    assert!(received.iter().all(|r| r.gzip && r.items.len() == 10));
+    let stats = exporter.stats();
+    assert_eq!((stats.sent(), stats.retried(), stats.dropped()), (10, 10, 0));
+    assert!(server.violations().is_empty(), "{:?}", server.violations());
+}
+
+#[test]
+fn retry_after_is_honoured() {
+    let server = Ingestion::start();
+    server.script([Reply::Status(429, Some(2))]);
+    let dir = storage("429");
+    let exporter = exporter(&server.connection_string(), &dir);
+    export(&exporter, spans("b", 3));
+    let accepted = server.wait_accepted(3, Duration::from_secs(10));
+    assert_eq!(arrivals(&accepted), once_each("b", 0..3));
+    let received = server.received();
+    assert_eq!(received.len(), 2);
+    let waited = received[1].at - received[0].at;
+    assert!(waited >= Duration::from_secs(2), "resent after {waited:?}");
+}
+
+#[test]
+fn partial_success_resends_only_the_retryable_failed_items() {
+    let server = Ingestion::start();
+    server.script([Reply::Partial(vec![(1, 500), (3, 400), (4, 429), (5, 439)])]);
+    let dir = storage("206");
+    let exporter = exporter(&server.connection_string(), &dir);
+    export(&exporter, spans("c", 7));
+    let accepted = server.wait_accepted(5, Duration::from_secs(10));
+    assert_eq!(arrivals(&accepted), once_each("c", [0, 1, 2, 4, 6]));
+    let received = server.received();
+    assert_eq!(received.len(), 2);
+    assert_eq!(arrivals(&received[1].items), once_each("c", [1, 4]), "only 1 and 4 are resent");
+    let stats = exporter.stats();
+    assert_eq!((stats.sent(), stats.dropped()), (5, 2));
+}
+
+#[test]
+fn items_stored_while_the_endpoint_is_down_are_sent_after_a_restart() {
+    let addr = closed_port();
+    let dir = storage("restart");
+    let first = exporter(&connection_string_for(addr), &dir);
+    export(&first, spans("d", 4));
+    export(&first, spans("e", 2));
+    assert_eq!(first.stats().retried(), 6);
+    assert_eq!(first.stats().sent(), 0);
+    first.shutdown_with_timeout(Duration::from_secs(2)).unwrap();
+    drop(first);
+
+    let server = Ingestion::start();
+    let second = exporter(&server.connection_string(), &dir);
+    let accepted = server.wait_accepted(6, Duration::from_secs(10));
+    let mut expected = once_each("d", 0..4);
+    expected.extend(once_each("e", 0..2));
+    assert_eq!(arrivals(&accepted), expected);
+    assert_eq!(second.stats().sent(), 6);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(server.accepted().len(), 6, "nothing is sent twice");
+}
+
+#[test]
+fn a_full_store_drops_the_oldest_batches_and_counts_them() {
+    let addr = closed_port();
+    let dir = storage("cap");
+    // Room for about two batches of three items.
+    let one_batch: u64 = {
+        let probe_dir = storage("cap-probe");
+        let probe = exporter(&connection_string_for(addr), &probe_dir);
+        export(&probe, spans("f0", 3));
+        probe.shutdown_with_timeout(Duration::from_secs(2)).unwrap();
+        let size = std::fs::read_dir(&probe_dir)
+            .unwrap()
+            .map(|e| e.unwrap().metadata().unwrap().len())
+            .sum();
+        let _ = std::fs::remove_dir_all(&probe_dir);
+        size
+    };
+    let capped = AzureExporter::builder()
+        .connection_string(connection_string_for(addr))
+        .storage_directory(&dir)
+        .max_storage_bytes(one_batch * 2 + one_batch / 2)
+        .retry_backoff(Duration::from_secs(30), Duration::from_secs(30))
+        .timeout(Duration::from_millis(800))
+        .build()
+        .unwrap();
+    for batch in ["f1", "f2", "f3", "f4"] {
+        export(&capped, spans(batch, 3));
+    }
+    let stats = capped.stats();
+    assert_eq!((stats.retried(), stats.dropped()), (12, 6), "f1 and f2 gave way");
+    capped.shutdown_with_timeout(Duration::from_secs(2)).unwrap();
+    drop(capped);
+
+    let server = Ingestion::start();
+    let _resender = exporter(&server.connection_string(), &dir);
+    let accepted = server.wait_accepted(6, Duration::from_secs(10));
+    let mut expected = once_each("f3", 0..3);
+    expected.extend(once_each("f4", 0..3));
+    assert_eq!(arrivals(&accepted), expected, "the newest batches are kept");
+}
+
+#[test]
+fn a_corrupt_storage_file_is_skipped_and_removed() {
+    let addr = closed_port();
+    let dir = storage("corrupt");
+    let first = exporter(&connection_string_for(addr), &dir);
+    export(&first, spans("g", 2));
+    first.shutdown_with_timeout(Duration::from_secs(2)).unwrap();
+    drop(first);
+    let stored: Vec<PathBuf> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let [good] = stored.as_slice() else { panic!("{stored:?}") };
+    // A second batch file with the same naming scheme whose content is garbage.
+    let name = good.file_name().unwrap().to_string_lossy().replace("-000000.batch", "-999999.batch");
+    let corrupt = dir.join(name);
+    std::fs::write(&corrupt, b"\x00\x01 not json at all").unwrap();
+
+    let server = Ingestion::start();
+    let second = exporter(&server.connection_string(), &dir);
+    let accepted = server.wait_accepted(2, Duration::from_secs(10));
+    assert_eq!(arrivals(&accepted), once_each("g", 0..2));
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while second.stats().corrupt_files() == 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(second.stats().corrupt_files(), 1);
+    assert!(!corrupt.exists());
+}
+
+#[test]
+fn redirects_move_the_endpoint() {
+    let server = Ingestion::start();
+    server.script([Reply::Redirect("/moved/v2.1/track")]);
+    let dir = storage("redirect");
+    let exporter = exporter(&server.connection_string(), &dir);
+    export(&exporter, spans("h", 2));
+    export(&exporter, spans("i", 1));
+    let paths: Vec<String> = server.received().into_iter().map(|r| r.path).collect();
+    assert_eq!(paths, ["/v2.1/track", "/moved/v2.1/track", "/moved/v2.1/track"]);
+    let mut expected = once_each("h", 0..2);
+    expected.extend(once_each("i", 0..1));
+    assert_eq!(arrivals(&server.accepted()), expected);
+}
+
+#[test]
+fn non_retryable_answers_drop_and_count() {
+    let server = Ingestion::start();
+    server.script([Reply::Status(400, None), Reply::Status(439, None), Reply::Status(402, None)]);
+    let dir = storage("reject");
+    let exporter = exporter(&server.connection_string(), &dir);
+    for tag in ["j", "k", "l"] {
+        export(&exporter, spans(tag, 2));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(server.received().len(), 3, "never retried");
+    assert!(server.accepted().is_empty());
+    assert_eq!((exporter.stats().dropped(), exporter.stats().retried()), (6, 0));
+}
+
+#[test]
+fn a_hanging_endpoint_times_out_and_shutdown_keeps_its_deadline() {
+    let server = Ingestion::start();
+    server.script([Reply::Hang(Duration::from_secs(3))]);
+    let dir = storage("hang");
+    let exporter = exporter(&server.connection_string(), &dir);
+    let started = Instant::now();
+    export(&exporter, spans("m", 2));
+    assert!(started.elapsed() < Duration::from_secs(2), "the request timeout bounds the export");
+    let accepted = server.wait_accepted(2, Duration::from_secs(10));
+    assert_eq!(arrivals(&accepted), once_each("m", 0..2));
+
+    // An endpoint that hangs during shutdown: the deadline still holds.
+    server.script(std::iter::repeat_n(Reply::Hang(Duration::from_secs(5)), 10));
+    export(&exporter, spans("n", 1));
+    let started = Instant::now();
+    let _ = exporter.shutdown_with_timeout(Duration::from_millis(500));
+    assert!(started.elapsed() < Duration::from_secs(2), "shutdown took {:?}", started.elapsed());
+}
