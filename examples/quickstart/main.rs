@@ -5,7 +5,8 @@
 //! query through sqlx and an HTTP call to the server's own stock route, so
 //! one operation crosses a process boundary through `traceparent`. The
 //! telemetry prints as trees; with `CENSUS_EXPORT_JSONL=PATH` it is also
-//! written as JSON lines.
+//! written as JSON lines, and with `APPLICATIONINSIGHTS_CONNECTION_STRING`
+//! it goes to Application Insights instead of the console.
 //!
 //! ```text
 //! cargo run --example quickstart
@@ -35,7 +36,8 @@ struct Shop {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
-    // Console trees, plus JSON lines when CENSUS_EXPORT_JSONL is set.
+    // Console trees (Application Insights when its connection string is
+    // set), plus JSON lines when CENSUS_EXPORT_JSONL is set.
     let tracer = Tracer::from_env()?;
     census::config_integration::try_trace_integrations(&["axum", "requests", "sqlx"])?;
 
@@ -88,7 +90,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let _ = stop.send(());
     server.await??;
     println!("\ntelemetry:\n");
-    // Flushes the batch exporters: the trees print here.
+    // Flushes the batch exporters: the trees print (or are sent) here.
     tracer.shutdown(Duration::from_secs(5))?;
     Ok(())
 }

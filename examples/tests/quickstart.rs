@@ -5,6 +5,10 @@
 use std::path::PathBuf;
 use std::process::Command;
 
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use census_integration_tests::ingestion::Ingestion;
 use serde_json::Value;
 
 fn example_binary() -> PathBuf {
@@ -136,5 +140,192 @@ fn quickstart_prints_linked_trees_and_writes_the_same_links_as_json_lines() {
     assert_eq!(
         (root["kind"].as_str(), root["parent_span_id"].is_null()),
         (Some("client"), true)
+    );
+}
+
+/// The quickstart with Application Insights and JSON lines on together:
+/// every envelope validates against the Track API, the mapped values match
+/// each integration's spans, and both exporters got the same spans.
+#[test]
+fn quickstart_sends_valid_correlated_telemetry_to_application_insights() {
+    let server = Ingestion::start();
+    let jsonl =
+        std::env::temp_dir().join(format!("census-quickstart-ai-{}.jsonl", std::process::id()));
+    let _ = std::fs::remove_file(&jsonl);
+    let output = Command::new(example_binary())
+        .env(
+            "APPLICATIONINSIGHTS_CONNECTION_STRING",
+            server.connection_string(),
+        )
+        .env("CENSUS_EXPORT_JSONL", &jsonl)
+        .env("OTEL_SERVICE_NAME", "quickstart")
+        .env_remove("CENSUS_INTEGRATIONS")
+        .env_remove("CENSUS_DISABLED_INTEGRATIONS")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        !stdout.contains("── trace"),
+        "no console trees while sending to Application Insights"
+    );
+
+    let spans: Vec<Value> = std::fs::read_to_string(&jsonl)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let _ = std::fs::remove_file(&jsonl);
+    let items = server.wait_accepted(spans.len(), Duration::from_secs(10));
+    assert_eq!(server.violations(), Vec::<String>::new());
+    assert_eq!(
+        items.len(),
+        spans.len(),
+        "one envelope per span, no events in the quickstart"
+    );
+    let ids = |list: &[Value], key: &dyn Fn(&Value) -> &Value| -> BTreeSet<String> {
+        list.iter()
+            .map(|v| key(v).as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        ids(&items, &|i| &i["data"]["baseData"]["id"]),
+        ids(&spans, &|s| &s["span_id"]),
+        "same spans to both exporters"
+    );
+
+    let base = |item: &Value| item["data"]["baseData"].clone();
+    let find = |name: &str, url_or_data: &str| -> Value {
+        items
+            .iter()
+            .find(|i| {
+                let b = &i["data"]["baseData"];
+                b["name"] == name
+                    && (b["url"] == url_or_data
+                        || b["data"] == url_or_data
+                        || url_or_data.is_empty())
+            })
+            .unwrap_or_else(|| panic!("no {name} {url_or_data} in {items:#?}"))
+            .clone()
+    };
+    let port = stdout
+        .split("127.0.0.1:")
+        .nth(1)
+        .unwrap()
+        .split(|c: char| !c.is_ascii_digit())
+        .next()
+        .unwrap()
+        .to_owned();
+    let host = format!("127.0.0.1:{port}");
+
+    let order = find("GET /orders/{sku}", &format!("http://{host}/orders/sku-42"));
+    assert_eq!(order["name"], "Microsoft.ApplicationInsights.Request");
+    assert_eq!(
+        (
+            base(&order)["responseCode"].clone(),
+            base(&order)["success"].clone()
+        ),
+        (Value::from("200"), Value::from(true))
+    );
+    let tags = &order["tags"];
+    let trace = tags["ai.operation.id"].as_str().unwrap().to_owned();
+    assert_eq!(tags["ai.operation.name"], "GET /orders/{sku}");
+    assert_eq!(tags["ai.cloud.role"], "quickstart");
+    assert!(
+        tags["ai.internal.sdkVersion"]
+            .as_str()
+            .unwrap()
+            .starts_with("rs1.")
+    );
+    assert!(
+        tags["ai.internal.sdkVersion"]
+            .as_str()
+            .unwrap()
+            .ends_with(":census0.1.0")
+    );
+    let order_id = base(&order)["id"].as_str().unwrap().to_owned();
+
+    let in_trace = |i: &&Value| i["tags"]["ai.operation.id"] == trace.as_str();
+    let children: Vec<&Value> = items
+        .iter()
+        .filter(in_trace)
+        .filter(|i| i["tags"]["ai.operation.parentId"] == order_id.as_str())
+        .collect();
+    assert_eq!(children.len(), 3, "{children:#?}");
+    for child in &children {
+        assert_eq!(
+            child["name"],
+            "Microsoft.ApplicationInsights.RemoteDependency"
+        );
+        assert_eq!(child["tags"]["ai.operation.name"], "GET /orders/{sku}");
+    }
+    let of_type = |kind: &str| {
+        children
+            .iter()
+            .find(|c| c["data"]["baseData"]["type"] == kind)
+            .unwrap_or_else(|| panic!("{kind}"))
+    };
+    let inproc = base(of_type("InProc"));
+    assert_eq!(inproc["name"], "validate order");
+    let sql = base(of_type("SQL"));
+    assert_eq!(sql["name"], "SELECT products");
+    assert_eq!(
+        sql["data"],
+        "SELECT name, price FROM products WHERE sku = ? AND status = ?"
+    );
+    assert!(
+        sql["target"].as_str().unwrap().contains("sqlx-in-memory"),
+        "{sql}"
+    );
+    assert_eq!(sql["properties"]["db.operation.name"], "SELECT");
+    assert!(
+        sql["properties"].get("db.query.text").is_none(),
+        "mapped attributes are not repeated"
+    );
+    let call = base(of_type("HTTP"));
+    assert_eq!(call["name"], "GET /stock/sku-42");
+    assert_eq!(call["target"], host.as_str());
+    assert_eq!(call["data"], format!("http://{host}/stock/sku-42"));
+    assert_eq!(
+        (call["resultCode"].clone(), call["success"].clone()),
+        (Value::from("200"), Value::from(true))
+    );
+
+    // The stock request continues the HTTP dependency across `traceparent`.
+    let stock = items
+        .iter()
+        .filter(in_trace)
+        .find(|i| i["data"]["baseData"]["name"] == "GET /stock/{sku}")
+        .unwrap();
+    assert_eq!(stock["tags"]["ai.operation.parentId"], call["id"]);
+    assert_eq!(stock["tags"]["ai.operation.name"], "GET /stock/{sku}");
+
+    // A 404 is a success for the server, a failure for its caller.
+    let missing = find(
+        "GET /orders/{sku}",
+        &format!("http://{host}/orders/sku-404"),
+    );
+    assert_eq!(
+        (
+            base(&missing)["responseCode"].clone(),
+            base(&missing)["success"].clone()
+        ),
+        (Value::from("404"), Value::from(true))
+    );
+    let caller = find("GET /orders/sku-404", "");
+    assert_eq!(
+        (
+            base(&caller)["resultCode"].clone(),
+            base(&caller)["success"].clone()
+        ),
+        (Value::from("404"), Value::from(false))
+    );
+    assert!(
+        caller["tags"].get("ai.operation.parentId").is_none(),
+        "the caller's span is the root"
     );
 }

@@ -69,7 +69,9 @@ pub struct Ingestion {
 
 impl std::fmt::Debug for Ingestion {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Ingestion").field("addr", &self.addr).finish_non_exhaustive()
+        f.debug_struct("Ingestion")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
     }
 }
 
@@ -92,8 +94,12 @@ impl Ingestion {
                 .build()
                 .expect("test server runtime");
             runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::bind(addr).await.expect("bind test server");
-                ready.send(listener.local_addr().expect("bound address")).expect("report address");
+                let listener = tokio::net::TcpListener::bind(addr)
+                    .await
+                    .expect("bind test server");
+                ready
+                    .send(listener.local_addr().expect("bound address"))
+                    .expect("report address");
                 let app = axum::Router::new().fallback(track).with_state(state);
                 let _ = axum::serve(listener, app)
                     .with_graceful_shutdown(async {
@@ -174,7 +180,12 @@ pub fn connection_string_for(addr: SocketAddr) -> String {
     format!("InstrumentationKey={KEY};IngestionEndpoint=http://{addr}/")
 }
 
-async fn track(State(shared): State<Arc<Mutex<Shared>>>, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+async fn track(
+    State(shared): State<Arc<Mutex<Shared>>>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     if !uri.path().ends_with("/v2.1/track") {
         return (StatusCode::NOT_FOUND, "not a track endpoint").into_response();
     }
@@ -220,15 +231,19 @@ async fn track(State(shared): State<Arc<Mutex<Shared>>>, uri: Uri, headers: Head
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             let mut response = (status, "scripted failure").into_response();
             if let Some(seconds) = retry_after {
-                response
-                    .headers_mut()
-                    .insert(header::RETRY_AFTER, seconds.to_string().parse().expect("header value"));
+                response.headers_mut().insert(
+                    header::RETRY_AFTER,
+                    seconds.to_string().parse().expect("header value"),
+                );
             }
             response
         }
-        Reply::Redirect(path) => {
-            (StatusCode::TEMPORARY_REDIRECT, [(header::LOCATION, path)], "moved").into_response()
-        }
+        Reply::Redirect(path) => (
+            StatusCode::TEMPORARY_REDIRECT,
+            [(header::LOCATION, path)],
+            "moved",
+        )
+            .into_response(),
         Reply::Hang(time) => {
             tokio::time::sleep(time).await;
             (StatusCode::INTERNAL_SERVER_ERROR, "hung").into_response()
@@ -244,7 +259,12 @@ fn track_response(status: StatusCode, received: usize, errors: &[(usize, u16)]) 
             "index": index, "statusCode": code, "message": "scripted item failure"
         })).collect::<Vec<_>>(),
     });
-    (status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
 }
 
 fn decode(body: &[u8], gzip: bool) -> Result<Vec<Value>, String> {

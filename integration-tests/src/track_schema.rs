@@ -12,7 +12,9 @@ pub fn violations(item: &Value) -> Vec<String> {
     };
     let name = string(envelope, "name", None, true, &mut v);
     match string(envelope, "time", None, true, &mut v) {
-        Some(time) if !is_time(&time) => v.push(format!("time `{time}` is not ISO 8601 UTC with Z")),
+        Some(time) if !is_time(&time) => {
+            v.push(format!("time `{time}` is not ISO 8601 UTC with Z"))
+        }
         _ => {}
     }
     match string(envelope, "iKey", None, true, &mut v) {
@@ -30,13 +32,17 @@ pub fn violations(item: &Value) -> Vec<String> {
         return v;
     };
     let base_type = string(data, "baseType", None, true, &mut v);
-    let expected = name.as_deref().and_then(|n| n.strip_prefix("Microsoft.ApplicationInsights."));
+    let expected = name
+        .as_deref()
+        .and_then(|n| n.strip_prefix("Microsoft.ApplicationInsights."));
     let base_type_for = |kind: &str| match kind {
         "RemoteDependency" => "RemoteDependencyData".to_owned(),
         other => format!("{other}Data"),
     };
     if expected.map(base_type_for) != base_type {
-        v.push(format!("envelope name {name:?} does not match baseType {base_type:?}"));
+        v.push(format!(
+            "envelope name {name:?} does not match baseType {base_type:?}"
+        ));
     }
     let Some(base) = data.get("baseData").and_then(Value::as_object) else {
         v.push("baseData is missing".into());
@@ -179,7 +185,9 @@ fn check_tags(tags: Option<&Value>, v: &mut Vec<String>) {
             continue;
         };
         match limits.iter().find(|(k, _)| k == key) {
-            Some((_, max)) if text.chars().count() > *max => v.push(format!("tag {key} is longer than {max}")),
+            Some((_, max)) if text.chars().count() > *max => {
+                v.push(format!("tag {key} is longer than {max}"))
+            }
             Some(_) => {}
             None => v.push(format!("tag {key} is not a context tag census sends")),
         }
@@ -192,13 +200,19 @@ fn is_duration(text: &str) -> bool {
         Some((d, rest)) if rest.contains(':') => (Some(d), rest),
         _ => (None, text),
     };
-    if days.is_some_and(|d| d.is_empty() || !d.bytes().all(|b| b.is_ascii_digit()) || d.parse::<u32>().map_or(true, |n| n >= 1000)) {
+    if days.is_some_and(|d| {
+        d.is_empty()
+            || !d.bytes().all(|b| b.is_ascii_digit())
+            || d.parse::<u32>().map_or(true, |n| n >= 1000)
+    }) {
         return false;
     }
     let (hms, fraction) = clock.split_once('.').unwrap_or((clock, "0"));
     let parts: Vec<&str> = hms.split(':').collect();
     parts.len() == 3
-        && parts.iter().all(|p| p.len() == 2 && p.bytes().all(|b| b.is_ascii_digit()))
+        && parts
+            .iter()
+            .all(|p| p.len() == 2 && p.bytes().all(|b| b.is_ascii_digit()))
         && parts[0] < "24"
         && parts[1] < "60"
         && parts[2] < "60"
@@ -207,7 +221,9 @@ fn is_duration(text: &str) -> bool {
 }
 
 fn is_time(text: &str) -> bool {
-    text.ends_with('Z') && text.as_bytes().get(10) == Some(&b'T') && humantime::parse_rfc3339(text).is_ok()
+    text.ends_with('Z')
+        && text.as_bytes().get(10) == Some(&b'T')
+        && humantime::parse_rfc3339(text).is_ok()
 }
 
 fn is_guid(text: &str) -> bool {
@@ -244,15 +260,40 @@ mod tests {
     #[test]
     fn each_rule_catches_its_violation() {
         let cases: Vec<(&str, Box<dyn Fn(&mut Value)>)> = vec![
-            ("time `2024-05-01 10:00:00` is not ISO 8601 UTC with Z", Box::new(|i| i["time"] = json!("2024-05-01 10:00:00"))),
-            ("duration `1:00` is not D.HH:MM:SS.ffffff", Box::new(|i| i["data"]["baseData"]["duration"] = json!("1:00"))),
-            ("name is required", Box::new(|i| { i["data"]["baseData"].as_object_mut().unwrap().remove("name"); })),
-            ("type is longer than 1024", Box::new(|i| i["data"]["baseData"]["type"] = json!("x".repeat(1025)))),
-            ("envelope name Some(\"Microsoft.ApplicationInsights.Request\") does not match baseType Some(\"RemoteDependencyData\")",
-                Box::new(|i| i["name"] = json!("Microsoft.ApplicationInsights.Request"))),
+            (
+                "time `2024-05-01 10:00:00` is not ISO 8601 UTC with Z",
+                Box::new(|i| i["time"] = json!("2024-05-01 10:00:00")),
+            ),
+            (
+                "duration `1:00` is not D.HH:MM:SS.ffffff",
+                Box::new(|i| i["data"]["baseData"]["duration"] = json!("1:00")),
+            ),
+            (
+                "name is required",
+                Box::new(|i| {
+                    i["data"]["baseData"]
+                        .as_object_mut()
+                        .unwrap()
+                        .remove("name");
+                }),
+            ),
+            (
+                "type is longer than 1024",
+                Box::new(|i| i["data"]["baseData"]["type"] = json!("x".repeat(1025))),
+            ),
+            (
+                "envelope name Some(\"Microsoft.ApplicationInsights.Request\") does not match baseType Some(\"RemoteDependencyData\")",
+                Box::new(|i| i["name"] = json!("Microsoft.ApplicationInsights.Request")),
+            ),
             ("iKey is not a GUID", Box::new(|i| i["iKey"] = json!("abc"))),
-            ("success is not a boolean: \"yes\"", Box::new(|i| i["data"]["baseData"]["success"] = json!("yes"))),
-            ("tag ai.operation.id is longer than 128", Box::new(|i| i["tags"]["ai.operation.id"] = json!("a".repeat(129)))),
+            (
+                "success is not a boolean: \"yes\"",
+                Box::new(|i| i["data"]["baseData"]["success"] = json!("yes")),
+            ),
+            (
+                "tag ai.operation.id is longer than 128",
+                Box::new(|i| i["tags"]["ai.operation.id"] = json!("a".repeat(129))),
+            ),
         ];
         for (expected, break_it) in cases {
             let mut item = dependency();
@@ -266,7 +307,13 @@ mod tests {
         for ok in ["00:00:00.001234", "1.02:03:04.5", "999.23:59:59.9999999"] {
             assert!(is_duration(ok), "{ok}");
         }
-        for bad in ["0:00:00.1", "00:60:00.0", "1000.00:00:00.0", "00:00:00.12345678", ".00:00:00.1"] {
+        for bad in [
+            "0:00:00.1",
+            "00:60:00.0",
+            "1000.00:00:00.0",
+            "00:00:00.12345678",
+            ".00:00:00.1",
+        ] {
             assert!(!is_duration(bad), "{bad}");
         }
     }

@@ -15,7 +15,9 @@ use serde_json::Value;
 /// `count` finished in-process spans named `{tag}-{i}`.
 fn spans(tag: &str, count: usize) -> Vec<SpanData> {
     let memory = InMemorySpanExporter::default();
-    let provider = SdkTracerProvider::builder().with_simple_exporter(memory.clone()).build();
+    let provider = SdkTracerProvider::builder()
+        .with_simple_exporter(memory.clone())
+        .build();
     let tracer = provider.tracer("faults");
     for i in 0..count {
         tracer
@@ -28,7 +30,8 @@ fn spans(tag: &str, count: usize) -> Vec<SpanData> {
 }
 
 fn storage(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("census-azure-faults-{name}-{}", std::process::id()));
+    let dir =
+        std::env::temp_dir().join(format!("census-azure-faults-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     dir
 }
@@ -55,19 +58,28 @@ fn export(exporter: &AzureExporter, spans: Vec<SpanData>) {
 fn arrivals(items: &[Value]) -> BTreeMap<String, usize> {
     let mut counts = BTreeMap::new();
     for item in items {
-        let name = item["data"]["baseData"]["name"].as_str().unwrap().to_owned();
+        let name = item["data"]["baseData"]["name"]
+            .as_str()
+            .unwrap()
+            .to_owned();
         *counts.entry(name).or_insert(0) += 1;
     }
     counts
 }
 
 fn once_each(tag: &str, indices: impl IntoIterator<Item = usize>) -> BTreeMap<String, usize> {
-    indices.into_iter().map(|i| (format!("{tag}-{i}"), 1)).collect()
+    indices
+        .into_iter()
+        .map(|i| (format!("{tag}-{i}"), 1))
+        .collect()
 }
 
 /// A loopback port with nothing listening: connection refused.
 fn closed_port() -> std::net::SocketAddr {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
 }
 
 #[test]
@@ -83,7 +95,10 @@ fn unavailable_then_recovered_delivers_every_item_once() {
     assert_eq!(received.len(), 2, "one refused try, one resend");
     assert!(received.iter().all(|r| r.gzip && r.items.len() == 10));
     let stats = exporter.stats();
-    assert_eq!((stats.sent(), stats.retried(), stats.dropped()), (10, 10, 0));
+    assert_eq!(
+        (stats.sent(), stats.retried(), stats.dropped()),
+        (10, 10, 0)
+    );
     assert!(server.violations().is_empty(), "{:?}", server.violations());
 }
 
@@ -113,7 +128,11 @@ fn partial_success_resends_only_the_retryable_failed_items() {
     assert_eq!(arrivals(&accepted), once_each("c", [0, 1, 2, 4, 6]));
     let received = server.received();
     assert_eq!(received.len(), 2);
-    assert_eq!(arrivals(&received[1].items), once_each("c", [1, 4]), "only 1 and 4 are resent");
+    assert_eq!(
+        arrivals(&received[1].items),
+        once_each("c", [1, 4]),
+        "only 1 and 4 are resent"
+    );
     let stats = exporter.stats();
     assert_eq!((stats.sent(), stats.dropped()), (5, 2));
 }
@@ -170,8 +189,14 @@ fn a_full_store_drops_the_oldest_batches_and_counts_them() {
         export(&capped, spans(batch, 3));
     }
     let stats = capped.stats();
-    assert_eq!((stats.retried(), stats.dropped()), (12, 6), "f1 and f2 gave way");
-    capped.shutdown_with_timeout(Duration::from_secs(2)).unwrap();
+    assert_eq!(
+        (stats.retried(), stats.dropped()),
+        (12, 6),
+        "f1 and f2 gave way"
+    );
+    capped
+        .shutdown_with_timeout(Duration::from_secs(2))
+        .unwrap();
     drop(capped);
 
     let server = Ingestion::start();
@@ -190,10 +215,19 @@ fn a_corrupt_storage_file_is_skipped_and_removed() {
     export(&first, spans("g", 2));
     first.shutdown_with_timeout(Duration::from_secs(2)).unwrap();
     drop(first);
-    let stored: Vec<PathBuf> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
-    let [good] = stored.as_slice() else { panic!("{stored:?}") };
+    let stored: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    let [good] = stored.as_slice() else {
+        panic!("{stored:?}")
+    };
     // A second batch file with the same naming scheme whose content is garbage.
-    let name = good.file_name().unwrap().to_string_lossy().replace("-000000.batch", "-999999.batch");
+    let name = good
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .replace("-000000.batch", "-999999.batch");
     let corrupt = dir.join(name);
     std::fs::write(&corrupt, b"\x00\x01 not json at all").unwrap();
 
@@ -218,7 +252,10 @@ fn redirects_move_the_endpoint() {
     export(&exporter, spans("h", 2));
     export(&exporter, spans("i", 1));
     let paths: Vec<String> = server.received().into_iter().map(|r| r.path).collect();
-    assert_eq!(paths, ["/v2.1/track", "/moved/v2.1/track", "/moved/v2.1/track"]);
+    assert_eq!(
+        paths,
+        ["/v2.1/track", "/moved/v2.1/track", "/moved/v2.1/track"]
+    );
     let mut expected = once_each("h", 0..2);
     expected.extend(once_each("i", 0..1));
     assert_eq!(arrivals(&server.accepted()), expected);
@@ -227,7 +264,11 @@ fn redirects_move_the_endpoint() {
 #[test]
 fn non_retryable_answers_drop_and_count() {
     let server = Ingestion::start();
-    server.script([Reply::Status(400, None), Reply::Status(439, None), Reply::Status(402, None)]);
+    server.script([
+        Reply::Status(400, None),
+        Reply::Status(439, None),
+        Reply::Status(402, None),
+    ]);
     let dir = storage("reject");
     let exporter = exporter(&server.connection_string(), &dir);
     for tag in ["j", "k", "l"] {
@@ -236,7 +277,10 @@ fn non_retryable_answers_drop_and_count() {
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(server.received().len(), 3, "never retried");
     assert!(server.accepted().is_empty());
-    assert_eq!((exporter.stats().dropped(), exporter.stats().retried()), (6, 0));
+    assert_eq!(
+        (exporter.stats().dropped(), exporter.stats().retried()),
+        (6, 0)
+    );
 }
 
 #[test]
@@ -247,7 +291,10 @@ fn a_hanging_endpoint_times_out_and_shutdown_keeps_its_deadline() {
     let exporter = exporter(&server.connection_string(), &dir);
     let started = Instant::now();
     export(&exporter, spans("m", 2));
-    assert!(started.elapsed() < Duration::from_secs(2), "the request timeout bounds the export");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "the request timeout bounds the export"
+    );
     let accepted = server.wait_accepted(2, Duration::from_secs(10));
     assert_eq!(arrivals(&accepted), once_each("m", 0..2));
 
@@ -256,5 +303,9 @@ fn a_hanging_endpoint_times_out_and_shutdown_keeps_its_deadline() {
     export(&exporter, spans("n", 1));
     let started = Instant::now();
     let _ = exporter.shutdown_with_timeout(Duration::from_millis(500));
-    assert!(started.elapsed() < Duration::from_secs(2), "shutdown took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "shutdown took {:?}",
+        started.elapsed()
+    );
 }

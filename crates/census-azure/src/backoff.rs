@@ -46,9 +46,19 @@ mod tests {
     #[test]
     fn waits_double_within_jitter_up_to_the_cap_and_honour_retry_after() {
         let backoff = Backoff::new(Duration::from_secs(1), Duration::from_secs(10));
-        for (attempt, base) in [(1, 1.0), (2, 2.0), (3, 4.0), (4, 8.0), (5, 10.0), (30, 10.0)] {
+        for (attempt, base) in [
+            (1, 1.0),
+            (2, 2.0),
+            (3, 4.0),
+            (4, 8.0),
+            (5, 10.0),
+            (30, 10.0),
+        ] {
             let wait = backoff.wait(attempt, None).as_secs_f64();
-            assert!((base * 0.8..=base * 1.2).contains(&wait), "attempt {attempt}: {wait}");
+            assert!(
+                (base * 0.8..=base * 1.2).contains(&wait),
+                "attempt {attempt}: {wait}"
+            );
         }
         let asked = backoff.wait(1, Some(Duration::from_secs(7)));
         assert!(asked >= Duration::from_secs(7), "{asked:?}");

@@ -113,7 +113,10 @@ pub(crate) fn masked_key(key: &str) -> String {
 impl fmt::Debug for ConnectionString {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ConnectionString")
-            .field("instrumentation_key", &masked_key(&self.instrumentation_key))
+            .field(
+                "instrumentation_key",
+                &masked_key(&self.instrumentation_key),
+            )
             .field("ingestion_endpoint", &self.ingestion_endpoint.as_str())
             .finish()
     }
@@ -228,20 +231,35 @@ mod tests {
     #[test]
     fn endpoint_defaults_and_suffix_rules() {
         let cs = parse(&format!("InstrumentationKey={KEY}")).unwrap();
-        assert_eq!(cs.track_url().as_str(), "https://dc.services.visualstudio.com/v2.1/track");
-        let cs = parse(&format!("InstrumentationKey={KEY};EndpointSuffix=applicationinsights.azure.cn")).unwrap();
-        assert_eq!(cs.track_url().as_str(), "https://dc.applicationinsights.azure.cn/v2.1/track");
+        assert_eq!(
+            cs.track_url().as_str(),
+            "https://dc.services.visualstudio.com/v2.1/track"
+        );
+        let cs = parse(&format!(
+            "InstrumentationKey={KEY};EndpointSuffix=applicationinsights.azure.cn"
+        ))
+        .unwrap();
+        assert_eq!(
+            cs.track_url().as_str(),
+            "https://dc.applicationinsights.azure.cn/v2.1/track"
+        );
         let cs = parse(&format!(
             "InstrumentationKey={KEY};EndpointSuffix=ai.contoso.com;Location=westus2"
         ))
         .unwrap();
-        assert_eq!(cs.track_url().as_str(), "https://westus2.dc.ai.contoso.com/v2.1/track");
+        assert_eq!(
+            cs.track_url().as_str(),
+            "https://westus2.dc.ai.contoso.com/v2.1/track"
+        );
         // An explicit endpoint wins over the suffix; a path prefix is kept.
         let cs = parse(&format!(
             "InstrumentationKey={KEY};EndpointSuffix=ignored.example;IngestionEndpoint=http://127.0.0.1:9/proxy/"
         ))
         .unwrap();
-        assert_eq!(cs.track_url().as_str(), "http://127.0.0.1:9/proxy/v2.1/track");
+        assert_eq!(
+            cs.track_url().as_str(),
+            "http://127.0.0.1:9/proxy/v2.1/track"
+        );
         assert!(parse(&format!("InstrumentationKey={KEY};Authorization=ikey")).is_ok());
     }
 
@@ -251,7 +269,9 @@ mod tests {
         assert_eq!(parse(" ; ;"), Err(ConnectionStringError::Empty));
         assert_eq!(
             parse(&format!("InstrumentationKey={KEY};garbage")),
-            Err(ConnectionStringError::Malformed { part: "garbage".into() })
+            Err(ConnectionStringError::Malformed {
+                part: "garbage".into()
+            })
         );
         assert_eq!(
             parse("IngestionEndpoint=https://x.example/"),
@@ -259,19 +279,34 @@ mod tests {
         );
         assert_eq!(
             parse("InstrumentationKey=not-a-guid"),
-            Err(ConnectionStringError::InvalidInstrumentationKey { prefix: "not-".into(), length: 10 })
+            Err(ConnectionStringError::InvalidInstrumentationKey {
+                prefix: "not-".into(),
+                length: 10
+            })
         );
         assert_eq!(
-            parse(&format!("InstrumentationKey={KEY};IngestionEndpoint=dc.example")),
-            Err(ConnectionStringError::InvalidEndpoint { key: "IngestionEndpoint", value: "dc.example".into() })
+            parse(&format!(
+                "InstrumentationKey={KEY};IngestionEndpoint=dc.example"
+            )),
+            Err(ConnectionStringError::InvalidEndpoint {
+                key: "IngestionEndpoint",
+                value: "dc.example".into()
+            })
         );
         assert_eq!(
-            parse(&format!("InstrumentationKey={KEY};IngestionEndpoint=ftp://dc.example")),
-            Err(ConnectionStringError::InvalidEndpoint { key: "IngestionEndpoint", value: "ftp://dc.example".into() })
+            parse(&format!(
+                "InstrumentationKey={KEY};IngestionEndpoint=ftp://dc.example"
+            )),
+            Err(ConnectionStringError::InvalidEndpoint {
+                key: "IngestionEndpoint",
+                value: "ftp://dc.example".into()
+            })
         );
         assert_eq!(
             parse(&format!("InstrumentationKey={KEY};Authorization=AAD")),
-            Err(ConnectionStringError::UnsupportedAuthorization { scheme: "AAD".into() })
+            Err(ConnectionStringError::UnsupportedAuthorization {
+                scheme: "AAD".into()
+            })
         );
     }
 
@@ -279,11 +314,21 @@ mod tests {
     fn messages_name_the_problem_and_never_the_whole_key() {
         let err = parse("InstrumentationKey=0f6c9b11-3b55-4a5e-9f7b").unwrap_err();
         let message = err.to_string();
-        assert!(message.starts_with("`InstrumentationKey` must be a GUID"), "{message}");
+        assert!(
+            message.starts_with("`InstrumentationKey` must be a GUID"),
+            "{message}"
+        );
         assert!(!message.contains("3b55"), "{message}");
-        assert!(ConnectionStringError::Empty.to_string().contains(ENV_CONNECTION_STRING));
+        assert!(
+            ConnectionStringError::Empty
+                .to_string()
+                .contains(ENV_CONNECTION_STRING)
+        );
         let cs = parse(&format!("InstrumentationKey={KEY}")).unwrap();
         let debug = format!("{cs:?}");
-        assert!(debug.contains("0f6c9b11…") && !debug.contains("2c1d4e5f6a7b"), "{debug}");
+        assert!(
+            debug.contains("0f6c9b11…") && !debug.contains("2c1d4e5f6a7b"),
+            "{debug}"
+        );
     }
 }

@@ -69,7 +69,8 @@ impl ExportStats {
 
     fn count_dropped(&self, dropped: &Dropped) {
         self.dropped.fetch_add(dropped.items, Ordering::Relaxed);
-        self.corrupt_files.fetch_add(dropped.corrupt_files, Ordering::Relaxed);
+        self.corrupt_files
+            .fetch_add(dropped.corrupt_files, Ordering::Relaxed);
     }
 }
 
@@ -272,7 +273,11 @@ impl SpanExporter for AzureExporter {
     }
 
     fn set_resource(&mut self, resource: &Resource) {
-        let get = |key: &'static str| resource.get(&Key::from_static_str(key)).map(|v| v.to_string());
+        let get = |key: &'static str| {
+            resource
+                .get(&Key::from_static_str(key))
+                .map(|v| v.to_string())
+        };
         self.identity.role = match (get("service.namespace"), get("service.name")) {
             (Some(namespace), Some(name)) => Some(format!("{namespace}.{name}")),
             (None, name) => name,
@@ -328,7 +333,9 @@ impl Shared {
 
     fn reject(&self, count: usize, reason: &str) {
         if count > 0 {
-            self.stats.dropped.fetch_add(count as u64, Ordering::Relaxed);
+            self.stats
+                .dropped
+                .fetch_add(count as u64, Ordering::Relaxed);
             tracing::warn!("census-azure: {count} telemetry items dropped: {reason}");
         }
     }
@@ -339,7 +346,9 @@ impl Shared {
         }
         let due = SystemTime::now() + self.backoff.wait(attempt, after);
         let dropped = self.store.put(items, due, attempt);
-        self.stats.retried.fetch_add(items.len() as u64, Ordering::Relaxed);
+        self.stats
+            .retried
+            .fetch_add(items.len() as u64, Ordering::Relaxed);
         self.stats.count_dropped(&dropped);
         self.wake.notify_all();
     }
@@ -389,7 +398,8 @@ impl Shared {
                     self.store.remove(&entry);
                     self.count_sent(entry.items.len() - retry.len() - rejected);
                     self.reject(rejected, "items rejected by ingestion");
-                    let again: Vec<String> = retry.iter().map(|&i| entry.items[i].clone()).collect();
+                    let again: Vec<String> =
+                        retry.iter().map(|&i| entry.items[i].clone()).collect();
                     self.store_for_retry(&again, entry.attempt() + 1, None);
                 }
                 Outcome::Retry { after, .. } => {
@@ -408,10 +418,12 @@ impl Shared {
 /// `{temp}/census-azure/{hash of the key}`: one folder per key, without
 /// writing the key itself to disk.
 fn default_storage(key: &str) -> PathBuf {
-    let hash = key
-        .bytes()
-        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
-    std::env::temp_dir().join("census-azure").join(format!("{hash:016x}"))
+    let hash = key.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    std::env::temp_dir()
+        .join("census-azure")
+        .join(format!("{hash:016x}"))
 }
 
 fn host_name() -> String {

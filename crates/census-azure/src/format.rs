@@ -37,9 +37,18 @@ mod tests {
     #[test]
     fn durations_follow_the_dotnet_timespan_format() {
         assert_eq!(duration(Duration::from_micros(1_234)), "00:00:00.001234");
-        assert_eq!(duration(Duration::from_secs(3_723) + Duration::from_nanos(500)), "01:02:03.000000");
-        assert_eq!(duration(Duration::from_secs(2 * 86_400 + 5)), "2.00:00:05.000000");
-        assert_eq!(duration(Duration::from_secs(5_000 * 86_400)), "999.23:59:59.999999");
+        assert_eq!(
+            duration(Duration::from_secs(3_723) + Duration::from_nanos(500)),
+            "01:02:03.000000"
+        );
+        assert_eq!(
+            duration(Duration::from_secs(2 * 86_400 + 5)),
+            "2.00:00:05.000000"
+        );
+        assert_eq!(
+            duration(Duration::from_secs(5_000 * 86_400)),
+            "999.23:59:59.999999"
+        );
     }
 
     #[test]

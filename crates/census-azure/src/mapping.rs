@@ -28,17 +28,21 @@ pub(crate) struct Identity {
     pub(crate) role_instance: String,
 }
 
-const SDK_VERSION: &str = concat!("rs", env!("CENSUS_RUSTC_VERSION"), ":census", env!("CARGO_PKG_VERSION"));
+const SDK_VERSION: &str = concat!(
+    "rs",
+    env!("CENSUS_RUSTC_VERSION"),
+    ":census",
+    env!("CARGO_PKG_VERSION")
+);
 
 pub(crate) fn envelopes(identity: &Identity, spans: &[SpanData]) -> Vec<Envelope> {
-    let request_names: HashMap<TraceId, &str> = spans
+    let by_id: HashMap<SpanId, &SpanData> = spans
         .iter()
-        .filter(|s| matches!(s.span_kind, SpanKind::Server | SpanKind::Consumer))
-        .map(|s| (s.span_context.trace_id(), s.name.as_ref()))
+        .map(|s| (s.span_context.span_id(), s))
         .collect();
     let mut out = Vec::with_capacity(spans.len());
     for span in spans {
-        let operation_name = request_names.get(&span.span_context.trace_id()).copied();
+        let operation_name = request_name(span, &by_id);
         let attrs = Attrs(&span.attributes);
         let sample_rate = match attrs.get(SAMPLE_RATE_ATTRIBUTE) {
             Some(Value::F64(rate)) => *rate,
@@ -51,12 +55,36 @@ pub(crate) fn envelopes(identity: &Identity, spans: &[SpanData]) -> Vec<Envelope
             }
             build(identity, at, sample_rate, tags, base)
         };
-        out.push(envelope(span.parent_span_id, span.start_time, span_data(span, &attrs)));
+        out.push(envelope(
+            span.parent_span_id,
+            span.start_time,
+            span_data(span, &attrs),
+        ));
         for event in span.events.iter() {
-            out.push(envelope(span.span_context.span_id(), event.timestamp, event_data(event)));
+            out.push(envelope(
+                span.span_context.span_id(),
+                event.timestamp,
+                event_data(event),
+            ));
         }
     }
     out
+}
+
+/// The name of the request a span belongs to: itself if it is one, else
+/// its nearest Server or Consumer ancestor in the batch. Each process
+/// names its part of an operation after its own incoming request, as the
+/// Application Insights SDKs do.
+fn request_name<'a>(span: &'a SpanData, by_id: &HashMap<SpanId, &'a SpanData>) -> Option<&'a str> {
+    let mut current = span;
+    // Bounded: a malformed batch could contain a parent cycle.
+    for _ in 0..64 {
+        if matches!(current.span_kind, SpanKind::Server | SpanKind::Consumer) {
+            return Some(current.name.as_ref());
+        }
+        current = by_id.get(&current.parent_span_id)?;
+    }
+    None
 }
 
 fn build(
@@ -99,7 +127,10 @@ struct Attrs<'a>(&'a [KeyValue]);
 
 impl Attrs<'_> {
     fn get(&self, key: &str) -> Option<&Value> {
-        self.0.iter().find(|kv| kv.key.as_str() == key).map(|kv| &kv.value)
+        self.0
+            .iter()
+            .find(|kv| kv.key.as_str() == key)
+            .map(|kv| &kv.value)
     }
 
     fn string(&self, key: &str) -> Option<String> {
@@ -117,7 +148,12 @@ impl Attrs<'_> {
 
 fn properties<'a>(attributes: impl Iterator<Item = &'a KeyValue>) -> Properties {
     attributes
-        .map(|kv| (truncate(kv.key.to_string(), 150), truncate(kv.value.to_string(), 8192)))
+        .map(|kv| {
+            (
+                truncate(kv.key.to_string(), 150),
+                truncate(kv.value.to_string(), 8192),
+            )
+        })
         .collect()
 }
 
@@ -147,11 +183,19 @@ const REQUEST_MAPPED: [&str; 9] = [
 fn request(span: &SpanData, attrs: &Attrs<'_>) -> RequestData {
     let url = attrs.string(semconv::URL_FULL).or_else(|| {
         let path = attrs.string(semconv::URL_PATH)?;
-        let query = attrs.string(semconv::URL_QUERY).map(|q| format!("?{q}")).unwrap_or_default();
+        let query = attrs
+            .string(semconv::URL_QUERY)
+            .map(|q| format!("?{q}"))
+            .unwrap_or_default();
         Some(match attrs.string(semconv::SERVER_ADDRESS) {
             Some(host) => {
-                let scheme = attrs.string(semconv::URL_SCHEME).unwrap_or_else(|| "http".into());
-                let port = attrs.string(semconv::SERVER_PORT).map(|p| format!(":{p}")).unwrap_or_default();
+                let scheme = attrs
+                    .string(semconv::URL_SCHEME)
+                    .unwrap_or_else(|| "http".into());
+                let port = attrs
+                    .string(semconv::SERVER_PORT)
+                    .map(|p| format!(":{p}"))
+                    .unwrap_or_default();
                 format!("{scheme}://{host}{port}{path}{query}")
             }
             None => format!("{path}{query}"),
@@ -161,9 +205,15 @@ fn request(span: &SpanData, attrs: &Attrs<'_>) -> RequestData {
         ver: 2,
         id: span.span_context.span_id().to_string(),
         name: truncate(span.name.to_string(), 1024),
-        duration: duration(span.end_time.duration_since(span.start_time).unwrap_or_default()),
+        duration: duration(
+            span.end_time
+                .duration_since(span.start_time)
+                .unwrap_or_default(),
+        ),
         response_code: truncate(
-            attrs.string(semconv::HTTP_RESPONSE_STATUS_CODE).unwrap_or_else(|| "0".into()),
+            attrs
+                .string(semconv::HTTP_RESPONSE_STATUS_CODE)
+                .unwrap_or_else(|| "0".into()),
             1024,
         ),
         success: succeeded(span),
@@ -219,7 +269,10 @@ fn describe(span: &SpanData, attrs: &Attrs<'_>) -> Described {
         let target = parsed.as_ref().and_then(|u| {
             let host = u.host_str()?;
             // `port()` is `None` for the scheme's default port.
-            Some(u.port().map_or_else(|| host.to_owned(), |p| format!("{host}:{p}")))
+            Some(
+                u.port()
+                    .map_or_else(|| host.to_owned(), |p| format!("{host}:{p}")),
+            )
         });
         return Described {
             kind: "HTTP".into(),
@@ -265,7 +318,9 @@ fn describe(span: &SpanData, attrs: &Attrs<'_>) -> Described {
     Described {
         kind,
         name,
-        target: attrs.string(semconv::MESSAGING_DESTINATION_NAME).or_else(host_port),
+        target: attrs
+            .string(semconv::MESSAGING_DESTINATION_NAME)
+            .or_else(host_port),
         data: None,
         result_code: None,
         mapped: OTHER_MAPPED,
@@ -279,7 +334,11 @@ fn dependency(span: &SpanData, attrs: &Attrs<'_>) -> RemoteDependencyData {
         name: truncate(described.name, 1024),
         id: span.span_context.span_id().to_string(),
         result_code: described.result_code.map(|c| truncate(c, 1024)),
-        duration: duration(span.end_time.duration_since(span.start_time).unwrap_or_default()),
+        duration: duration(
+            span.end_time
+                .duration_since(span.start_time)
+                .unwrap_or_default(),
+        ),
         success: succeeded(span),
         data: described.data.map(|d| truncate(d, 8192)),
         target: described.target.map(|t| truncate(t, 1024)),
@@ -291,7 +350,9 @@ fn dependency(span: &SpanData, attrs: &Attrs<'_>) -> RemoteDependencyData {
 fn event_data(event: &opentelemetry::trace::Event) -> BaseData {
     let attrs = Attrs(&event.attributes);
     if event.name == "exception" {
-        let type_name = attrs.string(semconv::EXCEPTION_TYPE).unwrap_or_else(|| "Error".into());
+        let type_name = attrs
+            .string(semconv::EXCEPTION_TYPE)
+            .unwrap_or_else(|| "Error".into());
         let message = attrs
             .string(semconv::EXCEPTION_MESSAGE)
             .filter(|m| !m.is_empty())

@@ -73,7 +73,8 @@ impl Name {
 }
 
 fn millis(t: SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+    t.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }
 
 #[derive(Debug)]
@@ -92,9 +93,17 @@ pub(crate) struct Store {
 
 impl Store {
     /// A store in `dir`, created if missing.
-    pub(crate) fn directory(dir: &Path, max_bytes: u64, retention: Duration) -> std::io::Result<Self> {
+    pub(crate) fn directory(
+        dir: &Path,
+        max_bytes: u64,
+        retention: Duration,
+    ) -> std::io::Result<Self> {
         fs::create_dir_all(dir)?;
-        Ok(Self::new(Backend::Directory(dir.to_owned()), max_bytes, retention))
+        Ok(Self::new(
+            Backend::Directory(dir.to_owned()),
+            max_bytes,
+            retention,
+        ))
     }
 
     /// A store in memory: retries survive outages, not restarts.
@@ -115,7 +124,10 @@ impl Store {
     pub(crate) fn put(&self, items: &[String], due: SystemTime, attempt: u32) -> Dropped {
         let content = items.join("\n").into_bytes();
         if content.len() as u64 > self.max_bytes {
-            return Dropped { items: items.len() as u64, corrupt_files: 0 };
+            return Dropped {
+                items: items.len() as u64,
+                corrupt_files: 0,
+            };
         }
         let name = Name {
             due_ms: millis(due),
@@ -125,7 +137,10 @@ impl Store {
         };
         if let Err(e) = self.write(&name.render(), &content) {
             tracing::warn!("census-azure: could not store a batch for retry: {e}");
-            return Dropped { items: items.len() as u64, corrupt_files: 0 };
+            return Dropped {
+                items: items.len() as u64,
+                corrupt_files: 0,
+            };
         }
         self.evict_for_room(&name)
     }
@@ -159,7 +174,10 @@ impl Store {
         listing.sort_by_key(|(name, _)| (name.due_ms, name.seq));
         let now_ms = millis(now);
         let retention_ms = self.retention.as_millis() as u64;
-        for (name, _) in listing.into_iter().take_while(|(n, _)| everything || n.due_ms <= now_ms) {
+        for (name, _) in listing
+            .into_iter()
+            .take_while(|(n, _)| everything || n.due_ms <= now_ms)
+        {
             let bytes = self.read(&name);
             if name.created_ms.saturating_add(retention_ms) < now_ms {
                 dropped.items += bytes.map_or(0, |b| line_count(&b));
@@ -195,7 +213,11 @@ impl Store {
 
     /// Moves `entry` to a later try.
     pub(crate) fn reschedule(&self, entry: &Entry, due: SystemTime) {
-        let next = Name { due_ms: millis(due), attempt: entry.name.attempt + 1, ..entry.name };
+        let next = Name {
+            due_ms: millis(due),
+            attempt: entry.name.attempt + 1,
+            ..entry.name
+        };
         self.rename(&entry.name.render(), &next.render());
     }
 
@@ -218,7 +240,9 @@ impl Store {
     fn list(&self) -> Vec<(Name, u64)> {
         match &self.backend {
             Backend::Directory(dir) => {
-                let Ok(read) = fs::read_dir(dir) else { return Vec::new() };
+                let Ok(read) = fs::read_dir(dir) else {
+                    return Vec::new();
+                };
                 let mut out = Vec::new();
                 for entry in read.flatten() {
                     let file = entry.file_name().to_string_lossy().into_owned();
@@ -315,11 +339,14 @@ mod tests {
     use super::*;
 
     fn items(tag: &str, n: usize) -> Vec<String> {
-        (0..n).map(|i| format!(r#"{{"item":"{tag}-{i}"}}"#)).collect()
+        (0..n)
+            .map(|i| format!(r#"{{"item":"{tag}-{i}"}}"#))
+            .collect()
     }
 
     fn temp_dir(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("census-azure-store-{name}-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("census-azure-store-{name}-{}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
         dir
     }
@@ -349,10 +376,19 @@ mod tests {
         let now = SystemTime::now();
         assert_eq!(store.put(&items("old", 3), now, 1), Dropped::default());
         assert_eq!(store.put(&items("mid", 3), now, 1), Dropped::default());
-        assert_eq!(store.put(&items("new", 3), now, 1), Dropped { items: 3, corrupt_files: 0 });
+        assert_eq!(
+            store.put(&items("new", 3), now, 1),
+            Dropped {
+                items: 3,
+                corrupt_files: 0
+            }
+        );
         let (due, _) = store.due(now, false);
         let kept: Vec<_> = due.iter().map(|e| e.items[0].clone()).collect();
-        assert_eq!(kept, vec![items("mid", 1)[0].clone(), items("new", 1)[0].clone()]);
+        assert_eq!(
+            kept,
+            vec![items("mid", 1)[0].clone(), items("new", 1)[0].clone()]
+        );
         // A batch larger than the whole cap is dropped at once.
         assert_eq!(store.put(&items("huge", 10), now, 1).items, 10);
     }
@@ -376,7 +412,15 @@ mod tests {
             .put(&items("kept", 2), now, 1);
         // A batch cut short by a crash while written, a corrupt batch, and
         // an unrelated file.
-        let name = |seq| Name { due_ms: 1, attempt: 1, created_ms: millis(now), seq }.render();
+        let name = |seq| {
+            Name {
+                due_ms: 1,
+                attempt: 1,
+                created_ms: millis(now),
+                seq,
+            }
+            .render()
+        };
         fs::write(dir.join(format!("{}{TEMP_SUFFIX}", name(9))), "{\"half\":").unwrap();
         fs::write(dir.join(name(10)), "{not json").unwrap();
         fs::write(dir.join("README"), "not ours").unwrap();
@@ -384,8 +428,17 @@ mod tests {
         let (due, dropped) = reopened.due(now, true);
         assert_eq!(due.len(), 1);
         assert_eq!(due[0].items, items("kept", 2));
-        assert_eq!(dropped, Dropped { items: 0, corrupt_files: 1 });
-        let left: Vec<_> = fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(
+            dropped,
+            Dropped {
+                items: 0,
+                corrupt_files: 1
+            }
+        );
+        let left: Vec<_> = fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
         assert_eq!(left.len(), 2, "the kept batch and README: {left:?}");
         let _ = fs::remove_dir_all(&dir);
     }

@@ -23,7 +23,10 @@ pub(crate) enum Outcome {
     /// `rejected` others are lost for good.
     Partial { retry: Vec<usize>, rejected: usize },
     /// Nothing accepted, worth retrying (after `after`, when the server said).
-    Retry { after: Option<Duration>, reason: String },
+    Retry {
+        after: Option<Duration>,
+        reason: String,
+    },
     /// Nothing accepted, and retrying cannot help.
     Rejected { reason: String },
 }
@@ -74,7 +77,11 @@ impl Transport {
     pub(crate) fn send(&self, items: &[String]) -> Outcome {
         let body = match gzip_array(items) {
             Ok(body) => body,
-            Err(e) => return Outcome::Rejected { reason: format!("compressing failed: {e}") },
+            Err(e) => {
+                return Outcome::Rejected {
+                    reason: format!("compressing failed: {e}"),
+                };
+            }
         };
         for _ in 0..=MAX_REDIRECTS {
             let url = self.url();
@@ -86,7 +93,12 @@ impl Transport {
                 .send(&body[..]);
             let mut response = match response {
                 Ok(response) => response,
-                Err(e) => return Outcome::Retry { after: None, reason: format!("sending failed: {e}") },
+                Err(e) => {
+                    return Outcome::Retry {
+                        after: None,
+                        reason: format!("sending failed: {e}"),
+                    };
+                }
             };
             let status = response.status().as_u16();
             let header = |name: &str| {
@@ -104,7 +116,10 @@ impl Transport {
                 }
                 307 | 308 => {
                     let Some(next) = header("Location").and_then(|l| url.join(&l).ok()) else {
-                        return Outcome::Retry { after: None, reason: format!("{status} without a usable Location") };
+                        return Outcome::Retry {
+                            after: None,
+                            reason: format!("{status} without a usable Location"),
+                        };
                     };
                     *self.url.lock().unwrap_or_else(|p| p.into_inner()) = next;
                 }
@@ -112,12 +127,22 @@ impl Transport {
                     let after = header("Retry-After")
                         .and_then(|v| v.trim().parse::<u64>().ok())
                         .map(Duration::from_secs);
-                    return Outcome::Retry { after, reason: format!("ingestion answered {status}") };
+                    return Outcome::Retry {
+                        after,
+                        reason: format!("ingestion answered {status}"),
+                    };
                 }
-                _ => return Outcome::Rejected { reason: format!("ingestion answered {status}") },
+                _ => {
+                    return Outcome::Rejected {
+                        reason: format!("ingestion answered {status}"),
+                    };
+                }
             }
         }
-        Outcome::Retry { after: None, reason: format!("more than {MAX_REDIRECTS} redirects") }
+        Outcome::Retry {
+            after: None,
+            reason: format!("more than {MAX_REDIRECTS} redirects"),
+        }
     }
 }
 
@@ -126,7 +151,10 @@ fn partial(text: &str, sent: usize) -> Outcome {
     let Ok(response) = serde_json::from_str::<TrackResponse>(text) else {
         // An unreadable partial answer: resending all risks duplicates,
         // resending none risks loss; duplicates are the lesser harm.
-        return Outcome::Retry { after: None, reason: "unreadable 206 response".into() };
+        return Outcome::Retry {
+            after: None,
+            reason: "unreadable 206 response".into(),
+        };
     };
     let mut retry = Vec::new();
     let mut rejected = 0;
@@ -170,8 +198,17 @@ mod tests {
             {"index":1,"statusCode":500,"message":"x"},
             {"index":3,"statusCode":400,"message":"bad"},
             {"index":4,"statusCode":429,"message":"slow"}]}"#;
-        assert_eq!(partial(text, 5), Outcome::Partial { retry: vec![1, 4], rejected: 1 });
-        assert_eq!(partial(r#"{"itemsReceived":1,"itemsAccepted":1,"errors":[]}"#, 1), Outcome::Accepted);
+        assert_eq!(
+            partial(text, 5),
+            Outcome::Partial {
+                retry: vec![1, 4],
+                rejected: 1
+            }
+        );
+        assert_eq!(
+            partial(r#"{"itemsReceived":1,"itemsAccepted":1,"errors":[]}"#, 1),
+            Outcome::Accepted
+        );
         assert!(matches!(partial("oops", 3), Outcome::Retry { .. }));
     }
 

@@ -218,7 +218,10 @@ impl Tracer {
 #[cfg(feature = "azure")]
 fn with_azure_from_env(builder: TracerBuilder) -> Result<(TracerBuilder, bool), TracerError> {
     if std::env::var_os(census_azure::ENV_CONNECTION_STRING).is_some_and(|v| !v.is_empty()) {
-        Ok((builder.exporter(census_azure::AzureExporter::from_env()?), true))
+        Ok((
+            builder.exporter(census_azure::AzureExporter::from_env()?),
+            true,
+        ))
     } else {
         Ok((builder, false))
     }

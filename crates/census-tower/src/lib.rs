@@ -2,7 +2,8 @@
 //! becomes a Server span that continues the caller's W3C trace context,
 //! named `{method} {route}` (`GET /users/{id}`) — the route template,
 //! never the raw path — with `http.request.method`, `url.path`,
-//! `url.scheme`, `http.route` and `http.response.status_code`. A 5xx
+//! `url.scheme`, `http.route`, `server.address` and `server.port` (from
+//! the `Host` header) and `http.response.status_code`. A 5xx
 //! response or a service error marks the span failed; 4xx does not (it is
 //! the client's error). The handler runs inside the span's context, so the
 //! dependencies it calls are children of the request.

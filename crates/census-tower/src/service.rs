@@ -6,7 +6,7 @@ use http::{Request, Response};
 use opentelemetry::KeyValue;
 use opentelemetry::trace::SpanKind;
 use opentelemetry_semantic_conventions::attribute::{
-    HTTP_REQUEST_METHOD, HTTP_ROUTE, URL_PATH, URL_SCHEME,
+    HTTP_REQUEST_METHOD, HTTP_ROUTE, SERVER_ADDRESS, SERVER_PORT, URL_PATH, URL_SCHEME,
 };
 use tower_service::Service;
 
@@ -60,6 +60,12 @@ where
         if let Some(route) = route {
             attributes.push(KeyValue::new(HTTP_ROUTE, route));
         }
+        if let Some(authority) = authority(&request) {
+            attributes.push(KeyValue::new(SERVER_ADDRESS, authority.host().to_owned()));
+            if let Some(port) = authority.port_u16() {
+                attributes.push(KeyValue::new(SERVER_PORT, i64::from(port)));
+            }
+        }
         let cx = census_core::span::start(
             Integration::Tower,
             SpanKind::Server,
@@ -74,6 +80,16 @@ where
         };
         ResponseFuture::traced(future, cx)
     }
+}
+
+/// The authority the client addressed: the URI's (HTTP/2, absolute form)
+/// or the `Host` header's.
+fn authority<B>(request: &Request<B>) -> Option<http::uri::Authority> {
+    if let Some(authority) = request.uri().authority() {
+        return Some(authority.clone());
+    }
+    let host = request.headers().get(http::header::HOST)?.to_str().ok()?;
+    host.parse().ok()
 }
 
 #[cfg(feature = "axum")]

@@ -97,6 +97,8 @@ async fn request_span_continues_the_caller_and_is_named_by_route_template() {
             KeyValue::new("url.path", "/items/42"),
             KeyValue::new("url.scheme", "http"),
             KeyValue::new("http.route", "/items/{id}"),
+            KeyValue::new("server.address", "127.0.0.1"),
+            KeyValue::new("server.port", i64::from(addr.port())),
             KeyValue::new("http.response.status_code", 200),
         ])
     );
