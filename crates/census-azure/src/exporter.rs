@@ -13,7 +13,7 @@ use crate::backoff::Backoff;
 use crate::connection_string::{ConnectionString, ConnectionStringError, masked_key};
 use crate::mapping::{Identity, envelopes};
 use crate::storage::{Dropped, Store};
-use crate::transport::{Outcome, Transport};
+use crate::transport::{Outcome, Transport, gzip_array};
 
 /// Why an exporter could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -230,8 +230,13 @@ impl AzureExporter {
         self.shared.stats.clone()
     }
 
-    /// Serialized envelopes of `spans`, as they would be sent.
-    pub(crate) fn serialize(&self, spans: &[SpanData]) -> Vec<String> {
+    /// The gzip-compressed request body `spans` would be sent as.
+    pub fn encode(&self, spans: &[SpanData]) -> std::io::Result<Vec<u8>> {
+        gzip_array(&self.serialize(spans))
+    }
+
+    /// Serialized envelopes of `spans`, one per item.
+    fn serialize(&self, spans: &[SpanData]) -> Vec<String> {
         envelopes(&self.identity, spans)
             .iter()
             .filter_map(|envelope| serde_json::to_string(envelope).ok())

@@ -381,3 +381,177 @@ fn event_data(event: &opentelemetry::trace::Event) -> BaseData {
         properties: properties(event.attributes.iter()),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use opentelemetry::trace::{Span as _, Tracer as _, TracerProvider as _};
+    use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider};
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    fn identity() -> Identity {
+        Identity {
+            ikey: "0f6c9b11-3b55-4a5e-9f7b-2c1d4e5f6a7b".into(),
+            role: Some("shop".into()),
+            role_instance: "host-1".into(),
+        }
+    }
+
+    /// Records spans with `record`, then maps them to JSON envelopes.
+    fn map(record: impl FnOnce(&opentelemetry_sdk::trace::SdkTracer)) -> Vec<Value> {
+        let memory = InMemorySpanExporter::default();
+        let provider = SdkTracerProvider::builder()
+            .with_simple_exporter(memory.clone())
+            .build();
+        record(&provider.tracer("test"));
+        envelopes(&identity(), &memory.get_finished_spans().unwrap())
+            .iter()
+            .map(|e| serde_json::to_value(e).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn exception_and_other_events_become_exception_and_message_envelopes() {
+        let items = map(|tracer| {
+            let mut span = tracer
+                .span_builder("INSERT orders")
+                .with_kind(SpanKind::Client)
+                .start(tracer);
+            span.add_event(
+                "exception",
+                vec![
+                    KeyValue::new("exception.type", "23505"),
+                    KeyValue::new("exception.message", "duplicate key"),
+                    KeyValue::new("exception.stacktrace", "at insert()"),
+                ],
+            );
+            span.add_event("cache miss", vec![KeyValue::new("key.kind", "order")]);
+            span.set_status(Status::error("duplicate key"));
+            span.end();
+        });
+        let [dependency, exception, message] = items.as_slice() else {
+            panic!("{items:#?}")
+        };
+        let span_id = dependency["data"]["baseData"]["id"].clone();
+        assert_eq!(dependency["data"]["baseData"]["success"], false);
+        assert_eq!(dependency["data"]["baseData"]["type"], "Dependency");
+        assert_eq!(exception["name"], "Microsoft.ApplicationInsights.Exception");
+        assert_eq!(
+            exception["data"],
+            json!({"baseType": "ExceptionData", "baseData": {
+                "ver": 2, "severityLevel": "Error",
+                "exceptions": [{"typeName": "23505", "message": "duplicate key", "hasFullStack": true, "stack": "at insert()"}]
+            }})
+        );
+        assert_eq!(exception["tags"]["ai.operation.parentId"], span_id);
+        assert_eq!(message["name"], "Microsoft.ApplicationInsights.Message");
+        assert_eq!(
+            message["data"],
+            json!({"baseType": "MessageData", "baseData": {
+                "ver": 2, "message": "cache miss", "severityLevel": "Information", "properties": {"key.kind": "order"}
+            }})
+        );
+        assert_eq!(message["tags"]["ai.operation.parentId"], span_id);
+    }
+
+    #[test]
+    fn sample_rate_comes_from_the_sampler_attribute_and_is_not_a_property() {
+        let items = map(|tracer| {
+            tracer
+                .span_builder("work")
+                .with_attributes([
+                    KeyValue::new(SAMPLE_RATE_ATTRIBUTE, 25.0),
+                    KeyValue::new("items", 3),
+                ])
+                .start(tracer)
+                .end();
+        });
+        assert_eq!(items[0]["sampleRate"], 25.0);
+        assert_eq!(items[0]["data"]["baseData"]["type"], "InProc");
+        assert_eq!(
+            items[0]["data"]["baseData"]["properties"],
+            json!({"items": "3"})
+        );
+    }
+
+    #[test]
+    fn long_values_are_cut_to_the_spec_maxima() {
+        let items = map(|tracer| {
+            tracer
+                .span_builder("x".repeat(2000))
+                .with_kind(SpanKind::Client)
+                .with_attributes([
+                    KeyValue::new("db.system.name", "postgresql"),
+                    KeyValue::new("db.query.text", "é".repeat(9000)),
+                    KeyValue::new("k".repeat(200), "v".repeat(9000)),
+                ])
+                .start(tracer)
+                .end();
+        });
+        let base = &items[0]["data"]["baseData"];
+        assert_eq!(base["name"].as_str().unwrap().chars().count(), 1024);
+        assert_eq!(base["data"].as_str().unwrap().chars().count(), 8192);
+        assert_eq!(base["type"], "postgresql");
+        let (key, value) = base["properties"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .next()
+            .unwrap();
+        assert_eq!((key.len(), value.as_str().unwrap().len()), (150, 8192));
+    }
+
+    #[test]
+    fn messaging_and_database_targets() {
+        let items = map(|tracer| {
+            tracer
+                .span_builder("publish orders")
+                .with_kind(SpanKind::Producer)
+                .with_attributes([
+                    KeyValue::new("messaging.system", "rabbitmq"),
+                    KeyValue::new("messaging.destination.name", "orders"),
+                ])
+                .start(tracer)
+                .end();
+            tracer
+                .span_builder("SELECT users")
+                .with_kind(SpanKind::Client)
+                .with_attributes([
+                    KeyValue::new("db.system.name", "mysql"),
+                    KeyValue::new("server.address", "db"),
+                    KeyValue::new("server.port", 3306),
+                    KeyValue::new("db.namespace", "shop"),
+                    KeyValue::new("db.response.status_code", "1062"),
+                ])
+                .start(tracer)
+                .end();
+            tracer
+                .span_builder("process")
+                .with_kind(SpanKind::Consumer)
+                .start(tracer)
+                .end();
+        });
+        let base = |i: usize| items[i]["data"]["baseData"].clone();
+        assert_eq!(
+            (base(0)["type"].clone(), base(0)["target"].clone()),
+            (json!("rabbitmq"), json!("orders"))
+        );
+        assert_eq!(
+            (
+                base(1)["type"].clone(),
+                base(1)["target"].clone(),
+                base(1)["resultCode"].clone()
+            ),
+            (json!("mysql"), json!("db:3306|shop"), json!("1062"))
+        );
+        assert_eq!(items[2]["name"], "Microsoft.ApplicationInsights.Request");
+        assert_eq!(
+            (base(2)["responseCode"].clone(), base(2)["success"].clone()),
+            (json!("0"), json!(true))
+        );
+        assert_eq!(items[2]["tags"]["ai.operation.name"], "process");
+        assert_eq!(items[2]["tags"]["ai.cloud.role"], "shop");
+        assert_eq!(items[2]["tags"]["ai.cloud.roleInstance"], "host-1");
+    }
+}
