@@ -309,3 +309,23 @@ fn a_hanging_endpoint_times_out_and_shutdown_keeps_its_deadline() {
         started.elapsed()
     );
 }
+
+#[test]
+fn without_storage_items_unsent_at_shutdown_are_counted_as_dropped() {
+    let memory_only = AzureExporter::builder()
+        .connection_string(connection_string_for(closed_port()))
+        .disable_storage()
+        .retry_backoff(Duration::from_secs(30), Duration::from_secs(30))
+        .timeout(Duration::from_millis(800))
+        .build()
+        .unwrap();
+    export(&memory_only, spans("o", 4));
+    assert_eq!(
+        (memory_only.stats().retried(), memory_only.stats().dropped()),
+        (4, 0)
+    );
+    memory_only
+        .shutdown_with_timeout(Duration::from_secs(2))
+        .unwrap();
+    assert_eq!(memory_only.stats().dropped(), 4);
+}

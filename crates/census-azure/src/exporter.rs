@@ -272,9 +272,17 @@ impl SpanExporter for AzureExporter {
             }
             std::thread::sleep(Duration::from_millis(5));
         }
-        worker
-            .join()
-            .map_err(|_| OTelSdkError::InternalFailure("census-azure retry thread panicked".into()))
+        worker.join().map_err(|_| {
+            OTelSdkError::InternalFailure("census-azure retry thread panicked".into())
+        })?;
+        if self.shared.store.is_memory() {
+            let lost = self.shared.store.len_items();
+            self.shared.reject(
+                lost as usize,
+                "storage is disabled and they were not sent before shutdown",
+            );
+        }
+        Ok(())
     }
 
     fn set_resource(&mut self, resource: &Resource) {

@@ -201,8 +201,12 @@ impl Store {
         Some(UNIX_EPOCH + Duration::from_millis(due_ms))
     }
 
+    /// Whether stored batches are lost when the process ends.
+    pub(crate) fn is_memory(&self) -> bool {
+        matches!(self.backend, Backend::Memory(_))
+    }
+
     /// Items stored now.
-    #[cfg(test)]
     pub(crate) fn len_items(&self) -> u64 {
         self.list()
             .iter()
