@@ -29,6 +29,17 @@ fn example_binary() -> PathBuf {
     path
 }
 
+/// The spans a run wrote to `path`, which is removed.
+fn take_json_lines(path: &std::path::Path) -> Vec<Value> {
+    let spans = std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let _ = std::fs::remove_file(path);
+    spans
+}
+
 fn find(spans: &[Value], pred: impl Fn(&Value) -> bool) -> Vec<&Value> {
     spans.iter().filter(|s| pred(s)).collect()
 }
@@ -84,12 +95,7 @@ fn quickstart_prints_linked_trees_and_writes_the_same_links_as_json_lines() {
     assert!(!stdout.contains("'active'"), "the literal never prints");
 
     // The JSON lines: the same spans and links.
-    let spans: Vec<Value> = std::fs::read_to_string(&jsonl)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    let _ = std::fs::remove_file(&jsonl);
+    let spans = take_json_lines(&jsonl);
     let orders = find(&spans, |s| {
         s["name"] == "GET /orders/{sku}" && s["attributes"]["url.path"] == "/orders/sku-42"
     });
@@ -174,12 +180,7 @@ fn quickstart_sends_valid_correlated_telemetry_to_application_insights() {
         "no console trees while sending to Application Insights"
     );
 
-    let spans: Vec<Value> = std::fs::read_to_string(&jsonl)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    let _ = std::fs::remove_file(&jsonl);
+    let spans = take_json_lines(&jsonl);
     let items = server.wait_accepted(spans.len(), Duration::from_secs(10));
     assert_eq!(server.violations(), Vec::<String>::new());
     assert_eq!(
