@@ -74,6 +74,19 @@ fn once_each(tag: &str, indices: impl IntoIterator<Item = usize>) -> BTreeMap<St
         .collect()
 }
 
+/// Waits up to five seconds for `done`: counters move after the server has
+/// answered, on the exporter's side.
+fn eventually(done: impl Fn() -> bool) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !done() {
+        if Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    true
+}
+
 /// A loopback port with nothing listening: connection refused.
 fn closed_port() -> std::net::SocketAddr {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -95,6 +108,7 @@ fn unavailable_then_recovered_delivers_every_item_once() {
     assert_eq!(received.len(), 2, "one refused try, one resend");
     assert!(received.iter().all(|r| r.gzip && r.items.len() == 10));
     let stats = exporter.stats();
+    eventually(|| stats.sent() == 10);
     assert_eq!(
         (stats.sent(), stats.retried(), stats.dropped()),
         (10, 10, 0)
@@ -109,12 +123,32 @@ fn retry_after_is_honoured() {
     let dir = storage("429");
     let exporter = exporter(&server.connection_string(), &dir);
     export(&exporter, spans("b", 3));
-    let accepted = server.wait_accepted(3, Duration::from_secs(10));
-    assert_eq!(arrivals(&accepted), once_each("b", 0..3));
+    // Telemetry exported meanwhile waits too: the whole client backs off.
+    export(&exporter, spans("bb", 2));
+    let accepted = server.wait_accepted(5, Duration::from_secs(10));
+    let mut expected = once_each("b", 0..3);
+    expected.extend(once_each("bb", 0..2));
+    let log: Vec<_> = server
+        .received()
+        .iter()
+        .map(|r| (r.at, r.items.len(), r.reply.clone()))
+        .collect();
+    let stored: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(
+        arrivals(&accepted),
+        expected,
+        "{log:?} {stored:?} retried={}",
+        exporter.stats().retried()
+    );
     let received = server.received();
-    assert_eq!(received.len(), 2);
-    let waited = received[1].at - received[0].at;
-    assert!(waited >= Duration::from_secs(2), "resent after {waited:?}");
+    assert_eq!(received[0].reply, Reply::Status(429, Some(2)));
+    for later in &received[1..] {
+        let waited = later.at - received[0].at;
+        assert!(waited >= Duration::from_secs(2), "sent after {waited:?}");
+    }
 }
 
 #[test]
@@ -134,6 +168,7 @@ fn partial_success_resends_only_the_retryable_failed_items() {
         "only 1 and 4 are resent"
     );
     let stats = exporter.stats();
+    eventually(|| stats.sent() == 5);
     assert_eq!((stats.sent(), stats.dropped()), (5, 2));
 }
 
@@ -155,6 +190,7 @@ fn items_stored_while_the_endpoint_is_down_are_sent_after_a_restart() {
     let mut expected = once_each("d", 0..4);
     expected.extend(once_each("e", 0..2));
     assert_eq!(arrivals(&accepted), expected);
+    eventually(|| second.stats().sent() == 6);
     assert_eq!(second.stats().sent(), 6);
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(server.accepted().len(), 6, "nothing is sent twice");
@@ -181,7 +217,9 @@ fn a_full_store_drops_the_oldest_batches_and_counts_them() {
         .connection_string(connection_string_for(addr))
         .storage_directory(&dir)
         .max_storage_bytes(one_batch * 2 + one_batch / 2)
-        .retry_backoff(Duration::from_secs(30), Duration::from_secs(30))
+        // Long enough that nothing is retried while the batches are put,
+        // short enough for the restarted exporter to find them due.
+        .retry_backoff(Duration::from_secs(1), Duration::from_secs(1))
         .timeout(Duration::from_millis(800))
         .build()
         .unwrap();
@@ -235,10 +273,7 @@ fn a_corrupt_storage_file_is_skipped_and_removed() {
     let second = exporter(&server.connection_string(), &dir);
     let accepted = server.wait_accepted(2, Duration::from_secs(10));
     assert_eq!(arrivals(&accepted), once_each("g", 0..2));
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while second.stats().corrupt_files() == 0 && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    eventually(|| second.stats().corrupt_files() > 0);
     assert_eq!(second.stats().corrupt_files(), 1);
     assert!(!corrupt.exists());
 }
@@ -328,4 +363,37 @@ fn without_storage_items_unsent_at_shutdown_are_counted_as_dropped() {
         .shutdown_with_timeout(Duration::from_secs(2))
         .unwrap();
     assert_eq!(memory_only.stats().dropped(), 4);
+}
+
+#[test]
+fn exporters_sharing_a_store_send_each_batch_once() {
+    let addr = closed_port();
+    let dir = storage("shared");
+    let first = exporter(&connection_string_for(addr), &dir);
+    for tag in ["p", "q", "r", "s"] {
+        export(&first, spans(tag, 3));
+    }
+    first.shutdown_with_timeout(Duration::from_secs(2)).unwrap();
+    drop(first);
+
+    let server = Ingestion::start();
+    let replicas = [
+        exporter(&server.connection_string(), &dir),
+        exporter(&server.connection_string(), &dir),
+    ];
+    let accepted = server.wait_accepted(12, Duration::from_secs(10));
+    std::thread::sleep(Duration::from_millis(500));
+    let mut expected = BTreeMap::new();
+    for tag in ["p", "q", "r", "s"] {
+        expected.extend(once_each(tag, 0..3));
+    }
+    assert_eq!(
+        arrivals(&server.accepted()),
+        expected,
+        "{} accepted",
+        accepted.len()
+    );
+    let sent = || replicas.iter().map(|r| r.stats().sent()).sum::<u64>();
+    eventually(|| sent() == 12);
+    assert_eq!(sent(), 12);
 }

@@ -134,8 +134,9 @@ impl std::str::FromStr for ConnectionString {
         for part in text.split(';').map(str::trim).filter(|p| !p.is_empty()) {
             any = true;
             let Some((name, value)) = part.split_once('=') else {
+                // A bare key is a common mistake: show no more of it than logs may.
                 return Err(ConnectionStringError::Malformed {
-                    part: part.chars().take(24).collect(),
+                    part: part.chars().take(8).collect(),
                 });
             };
             let (name, value) = (name.trim(), value.trim());
@@ -312,6 +313,13 @@ mod tests {
 
     #[test]
     fn messages_name_the_problem_and_never_the_whole_key() {
+        let err = parse(KEY).unwrap_err();
+        assert_eq!(
+            err,
+            ConnectionStringError::Malformed {
+                part: "0f6c9b11".into()
+            }
+        );
         let err = parse("InstrumentationKey=0f6c9b11-3b55-4a5e-9f7b").unwrap_err();
         let message = err.to_string();
         assert!(

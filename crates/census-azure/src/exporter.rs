@@ -170,6 +170,7 @@ impl AzureExporterBuilder {
             store,
             stats: Arc::default(),
             backoff: self.backoff,
+            not_before: Mutex::new(SystemTime::UNIX_EPOCH),
             stop: Mutex::new(false),
             wake: Condvar::new(),
         });
@@ -314,27 +315,54 @@ struct Shared {
     store: Store,
     stats: Arc<ExportStats>,
     backoff: Backoff,
+    /// No sends before this: a `Retry-After` or an outage holds back the
+    /// export thread and the retry thread alike.
+    not_before: Mutex<SystemTime>,
     stop: Mutex<bool>,
     wake: Condvar,
 }
 
+/// `wait` from now, bounded so that no server answer can overflow a time.
+fn after(wait: Duration) -> SystemTime {
+    let now = SystemTime::now();
+    now.checked_add(wait.min(Duration::from_secs(86_400)))
+        .unwrap_or(now)
+}
+
 impl Shared {
+    fn held_back(&self) -> Option<Duration> {
+        let not_before = *self.not_before.lock().unwrap_or_else(|p| p.into_inner());
+        not_before.duration_since(SystemTime::now()).ok()
+    }
+
+    fn hold_back(&self, attempt: u32, asked: Option<Duration>) -> SystemTime {
+        let until = after(self.backoff.wait(attempt, asked));
+        let mut not_before = self.not_before.lock().unwrap_or_else(|p| p.into_inner());
+        *not_before = (*not_before).max(until);
+        *not_before
+    }
+
     /// First try of fresh items; failures go to the store.
     fn deliver(&self, items: Vec<String>) {
         if items.is_empty() {
             return;
         }
+        if let Some(wait) = self.held_back() {
+            self.store_for_retry(&items, 1, Some(wait));
+            return;
+        }
         match self.transport.send(&items) {
             Outcome::Accepted => self.count_sent(items.len()),
             Outcome::Partial { retry, rejected } => {
-                self.count_sent(items.len() - retry.len() - rejected);
+                self.count_sent(items.len().saturating_sub(retry.len() + rejected));
                 self.reject(rejected, "items rejected by ingestion");
                 let again: Vec<String> = retry.iter().map(|&i| items[i].clone()).collect();
                 self.store_for_retry(&again, 1, None);
             }
             Outcome::Retry { after, reason } => {
                 tracing::debug!("census-azure: will retry {} items: {reason}", items.len());
-                self.store_for_retry(&items, 1, after);
+                let until = self.hold_back(1, after);
+                self.store_at(&items, until, 1);
             }
             Outcome::Rejected { reason } => self.reject(items.len(), &reason),
         }
@@ -353,11 +381,14 @@ impl Shared {
         }
     }
 
-    fn store_for_retry(&self, items: &[String], attempt: u32, after: Option<Duration>) {
+    fn store_for_retry(&self, items: &[String], attempt: u32, asked: Option<Duration>) {
+        self.store_at(items, after(self.backoff.wait(attempt, asked)), attempt);
+    }
+
+    fn store_at(&self, items: &[String], due: SystemTime, attempt: u32) {
         if items.is_empty() {
             return;
         }
-        let due = SystemTime::now() + self.backoff.wait(attempt, after);
         let dropped = self.store.put(items, due, attempt);
         self.stats
             .retried
@@ -366,14 +397,12 @@ impl Shared {
         self.wake.notify_all();
     }
 
-    /// The retry thread: sends due batches, then sleeps until the next is
-    /// due, new ones arrive, or shutdown. At start it tries everything an
-    /// earlier run left: that run's schedule no longer means anything.
+    /// The retry thread: sends due batches (also those an earlier run
+    /// left), then sleeps until the next is due, new ones arrive, or
+    /// shutdown.
     fn run_retries(&self) {
-        let mut everything = true;
         loop {
-            self.resend_due(everything);
-            everything = false;
+            self.resend_due();
             let stop = self.stop.lock().unwrap_or_else(|p| p.into_inner());
             if *stop {
                 return;
@@ -395,11 +424,19 @@ impl Shared {
         }
     }
 
-    fn resend_due(&self, everything: bool) {
-        let (entries, dropped) = self.store.due(SystemTime::now(), everything);
+    /// One pass over the due batches; the first that cannot be sent ends
+    /// the pass, and the rest wait with it.
+    fn resend_due(&self) {
+        if self.held_back().is_some() {
+            return;
+        }
+        let (entries, dropped) = self.store.due(SystemTime::now());
         self.stats.count_dropped(&dropped);
-        for entry in entries {
+        let mut entries = entries.into_iter();
+        while let Some(entry) = entries.next() {
             if *self.stop.lock().unwrap_or_else(|p| p.into_inner()) {
+                entries.for_each(|rest| self.store.reschedule(&rest, SystemTime::now()));
+                self.store.reschedule(&entry, SystemTime::now());
                 return;
             }
             match self.transport.send(&entry.items) {
@@ -408,16 +445,19 @@ impl Shared {
                     self.count_sent(entry.items.len());
                 }
                 Outcome::Partial { retry, rejected } => {
-                    self.store.remove(&entry);
-                    self.count_sent(entry.items.len() - retry.len() - rejected);
+                    self.count_sent(entry.items.len().saturating_sub(retry.len() + rejected));
                     self.reject(rejected, "items rejected by ingestion");
                     let again: Vec<String> =
                         retry.iter().map(|&i| entry.items[i].clone()).collect();
-                    self.store_for_retry(&again, entry.attempt() + 1, None);
+                    let due = after(self.backoff.wait(entry.attempt().saturating_add(1), None));
+                    let dropped = self.store.replace(&entry, &again, due);
+                    self.stats.count_dropped(&dropped);
                 }
                 Outcome::Retry { after, .. } => {
-                    let due = SystemTime::now() + self.backoff.wait(entry.attempt() + 1, after);
-                    self.store.reschedule(&entry, due);
+                    let until = self.hold_back(entry.attempt().saturating_add(1), after);
+                    self.store.reschedule(&entry, until);
+                    entries.for_each(|rest| self.store.reschedule(&rest, until));
+                    return;
                 }
                 Outcome::Rejected { reason } => {
                     self.store.remove(&entry);

@@ -156,17 +156,17 @@ fn partial(text: &str, sent: usize) -> Outcome {
             reason: "unreadable 206 response".into(),
         };
     };
-    let mut retry = Vec::new();
-    let mut rejected = 0;
+    // Each failed item counts once, and one that may be retried is retried.
+    let mut failed = std::collections::BTreeMap::new();
     for error in response.errors.iter().filter(|e| e.index < sent) {
-        if is_retryable(error.status_code) {
-            retry.push(error.index);
-        } else {
-            rejected += 1;
-        }
+        *failed.entry(error.index).or_insert(false) |= is_retryable(error.status_code);
     }
-    retry.sort_unstable();
-    retry.dedup();
+    let retry: Vec<usize> = failed
+        .iter()
+        .filter(|(_, r)| **r)
+        .map(|(i, _)| *i)
+        .collect();
+    let rejected = failed.len() - retry.len();
     if retry.is_empty() && rejected == 0 {
         Outcome::Accepted
     } else {
@@ -210,6 +210,16 @@ mod tests {
             Outcome::Accepted
         );
         assert!(matches!(partial("oops", 3), Outcome::Retry { .. }));
+        // Repeated and out-of-range indices count once, or not at all.
+        let odd = r#"{"errors":[{"index":0,"statusCode":400},{"index":0,"statusCode":400},
+            {"index":1,"statusCode":500},{"index":1,"statusCode":400},{"index":9,"statusCode":500}]}"#;
+        assert_eq!(
+            partial(odd, 2),
+            Outcome::Partial {
+                retry: vec![1],
+                rejected: 1
+            }
+        );
     }
 
     #[test]

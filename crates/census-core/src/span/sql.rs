@@ -67,21 +67,22 @@ impl SqlSpans {
     }
 
     fn prepare(&self, sql: &str) -> Arc<Prepared> {
-        let cached = self
-            .cache
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(sql)
-            .cloned();
+        let (cached, full) = {
+            let cache = self.cache.read().unwrap_or_else(|p| p.into_inner());
+            (cache.get(sql).cloned(), cache.len() >= CACHE_CAPACITY)
+        };
         if let Some(prepared) = cached {
             return prepared;
         }
         let (name, mut attributes) = SqlCommand::parse(sql, self.system).describe(self.system);
         attributes.extend(self.target.iter().cloned());
         let prepared = Arc::new(Prepared { name, attributes });
-        let mut cache = self.cache.write().unwrap_or_else(|p| p.into_inner());
-        if cache.len() < CACHE_CAPACITY {
-            cache.insert(sql.into(), prepared.clone());
+        // Once full, misses never take the write lock that hits would wait on.
+        if !full {
+            let mut cache = self.cache.write().unwrap_or_else(|p| p.into_inner());
+            if cache.len() < CACHE_CAPACITY {
+                cache.insert(sql.into(), prepared.clone());
+            }
         }
         prepared
     }
