@@ -354,9 +354,7 @@ impl Shared {
         match self.transport.send(&items) {
             Outcome::Accepted => self.count_sent(items.len()),
             Outcome::Partial { retry, rejected } => {
-                self.count_sent(items.len().saturating_sub(retry.len() + rejected));
-                self.reject(rejected, "items rejected by ingestion");
-                let again: Vec<String> = retry.iter().map(|&i| items[i].clone()).collect();
+                let again = self.settle_partial(&items, &retry, rejected);
                 self.store_for_retry(&again, 1, None);
             }
             Outcome::Retry { after, reason } => {
@@ -366,6 +364,13 @@ impl Shared {
             }
             Outcome::Rejected { reason } => self.reject(items.len(), &reason),
         }
+    }
+
+    /// Counts what a 206 accepted and refused; returns the items to retry.
+    fn settle_partial(&self, items: &[String], retry: &[usize], rejected: usize) -> Vec<String> {
+        self.count_sent(items.len().saturating_sub(retry.len() + rejected));
+        self.reject(rejected, "items rejected by ingestion");
+        retry.iter().map(|&i| items[i].clone()).collect()
     }
 
     fn count_sent(&self, count: usize) {
@@ -403,10 +408,7 @@ impl Shared {
     fn run_retries(&self) {
         loop {
             self.resend_due();
-            let stop = self.stop.lock().unwrap_or_else(|p| p.into_inner());
-            if *stop {
-                return;
-            }
+            // Read the store before locking: shutdown waits on this lock.
             let wait = self
                 .store
                 .next_due()
@@ -414,6 +416,10 @@ impl Shared {
                     due.duration_since(SystemTime::now()).unwrap_or_default()
                 })
                 .clamp(Duration::from_millis(10), Duration::from_secs(1));
+            let stop = self.stop.lock().unwrap_or_else(|p| p.into_inner());
+            if *stop {
+                return;
+            }
             let (stop, _) = self
                 .wake
                 .wait_timeout(stop, wait)
@@ -445,10 +451,7 @@ impl Shared {
                     self.count_sent(entry.items.len());
                 }
                 Outcome::Partial { retry, rejected } => {
-                    self.count_sent(entry.items.len().saturating_sub(retry.len() + rejected));
-                    self.reject(rejected, "items rejected by ingestion");
-                    let again: Vec<String> =
-                        retry.iter().map(|&i| entry.items[i].clone()).collect();
+                    let again = self.settle_partial(&entry.items, &retry, rejected);
                     let due = after(self.backoff.wait(entry.attempt().saturating_add(1), None));
                     let dropped = self.store.replace(&entry, &again, due);
                     self.stats.count_dropped(&dropped);
