@@ -5,7 +5,7 @@ use std::process::Command;
 
 use serde_json::{Value, json};
 
-fn probe(args: &[&str], env: &[(&str, &str)]) -> Value {
+fn run(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_registry_probe"));
     command
         .args(args)
@@ -16,7 +16,11 @@ fn probe(args: &[&str], env: &[(&str, &str)]) -> Value {
     }
     let output = command.output().unwrap();
     assert!(output.status.success(), "{output:?}");
-    serde_json::from_slice(&output.stdout).unwrap()
+    output
+}
+
+fn probe(args: &[&str], env: &[(&str, &str)]) -> Value {
+    serde_json::from_slice(&run(args, env).stdout).unwrap()
 }
 
 #[test]
@@ -24,7 +28,7 @@ fn code_names_and_the_enable_variable_add_up() {
     let out = probe(&["axum"], &[("CENSUS_INTEGRATIONS", "sqlx,requests")]);
     assert_eq!(
         out,
-        json!({ "outcome": { "returned": ["tower", "sqlx", "reqwest"] }, "enabled": ["reqwest", "sqlx", "tower"] })
+        json!({ "outcome": { "returned": ["tower", "sqlx", "reqwest"] }, "enabled": ["tower", "reqwest", "sqlx"] })
     );
 }
 
@@ -53,16 +57,40 @@ fn environment_only_configuration() {
 }
 
 #[test]
-fn a_feature_off_name_in_the_environment_is_reported_with_its_fix() {
+fn a_name_that_does_not_ship_is_unknown_and_the_error_lists_what_does() {
+    // No `mongodb` feature exists yet, so none may be suggested.
     let out = probe(&["sqlx"], &[("CENSUS_INTEGRATIONS", "pymongo")]);
     assert_eq!(
         out,
         json!({
             "outcome": { "error":
-                "integration `pymongo` (from CENSUS_INTEGRATIONS) is not compiled into this build: \
-                 enable the `mongodb` cargo feature of `census` (census = { version = \"0.1\", \
-                 features = [\"mongodb\"] }); compiled into this build: tower, reqwest, sqlx" },
+                "unknown integration `pymongo` (from CENSUS_INTEGRATIONS); integrations census \
+                 offers: tower, reqwest, sqlx; compiled into this build: tower, reqwest, sqlx" },
             "enabled": []
         })
+    );
+}
+
+#[test]
+fn without_a_tracing_subscriber_problems_are_printed_on_stderr() {
+    let output = run(
+        &["--lenient", "sqlx", "postgress"],
+        &[("CENSUS_INTEGRATIONS", "mongodb")],
+    );
+    let out: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(
+        out,
+        json!({ "outcome": { "returned": ["sqlx"] }, "enabled": ["sqlx"] })
+    );
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(
+        stderr.lines().collect::<Vec<_>>(),
+        [
+            "census: warning: unknown integration `postgress`; integrations census offers: \
+             tower, reqwest, sqlx; compiled into this build: tower, reqwest, sqlx",
+            "census: warning: unknown integration `mongodb` (from CENSUS_INTEGRATIONS); \
+             integrations census offers: tower, reqwest, sqlx; compiled into this build: \
+             tower, reqwest, sqlx",
+        ]
     );
 }

@@ -11,7 +11,7 @@ use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 
 use crate::backoff::Backoff;
 use crate::connection_string::{ConnectionString, ConnectionStringError, masked_key};
-use crate::mapping::{Identity, envelopes};
+use crate::mapping::{Identity, RequestOutcome, RequestSuccess, envelopes, sdk_version};
 use crate::storage::{Dropped, Store};
 use crate::transport::{Outcome, Transport, gzip_array};
 
@@ -100,9 +100,29 @@ pub struct AzureExporterBuilder {
     retention: Duration,
     timeout: Duration,
     backoff: Backoff,
+    request_success: RequestSuccess,
 }
 
 impl AzureExporterBuilder {
+    /// Decides each request's `success` with `rule` instead of Microsoft's
+    /// (failed when the span status is Error or an HTTP status is 400 or
+    /// more), e.g. to count 404 as a success:
+    ///
+    /// ```
+    /// let builder = census_azure::AzureExporter::builder()
+    ///     .request_success(|r| r.status_code() == Some(404) || r.default_success());
+    /// ```
+    ///
+    /// The span status is not changed: it follows the semantic conventions
+    /// (a 4xx is not a server error).
+    pub fn request_success(
+        mut self,
+        rule: impl Fn(&RequestOutcome) -> bool + Send + Sync + 'static,
+    ) -> Self {
+        self.request_success = RequestSuccess(Arc::new(rule));
+        self
+    }
+
     /// The connection string; without one, `APPLICATIONINSIGHTS_CONNECTION_STRING`.
     pub fn connection_string(mut self, connection_string: impl Into<String>) -> Self {
         self.connection_string = Some(connection_string.into());
@@ -187,6 +207,9 @@ impl AzureExporterBuilder {
                 ikey: key,
                 role: None,
                 role_instance: host_name(),
+                // Until the SDK hands over its resource, which names its version.
+                sdk_version: sdk_version("unknown"),
+                request_success: self.request_success,
             },
             shared,
             worker: Mutex::new(worker),
@@ -217,6 +240,7 @@ impl AzureExporter {
             retention: Duration::from_secs(48 * 3600),
             timeout: Duration::from_secs(10),
             backoff: Backoff::new(Duration::from_secs(1), Duration::from_secs(300)),
+            request_success: RequestSuccess::default(),
         }
     }
 
@@ -299,6 +323,9 @@ impl SpanExporter for AzureExporter {
         };
         if let Some(instance) = get("service.instance.id") {
             self.identity.role_instance = instance;
+        }
+        if let Some(version) = get("telemetry.sdk.version") {
+            self.identity.sdk_version = sdk_version(&version);
         }
     }
 }

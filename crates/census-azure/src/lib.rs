@@ -33,6 +33,7 @@ mod mapping;
 mod storage;
 mod transport;
 
+pub use census_core::sampling::SAMPLE_RATE_ATTRIBUTE;
 pub use connection_string::{ConnectionString, ConnectionStringError, ENV_CONNECTION_STRING};
 pub use exporter::{AzureExporter, AzureExporterBuilder, AzureExporterError, ExportStats};
-pub use mapping::SAMPLE_RATE_ATTRIBUTE;
+pub use mapping::RequestOutcome;

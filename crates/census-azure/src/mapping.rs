@@ -3,7 +3,10 @@
 //! exceptions and other events messages.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
+use census_core::operation::OPERATION_NAME_ATTRIBUTE;
+use census_core::sampling::SAMPLE_RATE_ATTRIBUTE;
 use opentelemetry::trace::{SpanId, SpanKind, Status, TraceId};
 use opentelemetry::{KeyValue, Value};
 use opentelemetry_sdk::trace::SpanData;
@@ -16,24 +19,84 @@ use crate::envelope::{
 };
 use crate::format::{duration, time, truncate};
 
-/// Span attribute with the sampling percentage; census's sampler and Azure
-/// Monitor's OpenTelemetry samplers set it. Never sent as a property.
-pub const SAMPLE_RATE_ATTRIBUTE: &str = "_MS.sampleRate";
-
-/// What every envelope of this process carries.
+/// What every envelope of this process carries, and how requests are
+/// judged.
 #[derive(Debug, Clone)]
 pub(crate) struct Identity {
     pub(crate) ikey: String,
     pub(crate) role: Option<String>,
     pub(crate) role_instance: String,
+    pub(crate) sdk_version: String,
+    pub(crate) request_success: RequestSuccess,
 }
 
-const SDK_VERSION: &str = concat!(
-    "rs",
-    env!("CENSUS_RUSTC_VERSION"),
-    ":census",
-    env!("CARGO_PKG_VERSION")
-);
+/// `ai.internal.sdkVersion` in the layout of Microsoft's exporters,
+/// `{prefix}_{language}{version}:otel{sdk version}:ext{exporter version}`;
+/// the prefix says: unknown resource provider, this operating system,
+/// manual instrumentation.
+pub(crate) fn sdk_version(otel: &str) -> String {
+    let os = if cfg!(target_os = "linux") {
+        'l'
+    } else if cfg!(windows) {
+        'w'
+    } else {
+        'u'
+    };
+    format!(
+        "u{os}m_rs{}:otel{otel}:ext{}",
+        env!("CENSUS_RUSTC_VERSION"),
+        env!("CARGO_PKG_VERSION")
+    )
+}
+
+/// What an incoming request's `success` is decided from.
+///
+/// ```
+/// use census_azure::RequestOutcome;
+/// let rule = |r: &RequestOutcome| r.status_code() == Some(404) || r.default_success();
+/// # let _ = rule;
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestOutcome {
+    status_code: Option<u16>,
+    http: bool,
+    span_error: bool,
+}
+
+impl RequestOutcome {
+    /// The response status, for HTTP requests that got one.
+    pub fn status_code(&self) -> Option<u16> {
+        self.status_code
+    }
+
+    /// Whether the span's status is Error.
+    pub fn span_error(&self) -> bool {
+        self.span_error
+    }
+
+    /// The rule of Microsoft's exporters and SDKs: a request fails when its
+    /// span status is Error, or when it is an HTTP request whose status is
+    /// 400 or more (or missing).
+    pub fn default_success(&self) -> bool {
+        !self.span_error && (!self.http || self.status_code.is_some_and(|c| (1..400).contains(&c)))
+    }
+}
+
+/// The rule deciding a request's `success`.
+#[derive(Clone)]
+pub(crate) struct RequestSuccess(pub(crate) Arc<dyn Fn(&RequestOutcome) -> bool + Send + Sync>);
+
+impl Default for RequestSuccess {
+    fn default() -> Self {
+        Self(Arc::new(RequestOutcome::default_success))
+    }
+}
+
+impl std::fmt::Debug for RequestSuccess {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RequestSuccess")
+    }
+}
 
 pub(crate) fn envelopes(identity: &Identity, spans: &[SpanData]) -> Vec<Envelope> {
     let by_id: HashMap<SpanId, &SpanData> = spans
@@ -42,8 +105,11 @@ pub(crate) fn envelopes(identity: &Identity, spans: &[SpanData]) -> Vec<Envelope
         .collect();
     let mut out = Vec::with_capacity(spans.len());
     for span in spans {
-        let operation_name = request_name(span, &by_id);
         let attrs = Attrs(&span.attributes);
+        let operation_name = match attrs.get(OPERATION_NAME_ATTRIBUTE) {
+            Some(Value::String(name)) => Some(name.as_str()),
+            _ => request_name(span, &by_id),
+        };
         let sample_rate = match attrs.get(SAMPLE_RATE_ATTRIBUTE) {
             Some(Value::F64(rate)) => *rate,
             _ => 100.0,
@@ -53,12 +119,13 @@ pub(crate) fn envelopes(identity: &Identity, spans: &[SpanData]) -> Vec<Envelope
             if let Some(name) = operation_name {
                 tags.insert("ai.operation.name", truncate(name.to_owned(), 1024));
             }
+            request_tags(span, &attrs, &mut tags);
             build(identity, at, sample_rate, tags, base)
         };
         out.push(envelope(
             span.parent_span_id,
             span.start_time,
-            span_data(span, &attrs),
+            span_data(identity, span, &attrs),
         ));
         for event in span.events.iter() {
             out.push(envelope(
@@ -71,7 +138,9 @@ pub(crate) fn envelopes(identity: &Identity, spans: &[SpanData]) -> Vec<Envelope
     out
 }
 
-/// The name of the request a span belongs to: itself if it is one, else
+/// For spans recorded without [`OperationNameProcessor`]
+/// (census_core::operation::OperationNameProcessor), the name of the
+/// request a span belongs to: itself if it is one, else
 /// its nearest Server or Consumer ancestor in the batch. Each process
 /// names its part of an operation after its own incoming request, as the
 /// Application Insights SDKs do.
@@ -119,8 +188,24 @@ fn tags(identity: &Identity, trace: TraceId, parent: SpanId) -> BTreeMap<&'stati
         tags.insert("ai.cloud.role", role.clone());
     }
     tags.insert("ai.cloud.roleInstance", identity.role_instance.clone());
-    tags.insert("ai.internal.sdkVersion", SDK_VERSION.to_owned());
+    tags.insert("ai.internal.sdkVersion", identity.sdk_version.clone());
     tags
+}
+
+/// `ai.location.ip` for requests and `ai.user.userAgent` for requests and
+/// HTTP client calls, as Microsoft's exporters send them.
+fn request_tags(span: &SpanData, attrs: &Attrs<'_>, tags: &mut BTreeMap<&'static str, String>) {
+    let request = matches!(span.span_kind, SpanKind::Server | SpanKind::Consumer);
+    if request && let Some(ip) = attrs.string(semconv::CLIENT_ADDRESS) {
+        tags.insert("ai.location.ip", truncate(ip, 46));
+    }
+    let http_client =
+        span.span_kind == SpanKind::Client && attrs.get(semconv::HTTP_REQUEST_METHOD).is_some();
+    if (request || http_client)
+        && let Some(agent) = attrs.string(semconv::USER_AGENT_ORIGINAL)
+    {
+        tags.insert("ai.user.userAgent", truncate(agent, 64));
+    }
 }
 
 struct Attrs<'a>(&'a [KeyValue]);
@@ -137,12 +222,10 @@ impl Attrs<'_> {
         self.get(key).map(Value::to_string)
     }
 
-    /// Every attribute but `mapped` ones and census-internal `_MS.` ones.
-    fn properties(&self, mapped: &[&str]) -> Properties {
-        properties(self.0.iter().filter(|kv| {
-            let key = kv.key.as_str();
-            !key.starts_with("_MS.") && !mapped.contains(&key)
-        }))
+    /// Every attribute but the standard ones, as Microsoft's exporters
+    /// send custom properties.
+    fn properties(&self) -> Properties {
+        properties(self.0.iter().filter(|kv| !is_standard(kv.key.as_str())))
     }
 }
 
@@ -157,30 +240,67 @@ fn properties<'a>(attributes: impl Iterator<Item = &'a KeyValue>) -> Properties 
         .collect()
 }
 
-fn succeeded(span: &SpanData) -> bool {
-    !matches!(span.status, Status::Error { .. })
-}
+/// Attribute prefixes Microsoft's exporters map or drop rather than send
+/// as custom properties.
+const STANDARD_PREFIXES: [&str; 13] = [
+    "http.",
+    "db.",
+    "message.",
+    "messaging.",
+    "rpc.",
+    "enduser.",
+    "net.",
+    "peer.",
+    "exception.",
+    "thread.",
+    "fass.",
+    "code.",
+    "_MS.",
+];
 
-fn span_data(span: &SpanData, attrs: &Attrs<'_>) -> BaseData {
-    match span.span_kind {
-        SpanKind::Server | SpanKind::Consumer => BaseData::Request(request(span, attrs)),
-        _ => BaseData::Dependency(dependency(span, attrs)),
-    }
-}
-
-const REQUEST_MAPPED: [&str; 9] = [
-    semconv::HTTP_REQUEST_METHOD,
-    semconv::HTTP_RESPONSE_STATUS_CODE,
-    semconv::HTTP_ROUTE,
+/// Single standard attributes Microsoft's exporters keep out of the
+/// custom properties, and census's own operation name.
+const STANDARD_KEYS: [&str; 22] = [
+    semconv::CLIENT_ADDRESS,
+    semconv::CLIENT_PORT,
+    semconv::SERVER_ADDRESS,
+    semconv::SERVER_PORT,
     semconv::URL_FULL,
     semconv::URL_PATH,
     semconv::URL_QUERY,
     semconv::URL_SCHEME,
-    semconv::SERVER_ADDRESS,
-    semconv::SERVER_PORT,
+    semconv::URL_TEMPLATE,
+    semconv::ERROR_TYPE,
+    semconv::NETWORK_LOCAL_ADDRESS,
+    semconv::NETWORK_LOCAL_PORT,
+    semconv::NETWORK_PROTOCOL_NAME,
+    semconv::NETWORK_PEER_ADDRESS,
+    semconv::NETWORK_PEER_PORT,
+    semconv::NETWORK_PROTOCOL_VERSION,
+    semconv::NETWORK_TRANSPORT,
+    semconv::USER_AGENT_ORIGINAL,
+    semconv::USER_AGENT_SYNTHETIC_TYPE,
+    semconv::SESSION_ID,
+    "microsoft.custom_measurements",
+    OPERATION_NAME_ATTRIBUTE,
 ];
 
-fn request(span: &SpanData, attrs: &Attrs<'_>) -> RequestData {
+fn is_standard(key: &str) -> bool {
+    STANDARD_PREFIXES.iter().any(|p| key.starts_with(p)) || STANDARD_KEYS.contains(&key)
+}
+
+fn succeeded(span: &SpanData) -> bool {
+    !matches!(span.status, Status::Error { .. })
+}
+
+fn span_data(identity: &Identity, span: &SpanData, attrs: &Attrs<'_>) -> BaseData {
+    match span.span_kind {
+        SpanKind::Server | SpanKind::Consumer => BaseData::Request(request(identity, span, attrs)),
+        _ => BaseData::Dependency(dependency(span, attrs)),
+    }
+}
+
+fn request(identity: &Identity, span: &SpanData, attrs: &Attrs<'_>) -> RequestData {
     let url = attrs.string(semconv::URL_FULL).or_else(|| {
         let path = attrs.string(semconv::URL_PATH)?;
         let query = attrs
@@ -216,10 +336,17 @@ fn request(span: &SpanData, attrs: &Attrs<'_>) -> RequestData {
                 .unwrap_or_else(|| "0".into()),
             1024,
         ),
-        success: succeeded(span),
+        success: (identity.request_success.0)(&RequestOutcome {
+            status_code: match attrs.get(semconv::HTTP_RESPONSE_STATUS_CODE) {
+                Some(Value::I64(code)) => u16::try_from(*code).ok(),
+                _ => None,
+            },
+            http: attrs.get(semconv::HTTP_REQUEST_METHOD).is_some(),
+            span_error: !succeeded(span),
+        }),
         url: url.map(|u| truncate(u, 2048)),
         source: None,
-        properties: attrs.properties(&REQUEST_MAPPED),
+        properties: attrs.properties(),
     }
 }
 
@@ -229,29 +356,8 @@ struct Described {
     name: String,
     target: Option<String>,
     data: Option<String>,
-    result_code: Option<String>,
-    mapped: &'static [&'static str],
+    result_code: String,
 }
-
-const HTTP_MAPPED: &[&str] = &[
-    semconv::HTTP_REQUEST_METHOD,
-    semconv::HTTP_RESPONSE_STATUS_CODE,
-    semconv::URL_FULL,
-    semconv::SERVER_ADDRESS,
-    semconv::SERVER_PORT,
-];
-
-const DB_MAPPED: &[&str] = &[
-    semconv::DB_SYSTEM_NAME,
-    semconv::DB_QUERY_TEXT,
-    semconv::DB_QUERY_SUMMARY,
-    semconv::DB_NAMESPACE,
-    semconv::DB_RESPONSE_STATUS_CODE,
-    semconv::SERVER_ADDRESS,
-    semconv::SERVER_PORT,
-];
-
-const OTHER_MAPPED: &[&str] = &[semconv::SERVER_ADDRESS, semconv::SERVER_PORT];
 
 fn describe(span: &SpanData, attrs: &Attrs<'_>) -> Described {
     let name = span.name.to_string();
@@ -279,8 +385,9 @@ fn describe(span: &SpanData, attrs: &Attrs<'_>) -> Described {
             name: format!("{method} {path}"),
             target: target.or_else(host_port),
             data: url,
-            result_code: attrs.string(semconv::HTTP_RESPONSE_STATUS_CODE),
-            mapped: HTTP_MAPPED,
+            result_code: attrs
+                .string(semconv::HTTP_RESPONSE_STATUS_CODE)
+                .unwrap_or_else(|| "0".into()),
         };
     }
     if let Some(system) = attrs.string(semconv::DB_SYSTEM_NAME) {
@@ -291,16 +398,18 @@ fn describe(span: &SpanData, attrs: &Attrs<'_>) -> Described {
         };
         let namespace = attrs.string(semconv::DB_NAMESPACE);
         let target = match (host_port(), namespace) {
-            (Some(host), Some(db)) => Some(format!("{host}|{db}")),
-            (host, db) => host.or(db),
+            (Some(host), Some(db)) => format!("{host}|{db}"),
+            (Some(only), None) | (None, Some(only)) => only,
+            (None, None) => system,
         };
         return Described {
             kind,
             name,
-            target,
+            target: Some(target),
             data: attrs.string(semconv::DB_QUERY_TEXT),
-            result_code: attrs.string(semconv::DB_RESPONSE_STATUS_CODE),
-            mapped: DB_MAPPED,
+            result_code: attrs
+                .string(semconv::DB_RESPONSE_STATUS_CODE)
+                .unwrap_or_else(|| "0".into()),
         };
     }
     let kind = if span.span_kind == SpanKind::Internal {
@@ -322,8 +431,7 @@ fn describe(span: &SpanData, attrs: &Attrs<'_>) -> Described {
             .string(semconv::MESSAGING_DESTINATION_NAME)
             .or_else(host_port),
         data: None,
-        result_code: None,
-        mapped: OTHER_MAPPED,
+        result_code: "0".into(),
     }
 }
 
@@ -333,7 +441,7 @@ fn dependency(span: &SpanData, attrs: &Attrs<'_>) -> RemoteDependencyData {
         ver: 2,
         name: truncate(described.name, 1024),
         id: span.span_context.span_id().to_string(),
-        result_code: described.result_code.map(|c| truncate(c, 1024)),
+        result_code: Some(truncate(described.result_code, 1024)),
         duration: duration(
             span.end_time
                 .duration_since(span.start_time)
@@ -343,7 +451,7 @@ fn dependency(span: &SpanData, attrs: &Attrs<'_>) -> RemoteDependencyData {
         data: described.data.map(|d| truncate(d, 8192)),
         target: described.target.map(|t| truncate(t, 1024)),
         kind: truncate(described.kind, 1024),
-        properties: attrs.properties(described.mapped),
+        properties: attrs.properties(),
     }
 }
 
@@ -367,11 +475,7 @@ fn event_data(event: &opentelemetry::trace::Event) -> BaseData {
                 stack: stack.map(|s| truncate(s, 32768)),
             }],
             severity_level: "Error",
-            properties: attrs.properties(&[
-                semconv::EXCEPTION_TYPE,
-                semconv::EXCEPTION_MESSAGE,
-                semconv::EXCEPTION_STACKTRACE,
-            ]),
+            properties: attrs.properties(),
         });
     }
     BaseData::Message(MessageData {
@@ -395,6 +499,8 @@ mod tests {
             ikey: "0f6c9b11-3b55-4a5e-9f7b-2c1d4e5f6a7b".into(),
             role: Some("shop".into()),
             role_instance: "host-1".into(),
+            sdk_version: sdk_version("0.33.1"),
+            request_success: RequestSuccess::default(),
         }
     }
 
@@ -553,5 +659,178 @@ mod tests {
         assert_eq!(items[2]["tags"]["ai.operation.name"], "process");
         assert_eq!(items[2]["tags"]["ai.cloud.role"], "shop");
         assert_eq!(items[2]["tags"]["ai.cloud.roleInstance"], "host-1");
+    }
+
+    /// Exports every span in a batch of its own, as
+    /// `OTEL_BSP_MAX_EXPORT_BATCH_SIZE=1` would.
+    fn one_per_batch(record: impl FnOnce(&opentelemetry_sdk::trace::SdkTracer)) -> Vec<Value> {
+        let memory = InMemorySpanExporter::default();
+        let provider = SdkTracerProvider::builder()
+            .with_span_processor(census_core::operation::OperationNameProcessor)
+            .with_simple_exporter(memory.clone())
+            .build();
+        record(&provider.tracer("test"));
+        memory
+            .get_finished_spans()
+            .unwrap()
+            .iter()
+            .flat_map(|span| envelopes(&identity(), std::slice::from_ref(span)))
+            .map(|e| serde_json::to_value(e).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn every_item_carries_the_operation_name_whatever_its_batch() {
+        let items = one_per_batch(|tracer| {
+            // The request is still running: only its context exists.
+            let cx =
+                census_core::operation::within(opentelemetry::Context::new(), "GET /orders/{id}");
+            let mut child = tracer
+                .span_builder("SELECT orders")
+                .with_kind(SpanKind::Client)
+                .start_with_context(tracer, &cx);
+            child.add_event("exception", vec![KeyValue::new("exception.type", "E")]);
+            child.end();
+        });
+        let names: Vec<(&str, &Value)> = items
+            .iter()
+            .map(|i| (i["name"].as_str().unwrap(), &i["tags"]["ai.operation.name"]))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                (
+                    "Microsoft.ApplicationInsights.RemoteDependency",
+                    &json!("GET /orders/{id}")
+                ),
+                (
+                    "Microsoft.ApplicationInsights.Exception",
+                    &json!("GET /orders/{id}")
+                ),
+            ]
+        );
+        assert!(items[0]["data"]["baseData"].get("properties").is_none());
+    }
+
+    #[test]
+    fn request_success_follows_microsoft_and_can_be_overridden() {
+        let record = |tracer: &opentelemetry_sdk::trace::SdkTracer| {
+            for (code, error) in [(200, false), (404, false), (503, true)] {
+                let mut span = tracer
+                    .span_builder(format!("GET /{code}"))
+                    .with_kind(SpanKind::Server)
+                    .with_attributes([
+                        KeyValue::new("http.request.method", "GET"),
+                        KeyValue::new("http.response.status_code", code),
+                        KeyValue::new("client.address", "203.0.113.9"),
+                        KeyValue::new("user_agent.original", "probe/1"),
+                    ])
+                    .start(tracer);
+                if error {
+                    span.set_status(Status::error(""));
+                }
+                span.end();
+            }
+        };
+        let items = map(record);
+        let success: Vec<&Value> = items
+            .iter()
+            .map(|i| &i["data"]["baseData"]["success"])
+            .collect();
+        assert_eq!(success, [&json!(true), &json!(false), &json!(false)]);
+        assert_eq!(items[1]["data"]["baseData"]["responseCode"], "404");
+        assert_eq!(items[1]["tags"]["ai.location.ip"], "203.0.113.9");
+        assert_eq!(items[1]["tags"]["ai.user.userAgent"], "probe/1");
+        assert!(items[1]["data"]["baseData"].get("properties").is_none());
+
+        let memory = InMemorySpanExporter::default();
+        let provider = SdkTracerProvider::builder()
+            .with_simple_exporter(memory.clone())
+            .build();
+        record(&provider.tracer("test"));
+        let lenient = Identity {
+            request_success: RequestSuccess(Arc::new(|r: &RequestOutcome| {
+                r.status_code() == Some(404) || r.default_success()
+            })),
+            ..identity()
+        };
+        let items = envelopes(&lenient, &memory.get_finished_spans().unwrap());
+        let success: Vec<bool> = items
+            .iter()
+            .map(|e| match &e.data.base_data {
+                BaseData::Request(r) => r.success,
+                _ => panic!("{e:?}"),
+            })
+            .collect();
+        assert_eq!(success, [true, true, false]);
+    }
+
+    #[test]
+    fn dependencies_match_microsofts_targets_result_codes_and_properties() {
+        let items = map(|tracer| {
+            tracer
+                .span_builder("SELECT users")
+                .with_kind(SpanKind::Client)
+                .with_attributes([
+                    KeyValue::new("db.system.name", "sqlite"),
+                    KeyValue::new("db.query.text", "SELECT * FROM users"),
+                    KeyValue::new("db.operation.name", "SELECT"),
+                    KeyValue::new("app.tenant", "t1"),
+                ])
+                .start(tracer)
+                .end();
+            let mut http = tracer
+                .span_builder("GET")
+                .with_kind(SpanKind::Client)
+                .with_attributes([
+                    KeyValue::new("http.request.method", "GET"),
+                    KeyValue::new("url.full", "http://api.local:8080/items"),
+                    KeyValue::new("http.response.status_code", 503),
+                    KeyValue::new("error.type", "503"),
+                    KeyValue::new("user_agent.original", "census/0.1"),
+                ])
+                .start(tracer);
+            http.set_status(Status::error(""));
+            http.end();
+            tracer.span_builder("work").start(tracer).end();
+        });
+        let base = |i: usize| items[i]["data"]["baseData"].clone();
+        assert_eq!(
+            (
+                base(0)["type"].clone(),
+                base(0)["target"].clone(),
+                base(0)["resultCode"].clone()
+            ),
+            (json!("SQL"), json!("sqlite"), json!("0"))
+        );
+        assert_eq!(base(0)["properties"], json!({"app.tenant": "t1"}));
+        assert_eq!(
+            (
+                base(1)["name"].clone(),
+                base(1)["target"].clone(),
+                base(1)["resultCode"].clone()
+            ),
+            (json!("GET /items"), json!("api.local:8080"), json!("503"))
+        );
+        assert!(base(1).get("properties").is_none(), "{:?}", base(1));
+        assert_eq!(items[1]["tags"]["ai.user.userAgent"], "census/0.1");
+        assert_eq!(
+            (base(2)["type"].clone(), base(2)["resultCode"].clone()),
+            (json!("InProc"), json!("0"))
+        );
+        let version = items[0]["tags"]["ai.internal.sdkVersion"].as_str().unwrap();
+        let expected = format!(
+            "u{}m_rs{}:otel0.33.1:ext{}",
+            if cfg!(target_os = "linux") {
+                "l"
+            } else if cfg!(windows) {
+                "w"
+            } else {
+                "u"
+            },
+            env!("CENSUS_RUSTC_VERSION"),
+            env!("CARGO_PKG_VERSION")
+        );
+        assert_eq!(version, expected);
     }
 }

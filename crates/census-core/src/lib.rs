@@ -3,8 +3,11 @@
 //! - [`model`]: the typed dependency model ([`model::DbSystem`],
 //!   [`model::Target`], SQL, MongoDB and HTTP commands) and its mapping onto
 //!   OpenTelemetry semantic-convention attributes;
-//! - [`registry`]: which integrations trace, switched by code or by the
-//!   `CENSUS_INTEGRATIONS` / `CENSUS_DISABLED_INTEGRATIONS` variables;
+//! - [`registry`]: each integration's switch and cached tracer, turned on
+//!   by code or by the `CENSUS_INTEGRATIONS` /
+//!   `CENSUS_DISABLED_INTEGRATIONS` variables;
+//! - [`span`]: the one span lifecycle every integration uses;
+//! - [`operation`]: the request every span belongs to;
 //! - [`Tracer`]: exporters, sampler, in-process spans, flush on shutdown;
 //! - [`sampling`]: Application Insights compatible probability sampling;
 //! - [`sanitize`]: SQL literal removal and URL redaction;
@@ -31,8 +34,10 @@
 //! ```
 
 pub mod context;
+mod diagnostics;
 pub mod export;
 pub mod model;
+pub mod operation;
 pub mod propagation;
 pub mod registry;
 pub mod sampling;
@@ -40,8 +45,8 @@ pub mod sanitize;
 pub mod span;
 #[cfg(test)]
 mod test_support;
-#[cfg(feature = "testing")]
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 mod tracer;
 
-pub use tracer::{ENV_EXPORT_JSONL, SpanGuard, Tracer, TracerBuilder, TracerError};
+pub use tracer::{ENV_EXPORT_JSONL, Tracer, TracerBuilder, TracerError};

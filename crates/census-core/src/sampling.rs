@@ -28,20 +28,30 @@ pub enum SamplerError {
     },
 }
 
-/// Keeps a fraction of operations, deciding from the operation id exactly
-/// as the Application Insights SDKs do. A span whose parent was sampled is
-/// kept, one whose parent was not is dropped, so operations stay whole.
+/// Keeps a fraction of operations, deciding from the operation (trace) id
+/// exactly as the Application Insights SDKs and Azure Monitor's
+/// `ApplicationInsightsSampler` do.
+///
+/// By default the decision depends on the trace id alone, whatever the
+/// caller's `traceparent` sampled flag says: every service sampling at the
+/// same rate keeps the same operations whole, a 100% rate keeps everything,
+/// and each kept span carries the rate applied (`sampleRate`), so counts
+/// in the portal stay right. [`parent_based`](Self::parent_based) follows
+/// OpenCensus instead: keep what a sampled parent kept, decide by the
+/// trace id otherwise.
 ///
 /// ```
 /// use census_core::sampling::ProbabilitySampler;
 /// let sampler = ProbabilitySampler::new(0.25)?;
 /// assert_eq!(sampler.percentage(), 25.0);
 /// assert!(ProbabilitySampler::new(1.5).is_err());
+/// let opencensus_like = sampler.parent_based();
 /// # Ok::<(), census_core::sampling::SamplerError>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ProbabilitySampler {
     percentage: f64,
+    parent_based: bool,
 }
 
 impl ProbabilitySampler {
@@ -50,10 +60,21 @@ impl ProbabilitySampler {
         if (0.0..=1.0).contains(&rate) {
             Ok(Self {
                 percentage: rate * 100.0,
+                parent_based: false,
             })
         } else {
             Err(SamplerError::RateOutOfRange { rate })
         }
+    }
+
+    /// Also keeps every span whose parent was sampled, as OpenCensus did.
+    ///
+    /// The kept span carries this sampler's rate: the rate the caller
+    /// applied is not in `traceparent`, so this assumes services sample
+    /// alike. Prefer the default when rates differ between services.
+    pub fn parent_based(mut self) -> Self {
+        self.parent_based = true;
+        self
     }
 
     /// The percentage of operations kept, as `sampleRate` reports it.
@@ -62,7 +83,7 @@ impl ProbabilitySampler {
     }
 
     fn keeps(&self, trace_id: TraceId) -> bool {
-        self.percentage >= 100.0 || sampling_score(&trace_id.to_string()) < self.percentage
+        self.percentage >= 100.0 || trace_id_score(trace_id) < self.percentage
     }
 }
 
@@ -79,10 +100,8 @@ impl ShouldSample for ProbabilitySampler {
         let parent = parent_context
             .map(|cx| cx.span().span_context().clone())
             .filter(|sc| sc.is_valid());
-        let keep = match &parent {
-            Some(parent) => parent.is_sampled(),
-            None => self.keeps(trace_id),
-        };
+        let by_parent = self.parent_based && parent.as_ref().is_some_and(|p| p.is_sampled());
+        let keep = by_parent || self.keeps(trace_id);
         let attributes = if keep && self.percentage < 100.0 {
             vec![KeyValue::new(SAMPLE_RATE_ATTRIBUTE, self.percentage)]
         } else {
@@ -98,6 +117,20 @@ impl ShouldSample for ProbabilitySampler {
             trace_state: parent.map_or_else(TraceState::default, |p| p.trace_state().clone()),
         }
     }
+}
+
+/// [`sampling_score`] of a trace id's lowercase hex form, without
+/// building the string: this runs for every span.
+fn trace_id_score(trace_id: TraceId) -> f64 {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let hash = trace_id.to_bytes().iter().fold(5381i32, |h, b| {
+        let h = h
+            .wrapping_mul(33)
+            .wrapping_add(i32::from(HEX[usize::from(b >> 4)]));
+        h.wrapping_mul(33)
+            .wrapping_add(i32::from(HEX[usize::from(b & 0xf)]))
+    });
+    score_of(hash)
 }
 
 /// The Application Insights sampling score (0 to 100) of an operation id:
@@ -121,6 +154,10 @@ pub fn sampling_score(operation_id: &str) -> f64 {
         // A `char` is at most 0x10FFFF, so the cast cannot wrap.
         h.wrapping_mul(33).wrapping_add(u32::from(c) as i32)
     });
+    score_of(hash)
+}
+
+fn score_of(hash: i32) -> f64 {
     let hash = if hash == i32::MIN {
         i32::MAX
     } else {
@@ -134,12 +171,6 @@ mod tests {
     use opentelemetry::trace::{SpanContext, SpanId, TraceFlags};
 
     use super::*;
-
-    #[cfg(feature = "azure")]
-    #[test]
-    fn the_exporter_reads_the_attribute_the_sampler_writes() {
-        assert_eq!(SAMPLE_RATE_ATTRIBUTE, census_azure::SAMPLE_RATE_ATTRIBUTE);
-    }
 
     #[test]
     fn rates_outside_zero_to_one_are_rejected() {
@@ -175,6 +206,11 @@ mod tests {
                 (score - expected).abs() < 1e-9,
                 "{id}: {score} != {expected}"
             );
+            if let Ok(trace_id) = TraceId::from_hex(id)
+                && id.len() == 32
+            {
+                assert_eq!(trace_id_score(trace_id), score, "{id}");
+            }
         }
     }
 
@@ -240,8 +276,45 @@ mod tests {
     }
 
     #[test]
-    fn a_sampled_parent_is_respected_even_when_the_hash_says_drop() {
-        let sampler = ProbabilitySampler::new(0.30).unwrap();
+    fn by_default_the_trace_id_decides_whatever_the_parent_says() {
+        // `traceparent: ...-00` at 100%: kept (it used to be dropped).
+        let all = ProbabilitySampler::new(1.0).unwrap();
+        let result = decide(
+            &all,
+            Some(&parent(false)),
+            "4bf92f3577b34da6a3ce929d0e0e4736",
+        );
+        assert_eq!(result.decision, SamplingDecision::RecordAndSample);
+        assert!(result.attributes.is_empty());
+        assert_eq!(result.trace_state.get("vendor"), Some("v1"));
+
+        // Score 33.5: kept at 90% despite an unsampled parent, with the rate.
+        let ninety = ProbabilitySampler::new(0.90).unwrap();
+        let result = decide(
+            &ninety,
+            Some(&parent(false)),
+            "4bf92f3577b34da6a3ce929d0e0e4736",
+        );
+        assert_eq!(result.decision, SamplingDecision::RecordAndSample);
+        assert_eq!(
+            result.attributes,
+            vec![KeyValue::new(SAMPLE_RATE_ATTRIBUTE, 90.0)]
+        );
+
+        // Score 33.5: dropped at 30% despite a sampled parent, as every
+        // service at 30% drops it.
+        let thirty = ProbabilitySampler::new(0.30).unwrap();
+        let result = decide(
+            &thirty,
+            Some(&parent(true)),
+            "4bf92f3577b34da6a3ce929d0e0e4736",
+        );
+        assert_eq!(result.decision, SamplingDecision::Drop);
+    }
+
+    #[test]
+    fn parent_based_keeps_what_a_sampled_parent_kept_and_hashes_otherwise() {
+        let sampler = ProbabilitySampler::new(0.30).unwrap().parent_based();
         let trace = "4bf92f3577b34da6a3ce929d0e0e4736"; // score 33.5: a root would be dropped
         let result = decide(&sampler, Some(&parent(true)), trace);
         assert_eq!(result.decision, SamplingDecision::RecordAndSample);
@@ -249,17 +322,16 @@ mod tests {
             result.attributes,
             vec![KeyValue::new(SAMPLE_RATE_ATTRIBUTE, 30.0)]
         );
-        assert_eq!(result.trace_state.get("vendor"), Some("v1"));
-    }
-
-    #[test]
-    fn an_unsampled_parent_drops_the_child_even_when_the_hash_says_keep() {
-        let sampler = ProbabilitySampler::new(0.90).unwrap();
-        let result = decide(
+        assert_eq!(
+            decide(&sampler, Some(&parent(false)), trace).decision,
+            SamplingDecision::Drop
+        );
+        // Score 25.7 < 30: an unsampled parent does not stop the hash.
+        let kept = decide(
             &sampler,
             Some(&parent(false)),
-            "4bf92f3577b34da6a3ce929d0e0e4736",
+            "0123456789abcdef0123456789abcdef",
         );
-        assert_eq!(result.decision, SamplingDecision::Drop);
+        assert_eq!(kept.decision, SamplingDecision::RecordAndSample);
     }
 }

@@ -12,6 +12,7 @@ use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider};
 
 pub use opentelemetry_sdk::trace::SpanData;
 
+use crate::operation::OperationNameProcessor;
 use crate::registry::{Integration, set_tracer_provider};
 
 /// The process's span capture.
@@ -22,12 +23,13 @@ pub struct SpanCapture {
 }
 
 /// Installs the capture on first use (registry provider, synchronous
-/// export) and enables `integrations`.
-pub fn capture(integrations: &[Integration]) -> &'static SpanCapture {
+/// export, operation names) and enables `integrations`.
+pub fn capture(integrations: &[&'static Integration]) -> &'static SpanCapture {
     static CAPTURE: OnceLock<SpanCapture> = OnceLock::new();
     let capture = CAPTURE.get_or_init(|| {
         let exporter = InMemorySpanExporter::default();
         let provider = SdkTracerProvider::builder()
+            .with_span_processor(OperationNameProcessor)
             .with_simple_exporter(exporter.clone())
             .build();
         set_tracer_provider(provider.clone());

@@ -6,9 +6,8 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use opentelemetry::context::{FutureExt, WithContext};
+use opentelemetry::global;
 use opentelemetry::trace::{SpanKind, TraceContextExt, Tracer as _, TracerProvider as _};
-use opentelemetry::{Context, ContextGuard, KeyValue, global};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::OTelSdkError;
 use opentelemetry_sdk::trace::{
@@ -16,6 +15,9 @@ use opentelemetry_sdk::trace::{
 };
 
 use crate::export::{ConsoleExporter, JsonLinesExporter};
+use crate::model::Outcome;
+use crate::operation::OperationNameProcessor;
+use crate::span::{ActiveSpan, EnteredSpan, InSpan};
 
 /// Environment variable: a file to append JSON lines of finished spans to.
 pub const ENV_EXPORT_JSONL: &str = "CENSUS_EXPORT_JSONL";
@@ -36,10 +38,6 @@ pub enum TracerError {
         /// What the operating system said.
         source: std::io::Error,
     },
-    /// `APPLICATIONINSIGHTS_CONNECTION_STRING` is set but unusable.
-    #[cfg(feature = "azure")]
-    #[error(transparent)]
-    Azure(#[from] census_azure::AzureExporterError),
     /// Shutting down did not flush everything before the deadline, or failed.
     #[error("tracer shutdown did not complete within {deadline:?}: {source}")]
     Shutdown {
@@ -66,7 +64,7 @@ pub enum TracerError {
 pub struct TracerBuilder {
     provider: TracerProviderBuilder,
     service_name: Option<String>,
-    install_global: bool,
+    install: bool,
 }
 
 impl TracerBuilder {
@@ -98,22 +96,29 @@ impl TracerBuilder {
         self
     }
 
-    /// Whether `build` makes this the global OpenTelemetry tracer provider,
-    /// which the integrations use unless the registry was given another
-    /// (default: yes).
-    pub fn install_global(mut self, install: bool) -> Self {
-        self.install_global = install;
+    /// Whether `build` installs the tracer (default: yes): it becomes the
+    /// provider census integrations record with
+    /// ([`registry::set_tracer_provider`](crate::registry::set_tracer_provider))
+    /// and OpenTelemetry's global provider, for other instrumentation. Turn
+    /// it off for a tracer used on its own, e.g. in a test.
+    pub fn install(mut self, install: bool) -> Self {
+        self.install = install;
         self
     }
 
-    /// Builds the tracer and, unless turned off, installs it globally.
+    /// Builds the tracer and, unless turned off, installs it.
     pub fn build(self) -> Tracer {
         let mut resource = Resource::builder();
         if let Some(name) = self.service_name {
             resource = resource.with_service_name(name);
         }
-        let provider = self.provider.with_resource(resource.build()).build();
-        if self.install_global {
+        let provider = self
+            .provider
+            .with_span_processor(OperationNameProcessor)
+            .with_resource(resource.build())
+            .build();
+        if self.install {
+            crate::registry::set_tracer_provider(provider.clone());
             global::set_tracer_provider(provider.clone());
         }
         let tracer = provider.tracer("census");
@@ -125,7 +130,7 @@ impl TracerBuilder {
 ///
 /// ```
 /// use census_core::{Tracer, export::ConsoleExporter};
-/// let tracer = Tracer::builder().exporter(ConsoleExporter::new()).install_global(false).build();
+/// let tracer = Tracer::builder().exporter(ConsoleExporter::new()).install(false).build();
 /// {
 ///     let _span = tracer.span("compute totals");
 ///     // ... work measured as an in-process dependency
@@ -145,7 +150,7 @@ impl Tracer {
         TracerBuilder {
             provider: SdkTracerProvider::builder(),
             service_name: None,
-            install_global: true,
+            install: true,
         }
     }
 
@@ -154,10 +159,7 @@ impl Tracer {
     /// set (feature `azure`), the console otherwise, plus JSON lines to the
     /// file `CENSUS_EXPORT_JSONL` names, if set.
     pub fn from_env() -> Result<Self, TracerError> {
-        let (mut builder, remote) = with_azure_from_env(Self::builder())?;
-        if !remote {
-            builder = builder.exporter(ConsoleExporter::new());
-        }
+        let mut builder = Self::builder().exporter(ConsoleExporter::new());
         if let Some(path) = std::env::var_os(ENV_EXPORT_JSONL).filter(|p| !p.is_empty()) {
             let path = PathBuf::from(path);
             let exporter = JsonLinesExporter::create(&path)
@@ -171,12 +173,8 @@ impl Tracer {
     /// context and makes it current until the guard drops, which ends it.
     ///
     /// The guard is bound to the thread: in async code use [`Tracer::in_span`].
-    pub fn span(&self, name: impl Into<Cow<'static, str>>) -> SpanGuard {
-        let cx = self.start_internal(name);
-        SpanGuard {
-            _attached: cx.clone().attach(),
-            cx,
-        }
+    pub fn span(&self, name: impl Into<Cow<'static, str>>) -> EnteredSpan {
+        self.start_internal(name).enter()
     }
 
     /// Runs `future` inside a new in-process span, a child of the current
@@ -185,21 +183,21 @@ impl Tracer {
         &self,
         name: impl Into<Cow<'static, str>>,
         future: F,
-    ) -> WithContext<F> {
-        future.with_context(self.start_internal(name))
+    ) -> InSpan<F, fn(&F::Output) -> Outcome> {
+        InSpan::new(future, Some(self.start_internal(name)), |_| Outcome::Ok)
     }
 
-    fn start_internal(&self, name: impl Into<Cow<'static, str>>) -> Context {
-        let parent = Context::current();
+    fn start_internal(&self, name: impl Into<Cow<'static, str>>) -> ActiveSpan {
+        let parent = crate::context::current();
         let span = self
             .tracer
             .span_builder(name)
             .with_kind(SpanKind::Internal)
             .start_with_context(&self.tracer, &parent);
-        parent.with_span(span)
+        ActiveSpan::from_context(parent.with_span(span))
     }
 
-    /// The OpenTelemetry provider, e.g. for `registry::set_tracer_provider`.
+    /// The OpenTelemetry provider.
     pub fn provider(&self) -> &SdkTracerProvider {
         &self.provider
     }
@@ -213,55 +211,10 @@ impl Tracer {
     }
 }
 
-/// Adds the Application Insights exporter when its connection string is
-/// set; says whether it did.
-#[cfg(feature = "azure")]
-fn with_azure_from_env(builder: TracerBuilder) -> Result<(TracerBuilder, bool), TracerError> {
-    if std::env::var_os(census_azure::ENV_CONNECTION_STRING).is_some_and(|v| !v.is_empty()) {
-        Ok((
-            builder.exporter(census_azure::AzureExporter::from_env()?),
-            true,
-        ))
-    } else {
-        Ok((builder, false))
-    }
-}
-
-#[cfg(not(feature = "azure"))]
-fn with_azure_from_env(builder: TracerBuilder) -> Result<(TracerBuilder, bool), TracerError> {
-    Ok((builder, false))
-}
-
-/// An in-process span that is current until dropped; dropping ends it.
-#[derive(Debug)]
-#[must_use = "the span ends when the guard is dropped"]
-pub struct SpanGuard {
-    cx: Context,
-    _attached: ContextGuard,
-}
-
-impl SpanGuard {
-    /// Adds an attribute to the span.
-    pub fn set_attribute(&self, attribute: KeyValue) {
-        self.cx.span().set_attribute(attribute);
-    }
-
-    /// The context holding the span, e.g. to hand to another task.
-    pub fn context(&self) -> &Context {
-        &self.cx
-    }
-}
-
-impl Drop for SpanGuard {
-    fn drop(&mut self) {
-        // Fields drop after this, so the span ends while still current.
-        self.cx.span().end();
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use opentelemetry::trace::{SpanKind, TraceContextExt};
+    use opentelemetry::{Context, KeyValue};
     use opentelemetry_sdk::trace::{InMemorySpanExporter, SimpleSpanProcessor};
 
     use super::*;
@@ -271,7 +224,7 @@ mod tests {
         let tracer = Tracer::builder()
             .span_processor(SimpleSpanProcessor::new(exporter.clone()))
             .service_name("unit")
-            .install_global(false)
+            .install(false)
             .build();
         (tracer, exporter)
     }
@@ -329,7 +282,7 @@ mod tests {
         let lines = crate::test_support::SharedBuffer::default();
         let tracer = Tracer::builder()
             .exporter(JsonLinesExporter::new(lines.clone()))
-            .install_global(false)
+            .install(false)
             .build();
         drop(tracer.span("queued"));
         tracer.shutdown(Duration::from_secs(5)).unwrap();

@@ -22,16 +22,26 @@
 mod middleware;
 
 pub use middleware::TracingMiddleware;
+pub use reqwest_middleware::{ClientBuilder, ClientWithMiddleware};
+
+/// The `reqwest` integration (alias `requests`): its switch and tracer.
+pub static INTEGRATION: census_core::registry::Integration =
+    census_core::registry::Integration::new(
+        "reqwest",
+        env!("CARGO_PKG_NAME"),
+        env!("CARGO_PKG_VERSION"),
+    )
+    .with_aliases(&["requests"]);
 
 /// A new reqwest client with [`TracingMiddleware`].
-pub fn client() -> reqwest_middleware::ClientWithMiddleware {
+pub fn client() -> ClientWithMiddleware {
     traced(reqwest::Client::new())
 }
 
 /// `client` with [`TracingMiddleware`]; add other middleware with
 /// `reqwest_middleware::ClientBuilder` and `TracingMiddleware` directly.
-pub fn traced(client: reqwest::Client) -> reqwest_middleware::ClientWithMiddleware {
-    reqwest_middleware::ClientBuilder::new(client)
+pub fn traced(client: reqwest::Client) -> ClientWithMiddleware {
+    ClientBuilder::new(client)
         .with(TracingMiddleware::new())
         .build()
 }

@@ -1,15 +1,14 @@
 use std::borrow::Cow;
 use std::error::Error as _;
 
-use census_core::model::HttpCommand;
-use census_core::registry::Integration;
+use census_core::model::{Failure, HttpCommand, Outcome};
+use census_core::span::InSpan;
 use http::Extensions;
-use opentelemetry::context::FutureExt;
-use opentelemetry::trace::{SpanKind, SpanRef, Status, TraceContextExt};
-use opentelemetry::{Context, KeyValue};
-use opentelemetry_semantic_conventions::attribute::{ERROR_TYPE, HTTP_RESPONSE_STATUS_CODE};
+use opentelemetry::trace::SpanKind;
 use reqwest::{Request, Response};
 use reqwest_middleware::{Middleware, Next, Result};
+
+use crate::INTEGRATION;
 
 /// reqwest-middleware [`Middleware`] recording a Client span per request.
 ///
@@ -38,40 +37,28 @@ impl Middleware for TracingMiddleware {
         extensions: &mut Extensions,
         next: Next<'_>,
     ) -> Result<Response> {
-        if !Integration::Reqwest.should_trace() {
+        if !INTEGRATION.should_trace() {
             return next.run(request, extensions).await;
         }
         let command = HttpCommand::new(request.method(), request.url());
-        let cx = census_core::span::start(
-            Integration::Reqwest,
+        let span = INTEGRATION.start(
             SpanKind::Client,
             command.span_name(),
-            command.attributes(),
-            &Context::current(),
+            &census_core::context::current(),
+            || command.attributes(),
         );
-        census_core::propagation::inject(&cx, request.headers_mut());
-        let result = next.run(request, extensions).with_context(cx.clone()).await;
-        let span = cx.span();
-        match &result {
-            Ok(response) => record_status(&span, response.status()),
-            Err(error) => {
-                let (error_type, message) = describe(error);
-                census_core::span::record_failure(&span, error_type, message);
-            }
-        }
-        span.end();
-        result
+        census_core::propagation::inject(span.context(), request.headers_mut());
+        InSpan::new(next.run(request, extensions), Some(span), classify).await
     }
 }
 
-fn record_status(span: &SpanRef<'_>, status: http::StatusCode) {
-    span.set_attribute(KeyValue::new(
-        HTTP_RESPONSE_STATUS_CODE,
-        i64::from(status.as_u16()),
-    ));
-    if status.is_client_error() || status.is_server_error() {
-        span.set_attribute(KeyValue::new(ERROR_TYPE, status.as_str().to_owned()));
-        span.set_status(Status::error(""));
+fn classify(result: &Result<Response>) -> Outcome {
+    match result {
+        Ok(response) => Outcome::HttpClient(response.status().as_u16()),
+        Err(error) => {
+            let (error_type, message) = describe(error);
+            Outcome::Failed(Failure::new(error_type, message))
+        }
     }
 }
 

@@ -5,14 +5,13 @@ use std::net::SocketAddr;
 use axum::Router;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::get;
-use census_core::registry::Integration;
 use census_core::testing::{SpanCapture, SpanData, attribute_map, attributes, capture};
 use opentelemetry::context::FutureExt;
 use opentelemetry::trace::{SpanContext, SpanKind, Status, TraceContextExt, TraceState};
 use opentelemetry::{Context, KeyValue, Value};
 
 fn spans() -> &'static SpanCapture {
-    capture(&[Integration::Reqwest])
+    capture(&[&census_reqwest::INTEGRATION])
 }
 
 /// Echoes the propagation headers it received.

@@ -4,7 +4,6 @@
 use axum::Router;
 use axum::http::HeaderMap;
 use axum::routing::get;
-use census_core::registry::Integration;
 use census_core::testing::capture;
 use opentelemetry::context::FutureExt;
 use opentelemetry::trace::TraceContextExt;
@@ -12,7 +11,7 @@ use opentelemetry::trace::TraceContextExt;
 #[tokio::test]
 async fn disabled_integration_passes_requests_through_untouched() {
     let spans = capture(&[]);
-    assert!(!Integration::Reqwest.is_enabled());
+    assert!(!census_reqwest::INTEGRATION.is_enabled());
     let app = Router::new().route(
         "/",
         get(|headers: HeaderMap| async move {

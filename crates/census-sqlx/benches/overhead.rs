@@ -1,16 +1,19 @@
 //! What tracing costs a sqlx call, against the raw client in the same run:
-//! the same SQLite query on one connection, raw; traced and sampled (batch
-//! processor, exporter that discards); traced with the integration off;
-//! traced but not sampled.
+//! the same SQLite query on one connection, raw; traced and sampled
+//! (`ProbabilitySampler` at 100%, batch processor, exporter that discards);
+//! traced with the integration off; traced but not sampled (0%). The
+//! `uncached` pair sends a new text every call (a literal built into it),
+//! so every traced call misses the statement cache and is sanitized anew.
 
 use std::time::{Duration, Instant};
 
 use census_core::model::{DbSystem, Target};
-use census_core::registry::{Integration, set_tracer_provider};
+use census_core::registry::set_tracer_provider;
+use census_core::sampling::ProbabilitySampler;
 use census_sqlx::Traced;
 use criterion::{Criterion, criterion_group, criterion_main};
 use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider, SpanData, SpanExporter};
+use opentelemetry_sdk::trace::{SdkTracerProvider, SpanData, SpanExporter};
 use sqlx::{Connection, Executor, Sqlite, SqliteConnection};
 
 const QUERY: &str = "SELECT name, price FROM products WHERE sku = ? AND status = 'active'";
@@ -26,10 +29,10 @@ impl SpanExporter for Discard {
     }
 }
 
-fn provider(sampler: Sampler) -> SdkTracerProvider {
+fn provider(rate: f64) -> SdkTracerProvider {
     SdkTracerProvider::builder()
         .with_batch_exporter(Discard)
-        .with_sampler(sampler)
+        .with_sampler(ProbabilitySampler::new(rate).unwrap())
         .build()
 }
 
@@ -61,6 +64,25 @@ where
     start.elapsed()
 }
 
+/// Times `iters` runs of queries whose texts differ in a literal, as code
+/// that formats values into SQL sends them.
+async fn run_uncached<X>(executor: &mut X, iters: u64, offset: u64) -> Duration
+where
+    for<'a> &'a mut X: Executor<'a, Database = Sqlite>,
+{
+    let texts: Vec<String> = (offset..offset + iters)
+        .map(|i| format!("SELECT name, price FROM products WHERE sku = 'sku-42' AND price < {i}.5"))
+        .collect();
+    let start = Instant::now();
+    for text in &texts {
+        let _ = sqlx::query(sqlx::AssertSqlSafe(text.as_str()))
+            .fetch_optional(&mut *executor)
+            .await
+            .unwrap();
+    }
+    start.elapsed()
+}
+
 fn overhead(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -78,22 +100,41 @@ fn overhead(c: &mut Criterion) {
         b.iter_custom(|iters| rt.block_on(run::<SqliteConnection>(&mut raw, iters)))
     });
 
-    let sampled = provider(Sampler::AlwaysOn);
+    let sampled = provider(1.0);
     set_tracer_provider(sampled.clone());
-    Integration::Sqlx.set_enabled(true);
+    census_sqlx::INTEGRATION.set_enabled(true);
     group.bench_function("traced_sampled", |b| {
         b.iter_custom(|iters| rt.block_on(run::<Traced<SqliteConnection>>(&mut traced, iters)))
     });
 
-    Integration::Sqlx.set_enabled(false);
+    // Fresh texts every run: neither SQLite's nor census's cache helps.
+    let mut offset = 0;
+    group.bench_function("raw_uncached", |b| {
+        b.iter_custom(|iters| {
+            offset += iters;
+            rt.block_on(run_uncached::<SqliteConnection>(&mut raw, iters, offset))
+        })
+    });
+    group.bench_function("traced_sampled_uncached", |b| {
+        b.iter_custom(|iters| {
+            offset += iters;
+            rt.block_on(run_uncached::<Traced<SqliteConnection>>(
+                &mut traced,
+                iters,
+                offset,
+            ))
+        })
+    });
+
+    census_sqlx::INTEGRATION.set_enabled(false);
     // Use up the one "used while off" warning outside the measurement.
-    assert!(!Integration::Sqlx.should_trace());
+    assert!(!census_sqlx::INTEGRATION.should_trace());
     group.bench_function("traced_disabled", |b| {
         b.iter_custom(|iters| rt.block_on(run::<Traced<SqliteConnection>>(&mut traced, iters)))
     });
 
-    set_tracer_provider(provider(Sampler::AlwaysOff));
-    Integration::Sqlx.set_enabled(true);
+    set_tracer_provider(provider(0.0));
+    census_sqlx::INTEGRATION.set_enabled(true);
     group.bench_function("traced_unsampled", |b| {
         b.iter_custom(|iters| rt.block_on(run::<Traced<SqliteConnection>>(&mut traced, iters)))
     });

@@ -20,6 +20,42 @@ impl TracedDatabase for sqlx::Sqlite {
     }
 }
 
+#[cfg(feature = "postgres")]
+impl TracedDatabase for sqlx::Postgres {
+    const SYSTEM: DbSystem = DbSystem::Postgres;
+
+    fn target(options: &sqlx::postgres::PgConnectOptions) -> Target {
+        let target = match options.get_socket() {
+            Some(socket) => Target::new().with_host(socket.to_string_lossy()),
+            None => Target::new()
+                .with_host(options.get_host())
+                .with_port(options.get_port()),
+        };
+        match options.get_database() {
+            Some(db) => target.with_namespace(db),
+            None => target,
+        }
+    }
+}
+
+#[cfg(feature = "mysql")]
+impl TracedDatabase for sqlx::MySql {
+    const SYSTEM: DbSystem = DbSystem::MySql;
+
+    fn target(options: &sqlx::mysql::MySqlConnectOptions) -> Target {
+        let target = match options.get_socket() {
+            Some(socket) => Target::new().with_host(socket.to_string_lossy()),
+            None => Target::new()
+                .with_host(options.get_host())
+                .with_port(options.get_port()),
+        };
+        match options.get_database() {
+            Some(db) => target.with_namespace(db),
+            None => target,
+        }
+    }
+}
+
 /// Something that derefs to a live connection: a connection, a pooled
 /// connection or a transaction. [`Traced`](crate::Traced) runs its queries
 /// through the connection.
@@ -50,6 +86,24 @@ impl<DB: Database> AsConnection for Transaction<'_, DB> {
 #[cfg(feature = "sqlite")]
 impl AsConnection for sqlx::SqliteConnection {
     type Database = sqlx::Sqlite;
+
+    fn as_connection(&mut self) -> &mut Self {
+        self
+    }
+}
+
+#[cfg(feature = "postgres")]
+impl AsConnection for sqlx::PgConnection {
+    type Database = sqlx::Postgres;
+
+    fn as_connection(&mut self) -> &mut Self {
+        self
+    }
+}
+
+#[cfg(feature = "mysql")]
+impl AsConnection for sqlx::MySqlConnection {
+    type Database = sqlx::MySql;
 
     fn as_connection(&mut self) -> &mut Self {
         self

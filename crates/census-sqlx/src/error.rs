@@ -1,20 +1,20 @@
-//! How a sqlx error shows in telemetry: a low-cardinality `error.type` and
-//! a message with quoted values masked.
+//! How a sqlx error shows in telemetry: a low-cardinality `error.type`,
+//! the database's code, and a message with quoted values masked.
 
 use std::borrow::Cow;
 
+use census_core::model::{Failure, Outcome};
 use census_core::sanitize::mask_quoted;
-use opentelemetry::KeyValue;
-use opentelemetry::trace::SpanRef;
-use opentelemetry_semantic_conventions::attribute::DB_RESPONSE_STATUS_CODE;
 
-pub(crate) fn record(span: &SpanRef<'_>, error: &sqlx::Error) {
+/// The outcome of a failed call.
+pub(crate) fn outcome(error: &sqlx::Error) -> Outcome {
+    let mut failure = Failure::new(error_type(error), mask_quoted(&error.to_string()));
     if let sqlx::Error::Database(db) = error
         && let Some(code) = db.code()
     {
-        span.set_attribute(KeyValue::new(DB_RESPONSE_STATUS_CODE, code.into_owned()));
+        failure = failure.with_db_status_code(code.into_owned());
     }
-    census_core::span::record_failure(span, error_type(error), mask_quoted(&error.to_string()));
+    Outcome::Failed(failure)
 }
 
 fn error_type(error: &sqlx::Error) -> Cow<'static, str> {

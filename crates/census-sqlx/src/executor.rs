@@ -2,39 +2,20 @@
 //! `fetch_optional` carry the tracing; sqlx's other methods are built on
 //! those two, so every call is traced exactly once.
 
-use census_core::registry::Integration;
-use census_core::span::SqlSpans;
+use census_core::model::Outcome;
+use census_core::span::{InSpan, InSpanStream, SqlSpans};
 use futures_util::future::{BoxFuture, FutureExt as _};
 use futures_util::stream::{BoxStream, StreamExt as _};
-use opentelemetry::Context;
-use opentelemetry::context::FutureExt as _;
-use opentelemetry::trace::TraceContextExt;
 use sqlx::Describe;
 use sqlx::{Database, Either, Error, Execute, Executor, Pool, SqlStr};
 
 use crate::AsConnection;
 use crate::query::Captured;
-use crate::stream::TracedStream;
 use crate::traced::Traced;
 
 type Many<'e, DB> =
     BoxStream<'e, Result<Either<<DB as Database>::QueryResult, <DB as Database>::Row>, Error>>;
 type Optional<'e, DB> = BoxFuture<'e, Result<Option<<DB as Database>::Row>, Error>>;
-
-/// With the integration on, the query to run in place of `query` and the
-/// context of its span; otherwise `query` back, to run untouched.
-fn start<'q, DB, E>(spans: &SqlSpans, query: E) -> Result<(Captured<DB>, Context), E>
-where
-    DB: Database,
-    E: Execute<'q, DB>,
-{
-    if !Integration::Sqlx.should_trace() {
-        return Err(query);
-    }
-    let query = Captured::new(query);
-    let cx = spans.start(query.text());
-    Ok((query, cx))
-}
 
 fn fetch_many<'e, 'q: 'e, DB, X, E>(spans: &SqlSpans, inner: X, query: E) -> Many<'e, DB>
 where
@@ -42,10 +23,14 @@ where
     X: Executor<'e, Database = DB>,
     E: 'q + Execute<'q, DB>,
 {
-    match start(spans, query) {
-        Ok((query, cx)) => TracedStream::new(inner.fetch_many(query), cx).boxed(),
-        Err(query) => inner.fetch_many(query),
+    // Off: not even the query's text is taken out.
+    if !crate::INTEGRATION.should_trace() {
+        return inner.fetch_many(query);
     }
+    let query = Captured::new(query);
+    let span = spans.start(query.text());
+    let classify = |item: &Result<_, Error>| item.as_ref().err().map(crate::error::outcome);
+    InSpanStream::new(inner.fetch_many(query), span, classify).boxed()
 }
 
 fn fetch_optional<'e, 'q: 'e, DB, X, E>(spans: &SqlSpans, inner: X, query: E) -> Optional<'e, DB>
@@ -54,21 +39,16 @@ where
     X: Executor<'e, Database = DB>,
     E: 'q + Execute<'q, DB>,
 {
-    let (query, cx) = match start(spans, query) {
-        Ok(started) => started,
-        Err(query) => return inner.fetch_optional(query),
-    };
-    let future = inner.fetch_optional(query).with_context(cx.clone());
-    async move {
-        let result = future.await;
-        let span = cx.span();
-        if let Err(error) = &result {
-            crate::error::record(&span, error);
-        }
-        span.end();
-        result
+    if !crate::INTEGRATION.should_trace() {
+        return inner.fetch_optional(query);
     }
-    .boxed()
+    let query = Captured::new(query);
+    let span = spans.start(query.text());
+    let classify = |result: &Result<_, Error>| match result {
+        Ok(_) => Outcome::Ok,
+        Err(error) => crate::error::outcome(error),
+    };
+    InSpan::new(inner.fetch_optional(query), span, classify).boxed()
 }
 
 impl<'p, DB> Executor<'p> for &'p Traced<Pool<DB>>

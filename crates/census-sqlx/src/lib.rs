@@ -17,7 +17,17 @@
 //!
 //! # Features
 //!
-//! - `sqlite` (default): SQLite targets (`db.namespace` is the file name).
+//! One per database, so that an application pulls in only the drivers it
+//! uses (the `census` facade turns them on one by one: `sqlx-sqlite`,
+//! `sqlx-postgres`, `sqlx-mysql`):
+//!
+//! - `sqlite` (default): SQLite (`db.namespace` is the file name);
+//! - `postgres`: PostgreSQL (host, port, database; the socket path for
+//!   unix sockets);
+//! - `mysql`: MySQL and MariaDB (host, port, database).
+//!
+//! `Traced<Pool>` derefs to the pool, for what is not a query (`close`,
+//! `size`, migrations: `migrator.run(&*pool)`).
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -34,8 +44,15 @@ mod database;
 mod error;
 mod executor;
 mod query;
-mod stream;
 mod traced;
 
 pub use database::{AsConnection, TracedDatabase};
 pub use traced::Traced;
+
+/// The `sqlx` integration: its switch and tracer.
+pub static INTEGRATION: census_core::registry::Integration =
+    census_core::registry::Integration::new(
+        "sqlx",
+        env!("CARGO_PKG_NAME"),
+        env!("CARGO_PKG_VERSION"),
+    );

@@ -1,7 +1,6 @@
 use std::sync::Arc;
 
 use census_core::model::{DbSystem, Target};
-use census_core::registry::Integration;
 use census_core::span::SqlSpans;
 use sqlx::pool::PoolConnection;
 use sqlx::{Database, Pool, Transaction};
@@ -66,7 +65,7 @@ impl<E> Traced<E> {
     pub fn with_target(inner: E, system: DbSystem, target: Target) -> Self {
         Self {
             inner,
-            spans: Arc::new(SqlSpans::new(Integration::Sqlx, system, &target)),
+            spans: Arc::new(SqlSpans::new(&crate::INTEGRATION, system, &target)),
         }
     }
 
@@ -90,5 +89,13 @@ impl<E> Traced<E> {
             inner,
             spans: self.spans.clone(),
         }
+    }
+}
+
+impl<E> std::ops::Deref for Traced<E> {
+    type Target = E;
+
+    fn deref(&self) -> &E {
+        &self.inner
     }
 }

@@ -2,7 +2,6 @@
 //! unchanged and record nothing. A separate test binary: the registry is
 //! process-wide.
 
-use census_core::registry::Integration;
 use census_core::testing::capture;
 use census_sqlx::Traced;
 use opentelemetry::context::FutureExt;
@@ -13,7 +12,7 @@ use sqlx::sqlite::SqlitePool;
 #[tokio::test]
 async fn disabled_integration_records_nothing_and_returns_the_same_results() {
     let spans = capture(&[]);
-    assert!(!Integration::Sqlx.is_enabled());
+    assert!(!census_sqlx::INTEGRATION.is_enabled());
     let raw = SqlitePool::connect("sqlite::memory:").await.unwrap();
     let traced = Traced::new(raw.clone());
     let sql = "SELECT 'a' AS s, 2 AS n UNION ALL SELECT 'b', 3";

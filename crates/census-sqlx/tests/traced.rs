@@ -1,6 +1,5 @@
 //! Spans produced by traced sqlx calls, checked exactly, on real SQLite.
 
-use census_core::registry::Integration;
 use census_core::testing::{SpanCapture, SpanData, attribute_map, attributes, capture};
 use census_sqlx::Traced;
 use futures_util::StreamExt;
@@ -11,7 +10,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqlitePool};
 use sqlx::{Connection, Row};
 
 fn spans() -> &'static SpanCapture {
-    capture(&[Integration::Sqlx])
+    capture(&[&census_sqlx::INTEGRATION])
 }
 
 async fn pool(name: &str) -> Traced<SqlitePool> {
@@ -115,20 +114,12 @@ async fn every_executor_method_is_traced_once_through_pools_connections_and_tran
             .await
             .unwrap();
         assert!(none.is_none());
-        // A stream dropped after its first row still ends its span.
-        let mut stream = sqlx::query("SELECT sku FROM products").fetch(&pool);
-        assert!(stream.next().await.unwrap().is_ok());
     })
     .await;
     let names: Vec<&str> = children.iter().map(|s| s.name.as_ref()).collect();
     assert_eq!(
         names,
-        [
-            "INSERT products",
-            "SELECT products",
-            "DELETE products",
-            "SELECT products"
-        ],
+        ["INSERT products", "SELECT products", "DELETE products",],
         "{children:#?}"
     );
     for span in &children {
@@ -226,4 +217,30 @@ async fn single_connection_with_explicit_target() {
         ])
     );
     assert!(!Context::current().has_active_span());
+}
+
+#[tokio::test]
+async fn a_stream_dropped_early_ends_its_span_when_dropped_not_before() {
+    let pool = pool("abandoned").await;
+    let (cx, trace_id) = spans().root("test");
+    async {
+        let mut stream = sqlx::query("SELECT sku FROM products").fetch(&pool);
+        assert!(stream.next().await.unwrap().is_ok());
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert!(
+            spans().spans(trace_id).is_empty(),
+            "the span lasts while the caller holds the stream"
+        );
+        drop(stream);
+        let ended = spans().spans(trace_id);
+        let [select] = ended.as_slice() else {
+            panic!("the span ends when the stream is dropped: {ended:#?}")
+        };
+        assert_eq!(select.name, "SELECT products");
+        assert_eq!(select.status, Status::Unset);
+        let lasted = select.end_time.duration_since(select.start_time).unwrap();
+        assert!(lasted >= std::time::Duration::from_millis(50), "{lasted:?}");
+    }
+    .with_context(cx)
+    .await;
 }

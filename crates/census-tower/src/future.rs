@@ -2,83 +2,61 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll, ready};
 
+use census_core::model::{Failure, Outcome};
+use census_core::span::ActiveSpan;
 use http::Response;
-use opentelemetry::trace::{Status, TraceContextExt};
-use opentelemetry::{Context, KeyValue};
-use opentelemetry_semantic_conventions::attribute::{ERROR_TYPE, HTTP_RESPONSE_STATUS_CODE};
 use pin_project_lite::pin_project;
+
+use crate::ResponseBody;
 
 pin_project! {
     /// The response future of [`Trace`](crate::Trace): polls the inner
-    /// future inside the request span's context and ends the span with the
-    /// response status.
+    /// future inside the request span's context, records the response
+    /// status and hands the span on to the response body, which ends it.
     #[must_use = "futures do nothing unless polled"]
     pub struct ResponseFuture<F> {
         #[pin]
         inner: F,
-        cx: Option<Context>,
-    }
-
-    impl<F> PinnedDrop for ResponseFuture<F> {
-        fn drop(this: Pin<&mut Self>) {
-            // Dropped before completion (the client went away): end the
-            // span now so it is not lost.
-            if let Some(cx) = this.project().cx.take() {
-                cx.span().end();
-            }
-        }
+        span: Option<ActiveSpan>,
     }
 }
 
 impl<F> ResponseFuture<F> {
-    pub(crate) fn traced(inner: F, cx: Context) -> Self {
-        Self {
-            inner,
-            cx: Some(cx),
-        }
-    }
-
-    pub(crate) fn untraced(inner: F) -> Self {
-        Self { inner, cx: None }
+    pub(crate) fn new(inner: F, span: Option<ActiveSpan>) -> Self {
+        Self { inner, span }
     }
 }
 
 impl<F, B, E> Future for ResponseFuture<F>
 where
     F: Future<Output = Result<Response<B>, E>>,
+    B: http_body::Body,
 {
-    type Output = F::Output;
+    type Output = Result<Response<ResponseBody<B>>, E>;
 
     fn poll(self: Pin<&mut Self>, task: &mut TaskContext<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let Some(cx) = this.cx.as_ref() else {
-            return this.inner.poll(task);
+        let result = match this.span.as_ref() {
+            Some(span) => ready!(span.in_context(|| this.inner.poll(task))),
+            None => ready!(this.inner.poll(task)),
         };
-        let result = {
-            let _attached = cx.clone().attach();
-            ready!(this.inner.poll(task))
-        };
-        let span = cx.span();
-        match &result {
+        let span = this.span.take();
+        Poll::Ready(match result {
             Ok(response) => {
-                let status = response.status();
-                span.set_attribute(KeyValue::new(
-                    HTTP_RESPONSE_STATUS_CODE,
-                    i64::from(status.as_u16()),
-                ));
-                if status.is_server_error() {
-                    span.set_attribute(KeyValue::new(ERROR_TYPE, status.as_str().to_owned()));
-                    span.set_status(Status::error(""));
+                if let Some(span) = &span {
+                    span.record(&Outcome::HttpServer(response.status().as_u16()));
                 }
+                Ok(response.map(|body| ResponseBody::new(body, span)))
             }
-            Err(_) => census_core::span::record_failure(
-                &span,
-                std::any::type_name::<E>(),
-                "the service failed without a response",
-            ),
-        }
-        span.end();
-        *this.cx = None;
-        Poll::Ready(result)
+            Err(error) => {
+                if let Some(span) = span {
+                    span.finish(&Outcome::Failed(Failure::new(
+                        std::any::type_name::<E>(),
+                        "the service failed without a response",
+                    )));
+                }
+                Err(error)
+            }
+        })
     }
 }

@@ -3,10 +3,13 @@
 //! named `{method} {route}` (`GET /users/{id}`) — the route template,
 //! never the raw path — with `http.request.method`, `url.path`,
 //! `url.scheme`, `http.route`, `server.address` and `server.port` (from
-//! the `Host` header) and `http.response.status_code`. A 5xx
-//! response or a service error marks the span failed; 4xx does not (it is
-//! the client's error). The handler runs inside the span's context, so the
-//! dependencies it calls are children of the request.
+//! the `Host` header), `client.address` (`X-Forwarded-For`, else axum's
+//! `ConnectInfo`), `user_agent.original` and `http.response.status_code`.
+//! A 5xx response, a service error or a failing body marks the span
+//! failed; 4xx does not (it is the client's error). The handler runs inside
+//! the span's context, so the dependencies it calls are children of the
+//! request, and the span ends when the response body ends, so streamed
+//! responses are timed whole.
 //!
 //! Tracing is on while the `tower` integration is enabled
 //! (`census::config_integration::trace_integrations(&["tower"])`).
@@ -24,10 +27,21 @@
 //!     .layer(TraceLayer::new());
 //! ```
 
+mod body;
 mod future;
 mod layer;
 mod service;
 
+pub use body::ResponseBody;
 pub use future::ResponseFuture;
 pub use layer::TraceLayer;
 pub use service::Trace;
+
+/// The `tower` integration (alias `axum`): its switch and tracer.
+pub static INTEGRATION: census_core::registry::Integration =
+    census_core::registry::Integration::new(
+        "tower",
+        env!("CARGO_PKG_NAME"),
+        env!("CARGO_PKG_VERSION"),
+    )
+    .with_aliases(&["axum"]);

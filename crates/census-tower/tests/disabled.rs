@@ -3,7 +3,6 @@
 
 use axum::Router;
 use axum::routing::get;
-use census_core::registry::Integration;
 use census_core::testing::capture;
 use census_tower::TraceLayer;
 use opentelemetry::Context;
@@ -12,7 +11,7 @@ use opentelemetry::trace::{TraceContextExt, TraceId};
 #[tokio::test]
 async fn disabled_layer_passes_requests_through_and_records_nothing() {
     let spans = capture(&[]);
-    assert!(!Integration::Tower.is_enabled());
+    assert!(!census_tower::INTEGRATION.is_enabled());
     let app = Router::new()
         .route(
             "/items/{id}",

@@ -1,11 +1,14 @@
 //! Server spans from a real axum server on loopback, checked exactly.
 
 use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::body::Body;
+use futures_util::StreamExt as _;
 
 use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::get;
-use census_core::registry::Integration;
 use census_core::testing::{SpanCapture, SpanData, attribute_map, attributes, capture};
 use census_tower::TraceLayer;
 use opentelemetry::trace::{
@@ -14,7 +17,7 @@ use opentelemetry::trace::{
 use opentelemetry::{Context, KeyValue, Value};
 
 fn spans() -> &'static SpanCapture {
-    capture(&[Integration::Tower])
+    capture(&[&census_tower::INTEGRATION])
 }
 
 /// The span id current inside the handler, as the response body.
@@ -34,11 +37,28 @@ async fn serve() -> SocketAddr {
             get(|| async { (StatusCode::INTERNAL_SERVER_ERROR, "boom") }),
         )
         .route("/missing", get(|| async { StatusCode::NOT_FOUND }))
+        .route(
+            "/stream",
+            get(|| async { Body::from_stream(chunks(false)) }),
+        )
+        .route("/broken", get(|| async { Body::from_stream(chunks(true)) }))
         .layer(TraceLayer::new());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     addr
+}
+
+/// Three chunks 100 ms apart, the last one an error when `fail`.
+fn chunks(fail: bool) -> impl futures_util::Stream<Item = Result<&'static str, std::io::Error>> {
+    futures_util::stream::iter(0..3).then(move |i| async move {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        if fail && i == 2 {
+            Err(std::io::Error::other("disk gone"))
+        } else {
+            Ok("chunk ")
+        }
+    })
 }
 
 /// Sends `path` as a call from a remote parent; returns parent, status, body.
@@ -140,5 +160,46 @@ async fn unmatched_routes_are_named_by_method_only() {
     assert!(
         !format!("{span:?}").contains("token=abc"),
         "the query string is not recorded"
+    );
+}
+
+#[tokio::test]
+async fn a_streamed_response_ends_its_span_at_the_end_of_the_body() {
+    spans();
+    let addr = serve().await;
+    let (parent, status, body) = call(addr, "/stream").await;
+    assert_eq!((status, body.as_str()), (200, "chunk chunk chunk "));
+    let span = only_span(parent.trace_id());
+    assert_eq!(span.name, "GET /stream");
+    assert_eq!(span.status, Status::Unset);
+    let lasted = span.end_time.duration_since(span.start_time).unwrap();
+    assert!(
+        lasted >= Duration::from_millis(300),
+        "the span covers the whole body, not just its head: {lasted:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_failing_body_fails_the_request_span() {
+    spans();
+    let addr = serve().await;
+    let trace_id = TraceId::from(rand_u128());
+    let sent = reqwest::Client::new()
+        .get(format!("http://{addr}/broken"))
+        .header("traceparent", format!("00-{trace_id}-00f067aa0ba902b7-01"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        sent.status(),
+        200,
+        "the head went out before the body broke"
+    );
+    assert!(sent.text().await.is_err(), "the client sees the cut body");
+    let span = only_span(trace_id);
+    assert_eq!(span.status, Status::error("the response body failed"));
+    assert_eq!(
+        attributes(&span)["error.type"],
+        Value::from(std::any::type_name::<axum::Error>())
     );
 }

@@ -4,30 +4,58 @@
 //! `CENSUS_DISABLED_INTEGRATIONS` removes them (the disable list wins), so
 //! `trace_integrations(&[])` applies the environment alone.
 
-use census_core::registry::{self, Integration, IntegrationError};
+use census_core::registry::{self, IntegrationError, Offer};
 
-/// The integrations compiled into this build, by cargo feature.
-pub const COMPILED: &[Integration] = &[
-    #[cfg(feature = "tower")]
-    Integration::Tower,
-    #[cfg(feature = "reqwest")]
-    Integration::Reqwest,
-    #[cfg(feature = "sqlx")]
-    Integration::Sqlx,
-];
+/// Lists each integration feature of this crate once: compiled in, the
+/// integration crate's own entry; otherwise its names, so that the fix
+/// (the feature to turn on) can be named.
+macro_rules! offers {
+    ($($feature:literal => $krate:ident, [$($name:literal),+];)*) => {
+        /// What this build offers, one entry per integration feature of
+        /// `census`.
+        pub const OFFERED: &[Offer] = &[$(
+            #[cfg(feature = $feature)]
+            Offer::compiled($feature, &$krate::INTEGRATION),
+            #[cfg(not(feature = $feature))]
+            Offer::not_compiled($feature, &[$($name),+]),
+        )*];
+
+        #[cfg(all(test, $(feature = $feature),*))]
+        mod names_match_the_crates {
+            #[test]
+            fn listed_names_are_the_integration_crates_own() {
+                $(
+                    let integration = &$krate::INTEGRATION;
+                    let mut names = vec![integration.name()];
+                    names.extend(integration.aliases());
+                    assert_eq!(names, [$($name),+]);
+                )*
+            }
+        }
+    };
+}
+
+offers! {
+    "tower" => census_tower, ["tower", "axum"];
+    "reqwest" => census_reqwest, ["reqwest", "requests"];
+    "sqlx" => census_sqlx, ["sqlx"];
+}
 
 /// Enables the named integrations (names or aliases such as `requests`,
 /// `axum`) plus those in `CENSUS_INTEGRATIONS`, minus those in
 /// `CENSUS_DISABLED_INTEGRATIONS`; returns the names enabled. A name that
-/// is unknown or whose feature is off is logged as a warning with the fix,
-/// and skipped.
+/// is unknown or whose feature is off is skipped with a warning that names
+/// the fix (through `tracing`, or on standard error without a subscriber).
 ///
 /// ```
-/// let enabled = census::config_integration::trace_integrations(&[]);
-/// assert!(enabled.iter().all(|name| !name.is_empty()));
+/// # #[cfg(feature = "sqlx")] {
+/// let enabled = census::config_integration::trace_integrations(&["sqlx", "no-such-thing"]);
+/// assert_eq!(enabled, ["sqlx"]);
+/// assert!(census::sqlx::INTEGRATION.is_enabled());
+/// # }
 /// ```
 pub fn trace_integrations(names: &[&str]) -> Vec<&'static str> {
-    registry::trace_integrations(COMPILED, names)
+    registry::trace_integrations(OFFERED, names)
 }
 
 /// Like [`trace_integrations`], but all or nothing: an unknown name or one
@@ -38,7 +66,8 @@ pub fn trace_integrations(names: &[&str]) -> Vec<&'static str> {
 /// use census::registry::IntegrationError;
 /// let err = census::config_integration::try_trace_integrations(&["postgress"]).unwrap_err();
 /// assert!(matches!(err, IntegrationError::Unknown { .. }));
+/// assert!(err.to_string().contains("`postgress`"));
 /// ```
 pub fn try_trace_integrations(names: &[&str]) -> Result<Vec<&'static str>, IntegrationError> {
-    registry::try_trace_integrations(COMPILED, names)
+    registry::try_trace_integrations(OFFERED, names)
 }

@@ -28,7 +28,8 @@
 //!   services; `axum` adds axum's route templates (alias of the `tower`
 //!   integration name);
 //! - `reqwest`: [`reqwest`] (`census-reqwest`), outgoing HTTP calls;
-//! - `sqlx`: [`sqlx`] (`census-sqlx`), database calls through sqlx;
+//! - `sqlx`: [`sqlx`] (`census-sqlx`), database calls through sqlx, with
+//!   `sqlx-sqlite`, `sqlx-postgres` and `sqlx-mysql` for each database;
 //! - `azure`: [`azure`] (`census-azure`), the Application Insights
 //!   exporter, also used by `Tracer::from_env()` when
 //!   `APPLICATIONINSIGHTS_CONNECTION_STRING` is set.
@@ -36,8 +37,8 @@
 pub mod config_integration;
 
 pub use census_core::{
-    ENV_EXPORT_JSONL, SpanGuard, Tracer, TracerBuilder, TracerError, context, export, model,
-    propagation, registry, sampling, sanitize,
+    ENV_EXPORT_JSONL, Tracer, TracerBuilder, TracerError, context, export, model, operation,
+    propagation, registry, sampling, sanitize, span,
 };
 
 #[cfg(feature = "azure")]

@@ -1,16 +1,21 @@
 //! The typed dependency model: where a call goes ([`Target`]), which kind of
 //! system it talks to ([`DbSystem`]), and what it asks ([`SqlCommand`],
-//! [`MongoCommand`], [`HttpCommand`]). Each maps onto semantic-convention
+//! [`MongoCommand`], [`HttpCommand`], [`HttpServerRequest`]), and how a call
+//! ended ([`Outcome`]). Each maps onto semantic-convention
 //! attributes and a span name, so integrations never spell attribute keys.
 
 mod db_system;
 mod http_command;
+mod http_server;
 mod mongo_command;
+mod outcome;
 mod sql_command;
 mod target;
 
 pub use db_system::DbSystem;
 pub use http_command::{HttpCommand, method_name};
+pub use http_server::HttpServerRequest;
 pub use mongo_command::MongoCommand;
+pub use outcome::{Failure, Outcome};
 pub use sql_command::SqlCommand;
 pub use target::Target;

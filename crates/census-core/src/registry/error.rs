@@ -25,8 +25,9 @@ impl fmt::Display for NameOrigin {
 /// A name the registry could not act on.
 ///
 /// ```
-/// use census_core::registry::{try_trace_integrations, Integration, IntegrationError};
-/// let err = try_trace_integrations(&[Integration::Sqlx], &["postgress"]).unwrap_err();
+/// use census_core::registry::{try_trace_integrations, Integration, IntegrationError, Offer};
+/// static SQLX: Integration = Integration::new("sqlx", "census-sqlx", "0.1.0");
+/// let err = try_trace_integrations(&[Offer::compiled("sqlx", &SQLX)], &["postgress"]).unwrap_err();
 /// assert!(matches!(err, IntegrationError::Unknown { .. }));
 /// assert!(err.to_string().contains("postgress"));
 /// ```
@@ -35,8 +36,9 @@ impl fmt::Display for NameOrigin {
 pub enum IntegrationError {
     /// No integration has this name or alias.
     #[error(
-        "unknown integration `{name}`{origin}; known integrations: {}; compiled into this build: {}",
-        known_names(),
+        "unknown integration `{name}`{origin}; integrations census offers: {}; compiled into this \
+         build: {}",
+        list(offered),
         list(compiled)
     )]
     Unknown {
@@ -44,6 +46,8 @@ pub enum IntegrationError {
         name: String,
         /// Where it was given.
         origin: NameOrigin,
+        /// Names of every integration census offers.
+        offered: Vec<&'static str>,
         /// Names of the integrations compiled into this build.
         compiled: Vec<&'static str>,
     },
@@ -64,10 +68,6 @@ pub enum IntegrationError {
         /// Names of the integrations compiled into this build.
         compiled: Vec<&'static str>,
     },
-}
-
-fn known_names() -> String {
-    list(&super::Integration::ALL.map(super::Integration::name))
 }
 
 fn list(names: &[&'static str]) -> String {

@@ -1,36 +1,29 @@
 use std::sync::atomic::{AtomicU8, Ordering};
 
-/// One integration census knows, whether or not its crate is compiled in.
+use super::provider::TracerCache;
+
+/// One integration: its names, its on/off switch and its cached tracer.
+///
+/// Each integration crate declares its own as a `static`, so adding an
+/// integration never means editing core:
 ///
 /// ```
 /// use census_core::registry::Integration;
-/// assert_eq!(Integration::from_name("PostgreSQL"), Some(Integration::Postgres));
-/// assert_eq!(Integration::Postgres.feature(), "postgres");
+/// pub static INTEGRATION: Integration =
+///     Integration::new("mydb", env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"))
+///         .with_aliases(&["my-db"]);
+/// assert!(INTEGRATION.answers_to("MY-DB"));
+/// assert!(!INTEGRATION.is_enabled());
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Integration {
-    /// reqwest client calls (`census-reqwest`).
-    Reqwest,
-    /// Any `http` client service through a tower layer (`census-hyper`).
-    Hyper,
-    /// tokio-postgres (`census-postgres`).
-    Postgres,
-    /// mysql_async (`census-mysql`).
-    MySql,
-    /// The MongoDB driver (`census-mongodb`).
-    MongoDb,
-    /// sqlx, any database (`census-sqlx`).
-    Sqlx,
-    /// diesel (`census-diesel`).
-    Diesel,
-    /// Incoming requests of tower servers: axum, hyper, tonic (`census-tower`).
-    Tower,
-    /// Incoming requests of actix-web (`census-actix`).
-    Actix,
+#[derive(Debug)]
+pub struct Integration {
+    name: &'static str,
+    aliases: &'static [&'static str],
+    crate_name: &'static str,
+    version: &'static str,
+    state: AtomicU8,
+    pub(super) tracer: TracerCache,
 }
-
-const COUNT: usize = 9;
 
 /// Bit set while the integration traces.
 const ON: u8 = 0b01;
@@ -38,90 +31,74 @@ const ON: u8 = 0b01;
 /// survives switching on and off so the warning really is given once.
 const WARNED: u8 = 0b10;
 
-static STATES: [AtomicU8; COUNT] = [const { AtomicU8::new(0) }; COUNT];
-
 impl Integration {
-    /// Every integration, in a stable order.
-    pub const ALL: [Integration; COUNT] = [
-        Self::Reqwest,
-        Self::Hyper,
-        Self::Postgres,
-        Self::MySql,
-        Self::MongoDb,
-        Self::Sqlx,
-        Self::Diesel,
-        Self::Tower,
-        Self::Actix,
-    ];
+    /// An integration called `name` (stable, lowercase), implemented by
+    /// `crate_name` at `version`; both become its instrumentation scope.
+    pub const fn new(name: &'static str, crate_name: &'static str, version: &'static str) -> Self {
+        Self {
+            name,
+            aliases: &[],
+            crate_name,
+            version,
+            state: AtomicU8::new(0),
+            tracer: TracerCache::new(),
+        }
+    }
+
+    /// Other accepted names, e.g. the OpenCensus Python ones.
+    pub const fn with_aliases(mut self, aliases: &'static [&'static str]) -> Self {
+        self.aliases = aliases;
+        self
+    }
 
     /// The stable lowercase name used by the registry and the environment.
-    pub const fn name(self) -> &'static str {
-        match self {
-            Self::Reqwest => "reqwest",
-            Self::Hyper => "hyper",
-            Self::Postgres => "postgres",
-            Self::MySql => "mysql",
-            Self::MongoDb => "mongodb",
-            Self::Sqlx => "sqlx",
-            Self::Diesel => "diesel",
-            Self::Tower => "tower",
-            Self::Actix => "actix",
-        }
+    pub const fn name(&self) -> &'static str {
+        self.name
     }
 
-    /// Other accepted names, among them the OpenCensus Python ones.
-    pub const fn aliases(self) -> &'static [&'static str] {
-        match self {
-            Self::Reqwest => &["requests"],
-            Self::Hyper => &["httplib"],
-            Self::Postgres => &["postgresql", "tokio-postgres"],
-            Self::MySql => &["mysql_async", "mysql-async"],
-            Self::MongoDb => &["pymongo", "mongo"],
-            Self::Sqlx => &[],
-            Self::Diesel => &[],
-            Self::Tower => &["axum"],
-            Self::Actix => &["actix-web"],
-        }
+    /// Other accepted names.
+    pub const fn aliases(&self) -> &'static [&'static str] {
+        self.aliases
     }
 
-    /// The cargo feature of the `census` crate that compiles this one in.
-    pub const fn feature(self) -> &'static str {
-        self.name()
+    /// The crate that implements the integration (its instrumentation scope).
+    pub const fn crate_name(&self) -> &'static str {
+        self.crate_name
     }
 
-    /// The integration `name` denotes: its name or an alias, any case,
-    /// surrounding whitespace ignored.
-    pub fn from_name(name: &str) -> Option<Self> {
+    /// The version of that crate.
+    pub const fn version(&self) -> &'static str {
+        self.version
+    }
+
+    /// Whether `name` (any case, surrounding whitespace ignored) is this
+    /// integration's name or one of its aliases.
+    pub fn answers_to(&self, name: &str) -> bool {
         let name = name.trim();
-        Self::ALL.into_iter().find(|integration| {
-            integration.name().eq_ignore_ascii_case(name)
-                || integration
-                    .aliases()
-                    .iter()
-                    .any(|alias| alias.eq_ignore_ascii_case(name))
-        })
+        self.name.eq_ignore_ascii_case(name)
+            || self.aliases.iter().any(|a| a.eq_ignore_ascii_case(name))
     }
 
     /// Whether calls through this integration's wrappers are traced.
-    pub fn is_enabled(self) -> bool {
-        STATES[self as usize].load(Ordering::Relaxed) & ON != 0
+    pub fn is_enabled(&self) -> bool {
+        self.state.load(Ordering::Relaxed) & ON != 0
     }
 
     /// Turns tracing through this integration on or off, process-wide.
-    pub fn set_enabled(self, enabled: bool) {
-        let state = &STATES[self as usize];
+    pub fn set_enabled(&self, enabled: bool) {
         if enabled {
-            state.fetch_or(ON, Ordering::Relaxed);
+            self.state.fetch_or(ON, Ordering::Relaxed);
         } else {
-            state.fetch_and(!ON, Ordering::Relaxed);
+            self.state.fetch_and(!ON, Ordering::Relaxed);
         }
     }
 
     /// For wrappers, once per call: whether to trace. One atomic load; the
-    /// first call while off logs the one warning that says how to turn it on.
+    /// first call while off gives the one warning that says how to turn it
+    /// on.
     #[inline]
-    pub fn should_trace(self) -> bool {
-        let state = STATES[self as usize].load(Ordering::Relaxed);
+    pub fn should_trace(&self) -> bool {
+        let state = self.state.load(Ordering::Relaxed);
         if state & ON != 0 {
             return true;
         }
@@ -132,27 +109,26 @@ impl Integration {
     }
 
     #[cold]
-    fn warn_used_while_off(self) {
-        if STATES[self as usize].fetch_or(WARNED, Ordering::Relaxed) & WARNED == 0 {
-            tracing::warn!(
-                integration = self.name(),
-                "census: a `{name}` wrapper is in use but the `{name}` integration is not enabled, \
+    fn warn_used_while_off(&self) {
+        if self.state.fetch_or(WARNED, Ordering::Relaxed) & WARNED == 0 {
+            crate::diagnostics::warn(&format!(
+                "a `{name}` wrapper is in use but the `{name}` integration is not enabled, \
                  so its calls are not traced; enable it with \
                  `census::config_integration::trace_integrations(&[\"{name}\"])` or \
                  CENSUS_INTEGRATIONS={name} (and keep it out of CENSUS_DISABLED_INTEGRATIONS)",
-                name = self.name(),
-            );
+                name = self.name,
+            ));
         }
+    }
+
+    #[cfg(test)]
+    pub(super) fn reset_warning_for_tests(&self) {
+        self.state.fetch_and(!WARNED, Ordering::Relaxed);
     }
 }
 
 impl std::fmt::Display for Integration {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
+        f.write_str(self.name)
     }
-}
-
-#[cfg(test)]
-pub(super) fn reset_warning_for_tests(integration: Integration) {
-    STATES[integration as usize].fetch_and(!WARNED, Ordering::Relaxed);
 }

@@ -6,10 +6,12 @@
 //! `CENSUS_INTEGRATIONS=postgres,sqlx` adds to what the code enables and
 //! `CENSUS_DISABLED_INTEGRATIONS=...` removes (the disable list wins).
 
+mod catalog;
 mod error;
 mod integration;
 mod provider;
 
+pub use catalog::Offer;
 pub use error::{IntegrationError, NameOrigin};
 pub use integration::Integration;
 pub use provider::set_tracer_provider;
@@ -21,22 +23,33 @@ pub const ENV_DISABLED: &str = "CENSUS_DISABLED_INTEGRATIONS";
 
 /// Enables the integrations `names` and `CENSUS_INTEGRATIONS` list, minus
 /// those `CENSUS_DISABLED_INTEGRATIONS` lists, and returns the names it
-/// enabled. `compiled` lists the integrations this build has.
+/// enabled. `offered` lists what this build offers.
 ///
-/// A name that is unknown or not compiled in is logged as a warning that
-/// says how to fix it, and skipped; [`try_trace_integrations`] returns it
-/// as an error instead.
+/// A name that is unknown or not compiled in is skipped with a warning
+/// that says how to fix it (through `tracing`, or on standard error when
+/// no subscriber is installed); [`try_trace_integrations`] returns it as
+/// an error instead.
 ///
 /// ```
-/// use census_core::registry::{trace_integrations, Integration};
-/// let enabled = trace_integrations(&[Integration::Sqlx], &["sqlx"]);
-/// assert!(enabled.contains(&"sqlx"));
-/// assert!(Integration::Sqlx.is_enabled());
+/// use census_core::registry::{trace_integrations, Integration, Offer};
+/// static SQLX: Integration = Integration::new("sqlx", "census-sqlx", "0.1.0");
+/// let enabled = trace_integrations(&[Offer::compiled("sqlx", &SQLX)], &["sqlx"]);
+/// assert_eq!(enabled, ["sqlx"]);
+/// assert!(SQLX.is_enabled());
 /// ```
-pub fn trace_integrations(compiled: &[Integration], names: &[&str]) -> Vec<&'static str> {
-    let plan = Plan::new(compiled, names, &env_var);
+pub fn trace_integrations(offered: &[Offer], names: &[&str]) -> Vec<&'static str> {
+    trace_integrations_with_env(offered, names, &env_var)
+}
+
+/// [`trace_integrations`] reading the environment through `env`.
+fn trace_integrations_with_env(
+    offered: &[Offer],
+    names: &[&str],
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Vec<&'static str> {
+    let plan = Plan::new(offered, names, env);
     for problem in &plan.problems {
-        tracing::warn!("census: {problem}");
+        crate::diagnostics::warn(&problem.to_string());
     }
     plan.apply()
 }
@@ -45,25 +58,28 @@ pub fn trace_integrations(compiled: &[Integration], names: &[&str]) -> Vec<&'sta
 /// cannot act on it enables nothing and returns the reason.
 ///
 /// ```
-/// use census_core::registry::{try_trace_integrations, Integration, IntegrationError};
-/// let err = try_trace_integrations(&[Integration::Sqlx], &["sqlx", "diesel"]).unwrap_err();
+/// use census_core::registry::{try_trace_integrations, Integration, IntegrationError, Offer};
+/// static SQLX: Integration = Integration::new("sqlx", "census-sqlx", "0.1.0");
+/// let offered = [Offer::compiled("sqlx", &SQLX), Offer::not_compiled("diesel", &["diesel"])];
+/// let err = try_trace_integrations(&offered, &["sqlx", "diesel"]).unwrap_err();
 /// assert!(matches!(err, IntegrationError::NotCompiled { feature: "diesel", .. }));
+/// assert!(!SQLX.is_enabled());
 /// ```
 pub fn try_trace_integrations(
-    compiled: &[Integration],
+    offered: &[Offer],
     names: &[&str],
 ) -> Result<Vec<&'static str>, IntegrationError> {
-    try_trace_integrations_with_env(compiled, names, &env_var)
+    try_trace_integrations_with_env(offered, names, &env_var)
 }
 
 /// [`try_trace_integrations`] reading the environment through `env`, so
-/// the environment rules can be exercised without touching the process's.
+/// the environment rules are tested without touching the process's.
 fn try_trace_integrations_with_env(
-    compiled: &[Integration],
+    offered: &[Offer],
     names: &[&str],
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Vec<&'static str>, IntegrationError> {
-    let mut plan = Plan::new(compiled, names, env);
+    let mut plan = Plan::new(offered, names, env);
     if plan.problems.is_empty() {
         Ok(plan.apply())
     } else {
@@ -77,13 +93,13 @@ fn env_var(key: &str) -> Option<String> {
 
 /// What a call to the registry will do, worked out before anything changes.
 struct Plan {
-    enable: Vec<Integration>,
-    disable: Vec<Integration>,
+    enable: Vec<&'static Integration>,
+    disable: Vec<&'static Integration>,
     problems: Vec<IntegrationError>,
 }
 
 impl Plan {
-    fn new(compiled: &[Integration], names: &[&str], env: &dyn Fn(&str) -> Option<String>) -> Self {
+    fn new(offered: &[Offer], names: &[&str], env: &dyn Fn(&str) -> Option<String>) -> Self {
         let mut plan = Self {
             enable: Vec::new(),
             disable: Vec::new(),
@@ -97,45 +113,45 @@ impl Plan {
             .map(|name| (*name, NameOrigin::Code))
             .chain(env_names(&enabled_env).map(|name| (name, NameOrigin::EnvEnabled)));
         for (name, origin) in requested {
-            if let Some(integration) = plan.resolve(compiled, name, origin)
-                && !plan.enable.contains(&integration)
+            if let Some(integration) = plan.resolve(offered, name, origin)
+                && !plan.enable.iter().any(|i| std::ptr::eq(*i, integration))
             {
                 plan.enable.push(integration);
             }
         }
         for name in env_names(&disabled_env) {
-            // Disabling something not compiled in is harmless: it is off anyway.
-            if let Some(integration) = Integration::from_name(name) {
-                plan.disable.push(integration);
-            } else {
-                plan.problems
-                    .push(unknown(compiled, name, NameOrigin::EnvDisabled));
+            match offered.iter().find(|offer| offer.answers_to(name)) {
+                Some(offer) => plan.disable.extend(offer.integration()),
+                // Disabling something not compiled in is harmless: it is off anyway.
+                None => plan
+                    .problems
+                    .push(unknown(offered, name, NameOrigin::EnvDisabled)),
             }
         }
-        plan.enable.retain(|i| !plan.disable.contains(i));
+        plan.enable
+            .retain(|i| !plan.disable.iter().any(|d| std::ptr::eq(*d, *i)));
         plan
     }
 
     fn resolve(
         &mut self,
-        compiled: &[Integration],
+        offered: &[Offer],
         name: &str,
         origin: NameOrigin,
-    ) -> Option<Integration> {
-        let Some(integration) = Integration::from_name(name) else {
-            self.problems.push(unknown(compiled, name, origin));
+    ) -> Option<&'static Integration> {
+        let Some(offer) = offered.iter().find(|offer| offer.answers_to(name)) else {
+            self.problems.push(unknown(offered, name, origin));
             return None;
         };
-        if !compiled.contains(&integration) {
+        if offer.integration().is_none() {
             self.problems.push(IntegrationError::NotCompiled {
                 name: name.trim().to_owned(),
                 origin,
-                feature: integration.feature(),
-                compiled: compiled.iter().map(|i| i.name()).collect(),
+                feature: offer.feature(),
+                compiled: compiled_names(offered),
             });
-            return None;
         }
-        Some(integration)
+        offer.integration()
     }
 
     fn apply(self) -> Vec<&'static str> {
@@ -152,11 +168,20 @@ impl Plan {
     }
 }
 
-fn unknown(compiled: &[Integration], name: &str, origin: NameOrigin) -> IntegrationError {
+fn compiled_names(offered: &[Offer]) -> Vec<&'static str> {
+    offered
+        .iter()
+        .filter_map(Offer::integration)
+        .map(Integration::name)
+        .collect()
+}
+
+fn unknown(offered: &[Offer], name: &str, origin: NameOrigin) -> IntegrationError {
     IntegrationError::Unknown {
         name: name.trim().to_owned(),
         origin,
-        compiled: compiled.iter().map(|i| i.name()).collect(),
+        offered: offered.iter().map(Offer::name).collect(),
+        compiled: compiled_names(offered),
     }
 }
 

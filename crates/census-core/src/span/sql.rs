@@ -4,9 +4,10 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
+use opentelemetry::KeyValue;
 use opentelemetry::trace::SpanKind;
-use opentelemetry::{Context, KeyValue};
 
+use super::ActiveSpan;
 use crate::model::{DbSystem, SqlCommand, Target};
 use crate::registry::Integration;
 
@@ -22,12 +23,13 @@ const CACHE_CAPACITY: usize = 1024;
 /// use census_core::model::{DbSystem, Target};
 /// use census_core::registry::Integration;
 /// use census_core::span::SqlSpans;
-/// let spans = SqlSpans::new(Integration::Sqlx, DbSystem::Postgres, &Target::new().with_host("db"));
-/// let cx = spans.start("SELECT * FROM users WHERE id = 42");
+/// static PG: Integration = Integration::new("pg", "my-pg", "0.1.0");
+/// let spans = SqlSpans::new(&PG, DbSystem::Postgres, &Target::new().with_host("db"));
+/// assert!(spans.start("SELECT * FROM users WHERE id = 42").is_none(), "`pg` is not enabled");
 /// ```
 #[derive(Debug)]
 pub struct SqlSpans {
-    integration: Integration,
+    integration: &'static Integration,
     system: DbSystem,
     target: Vec<KeyValue>,
     cache: RwLock<HashMap<Box<str>, Arc<Prepared>>>,
@@ -42,7 +44,7 @@ struct Prepared {
 
 impl SqlSpans {
     /// Spans of `integration` for statements sent to `system` at `target`.
-    pub fn new(integration: Integration, system: DbSystem, target: &Target) -> Self {
+    pub fn new(integration: &'static Integration, system: DbSystem, target: &Target) -> Self {
         let mut attributes = target.attributes();
         attributes.push(system.attribute());
         Self {
@@ -53,17 +55,31 @@ impl SqlSpans {
         }
     }
 
-    /// Starts the span of `sql` as a child of the current context and
-    /// returns the context holding it.
-    pub fn start(&self, sql: &str) -> Context {
-        let prepared = self.prepare(sql);
-        crate::span::start(
-            self.integration,
+    /// With the integration on, starts the span of `sql` as a child of the
+    /// current context.
+    ///
+    /// The statement is analysed only for a span that records: an
+    /// unsampled call pays for no sanitizing. Samplers see the database
+    /// system as the span name.
+    pub fn start(&self, sql: &str) -> Option<ActiveSpan> {
+        if !self.integration.should_trace() {
+            return None;
+        }
+        let span = self.integration.start(
             SpanKind::Client,
-            prepared.name.clone(),
-            prepared.attributes.clone(),
-            &Context::current(),
-        )
+            self.system.name(),
+            &crate::context::current(),
+            Vec::new,
+        );
+        if span.is_recording() {
+            let prepared = self.prepare(sql);
+            let handle = span.span();
+            handle.update_name(prepared.name.clone());
+            for attribute in &prepared.attributes {
+                handle.set_attribute(attribute.clone());
+            }
+        }
+        Some(span)
     }
 
     fn prepare(&self, sql: &str) -> Arc<Prepared> {
@@ -92,13 +108,11 @@ impl SqlSpans {
 mod tests {
     use super::*;
 
+    static SQL: Integration = Integration::new("sql", "census-core", "0");
+
     #[test]
     fn statements_are_analysed_once_and_shared() {
-        let spans = SqlSpans::new(
-            Integration::Sqlx,
-            DbSystem::MySql,
-            &Target::new().with_port(3306),
-        );
+        let spans = SqlSpans::new(&SQL, DbSystem::MySql, &Target::new().with_port(3306));
         let first = spans.prepare("SELECT a FROM t WHERE b = 'x'");
         let again = spans.prepare("SELECT a FROM t WHERE b = 'x'");
         assert!(Arc::ptr_eq(&first, &again));
@@ -118,7 +132,7 @@ mod tests {
 
     #[test]
     fn the_cache_is_bounded() {
-        let spans = SqlSpans::new(Integration::Sqlx, DbSystem::Sqlite, &Target::new());
+        let spans = SqlSpans::new(&SQL, DbSystem::Sqlite, &Target::new());
         for i in 0..CACHE_CAPACITY + 10 {
             spans.prepare(&format!("SELECT {i}"));
         }

@@ -1,0 +1,20 @@
+//! Warnings a user must see even without a `tracing` subscriber.
+//!
+//! census reports misconfiguration (an unknown integration name, a wrapper
+//! used while its integration is off) through `tracing` when the
+//! application has a subscriber, and on standard error when it has none,
+//! because a Rust program without a subscriber would otherwise never learn
+//! why nothing is traced. Callers make sure each warning is given once.
+
+/// Gives `message` as a `tracing` warning, or on standard error when no
+/// subscriber would record it.
+pub(crate) fn warn(message: &str) {
+    let subscribed = tracing::dispatcher::get_default(|dispatch| {
+        !dispatch.is::<tracing::subscriber::NoSubscriber>()
+    });
+    if subscribed {
+        tracing::warn!("census: {message}");
+    } else {
+        eprintln!("census: warning: {message}");
+    }
+}

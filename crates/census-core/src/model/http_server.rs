@@ -1,0 +1,213 @@
+use opentelemetry::KeyValue;
+use opentelemetry_semantic_conventions::attribute::{
+    CLIENT_ADDRESS, HTTP_REQUEST_METHOD, HTTP_ROUTE, SERVER_ADDRESS, SERVER_PORT, URL_PATH,
+    URL_SCHEME, USER_AGENT_ORIGINAL,
+};
+
+use super::method_name;
+
+/// An incoming HTTP request as its Server span shows it, built the same
+/// way by every server integration (tower, actix-web): the span is named
+/// `{method} {route}` from the route template, never the raw path.
+///
+/// ```
+/// use census_core::model::HttpServerRequest;
+/// let request = HttpServerRequest::new(&http::Method::GET, "/users/42")
+///     .with_route("/users/{id}")
+///     .with_authority("shop.local", Some(8080))
+///     .with_user_agent("curl/8");
+/// assert_eq!(request.span_name(), "GET /users/{id}");
+/// assert_eq!(request.attributes().len(), 7);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpServerRequest {
+    method: &'static str,
+    path: String,
+    scheme: &'static str,
+    route: Option<String>,
+    host: Option<String>,
+    port: Option<u16>,
+    client_address: Option<String>,
+    user_agent: Option<String>,
+}
+
+impl HttpServerRequest {
+    /// A request for `path` (without the query string: it may carry
+    /// secrets, and it is not part of the operation's identity).
+    pub fn new(method: &http::Method, path: &str) -> Self {
+        Self {
+            method: method_name(method),
+            path: path.to_owned(),
+            scheme: "http",
+            route: None,
+            host: None,
+            port: None,
+            client_address: None,
+            user_agent: None,
+        }
+    }
+
+    /// Builds the request of an `http` request: method, path, scheme, the
+    /// authority the client addressed (the URI's, or the `Host` header's),
+    /// `User-Agent`, and the client's address from `X-Forwarded-For` when
+    /// a proxy set it. The route is the server framework's to add.
+    pub fn from_http<B>(request: &http::Request<B>) -> Self {
+        let uri = request.uri();
+        let headers = request.headers();
+        let header = |name: http::header::HeaderName| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+        };
+        let mut out = Self::new(request.method(), uri.path());
+        if uri.scheme() == Some(&http::uri::Scheme::HTTPS) {
+            out.scheme = "https";
+        }
+        let authority = uri.authority().cloned().or_else(|| {
+            header(http::header::HOST).and_then(|h| h.parse::<http::uri::Authority>().ok())
+        });
+        if let Some(authority) = authority {
+            out = out.with_authority(authority.host(), authority.port_u16());
+        }
+        if let Some(agent) = header(http::header::USER_AGENT) {
+            out = out.with_user_agent(agent);
+        }
+        if let Some(client) = header(http::header::HeaderName::from_static("x-forwarded-for"))
+            .and_then(|list| list.split(',').next())
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+        {
+            out = out.with_client_address(client);
+        }
+        out
+    }
+
+    /// Sets the route template the framework matched, e.g. `/users/{id}`.
+    pub fn with_route(mut self, route: impl Into<String>) -> Self {
+        self.route = Some(route.into());
+        self
+    }
+
+    /// Sets the scheme, `http` by default.
+    pub fn with_scheme(mut self, https: bool) -> Self {
+        self.scheme = if https { "https" } else { "http" };
+        self
+    }
+
+    /// Sets the host and port the client addressed (`server.address`,
+    /// `server.port`).
+    pub fn with_authority(mut self, host: impl Into<String>, port: Option<u16>) -> Self {
+        self.host = Some(host.into());
+        self.port = port;
+        self
+    }
+
+    /// Sets the client's address (`client.address`), unless one is known
+    /// already (a proxy's `X-Forwarded-For` names the real client).
+    pub fn with_client_address(mut self, address: impl Into<String>) -> Self {
+        if self.client_address.is_none() {
+            self.client_address = Some(address.into());
+        }
+        self
+    }
+
+    /// Sets the `User-Agent` (`user_agent.original`).
+    pub fn with_user_agent(mut self, agent: impl Into<String>) -> Self {
+        self.user_agent = Some(agent.into());
+        self
+    }
+
+    /// `{method} {route}`, or the method alone without a route (the raw
+    /// path would make every URL its own operation); `HTTP` stands for
+    /// methods outside the registered nine.
+    pub fn span_name(&self) -> String {
+        let method = match self.method {
+            "_OTHER" => "HTTP",
+            method => method,
+        };
+        match &self.route {
+            Some(route) => format!("{method} {route}"),
+            None => method.to_owned(),
+        }
+    }
+
+    /// `http.request.method`, `url.path`, `url.scheme`, and what is known
+    /// of `http.route`, `server.address`, `server.port`, `client.address`
+    /// and `user_agent.original`.
+    pub fn attributes(&self) -> Vec<KeyValue> {
+        let mut out = Vec::with_capacity(8);
+        out.push(KeyValue::new(HTTP_REQUEST_METHOD, self.method));
+        out.push(KeyValue::new(URL_PATH, self.path.clone()));
+        out.push(KeyValue::new(URL_SCHEME, self.scheme));
+        if let Some(route) = &self.route {
+            out.push(KeyValue::new(HTTP_ROUTE, route.clone()));
+        }
+        if let Some(host) = &self.host {
+            out.push(KeyValue::new(SERVER_ADDRESS, host.clone()));
+        }
+        if let Some(port) = self.port {
+            out.push(KeyValue::new(SERVER_PORT, i64::from(port)));
+        }
+        if let Some(client) = &self.client_address {
+            out.push(KeyValue::new(CLIENT_ADDRESS, client.clone()));
+        }
+        if let Some(agent) = &self.user_agent {
+            out.push(KeyValue::new(USER_AGENT_ORIGINAL, agent.clone()));
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn from_http_reads_host_agent_and_forwarded_client() {
+        let request = http::Request::builder()
+            .method("PURGE")
+            .uri("/cache/7?token=s3cret")
+            .header("host", "shop.local:8443")
+            .header("user-agent", "probe/1")
+            .header("x-forwarded-for", " 203.0.113.9, 10.0.0.1")
+            .body(())
+            .unwrap();
+        let described = HttpServerRequest::from_http(&request)
+            .with_route("/cache/{id}")
+            .with_client_address("10.0.0.1");
+        assert_eq!(described.span_name(), "HTTP /cache/{id}");
+        assert_eq!(
+            described.attributes(),
+            vec![
+                KeyValue::new("http.request.method", "_OTHER"),
+                KeyValue::new("url.path", "/cache/7"),
+                KeyValue::new("url.scheme", "http"),
+                KeyValue::new("http.route", "/cache/{id}"),
+                KeyValue::new("server.address", "shop.local"),
+                KeyValue::new("server.port", 8443),
+                KeyValue::new("client.address", "203.0.113.9"),
+                KeyValue::new("user_agent.original", "probe/1"),
+            ]
+        );
+    }
+
+    #[test]
+    fn without_a_route_the_span_is_named_by_the_method_alone() {
+        let request = http::Request::get("https://api.local/items/9")
+            .body(())
+            .unwrap();
+        let described = HttpServerRequest::from_http(&request);
+        assert_eq!(described.span_name(), "GET");
+        assert_eq!(
+            described.attributes(),
+            vec![
+                KeyValue::new("http.request.method", "GET"),
+                KeyValue::new("url.path", "/items/9"),
+                KeyValue::new("url.scheme", "https"),
+                KeyValue::new("server.address", "api.local"),
+            ]
+        );
+    }
+}

@@ -1,0 +1,67 @@
+//! The operation (incoming request) every span belongs to.
+//!
+//! Application Insights shows each item under its operation's name, the
+//! name of the request that started it in this process. Children end
+//! before their request and are often exported in an earlier batch, so
+//! the name cannot be looked up at export time: it travels in the context
+//! from the request's start, and [`OperationNameProcessor`] writes it onto
+//! every span started inside as [`OPERATION_NAME_ATTRIBUTE`].
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use opentelemetry::trace::Span as _;
+use opentelemetry::{Context, KeyValue};
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
+
+/// Span attribute with the name of the request the span belongs to; the
+/// Application Insights exporter sends it as `ai.operation.name` and keeps
+/// it out of the custom properties.
+pub const OPERATION_NAME_ATTRIBUTE: &str = "census.operation.name";
+
+/// The name of the request a context belongs to.
+#[derive(Debug, Clone)]
+struct OperationName(Arc<str>);
+
+/// `cx` marked as belonging to the request `name`, for the spans started
+/// inside it. Census's lifecycle does this when a Server or Consumer span
+/// starts; a hand-written server integration can do the same.
+///
+/// ```
+/// let cx = census_core::operation::within(opentelemetry::Context::new(), "GET /orders/{id}");
+/// ```
+pub fn within(cx: Context, name: &str) -> Context {
+    cx.with_value(OperationName(Arc::from(name)))
+}
+
+/// Writes the operation name of the parent context onto each span it
+/// starts. [`TracerBuilder`](crate::TracerBuilder) installs it; add it
+/// yourself to a provider you build without census.
+///
+/// ```
+/// use opentelemetry_sdk::trace::SdkTracerProvider;
+/// let provider = SdkTracerProvider::builder()
+///     .with_span_processor(census_core::operation::OperationNameProcessor)
+///     .build();
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OperationNameProcessor;
+
+impl SpanProcessor for OperationNameProcessor {
+    fn on_start(&self, span: &mut Span, cx: &Context) {
+        if let Some(OperationName(name)) = cx.get::<OperationName>() {
+            span.set_attribute(KeyValue::new(OPERATION_NAME_ATTRIBUTE, name.clone()));
+        }
+    }
+
+    fn on_end(&self, _span: SpanData) {}
+
+    fn force_flush(&self) -> OTelSdkResult {
+        Ok(())
+    }
+
+    fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
+        Ok(())
+    }
+}

@@ -1,0 +1,73 @@
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context as TaskContext, Poll};
+
+use pin_project_lite::pin_project;
+
+use super::ActiveSpan;
+use crate::model::Outcome;
+
+pin_project! {
+    /// Runs a future inside a span's context; when it completes, `classify`
+    /// turns its output into the span's [`Outcome`] and the span ends. A
+    /// future dropped before completion (cancelled) ends its span then.
+    /// Without a span it is the inner future, untouched.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// use census_core::model::Outcome;
+    /// use census_core::registry::Integration;
+    /// use census_core::span::InSpan;
+    /// use opentelemetry::trace::SpanKind;
+    /// static JOBS: Integration = Integration::new("jobs", "my-jobs", "0.1.0");
+    /// let span = JOBS.start(SpanKind::Internal, "job", &census_core::context::current(), Vec::new);
+    /// let out = InSpan::new(async { 42 }, Some(span), |_: &i32| Outcome::Ok).await;
+    /// assert_eq!(out, 42);
+    /// # }
+    /// ```
+    #[must_use = "futures do nothing unless polled"]
+    pub struct InSpan<F, C> {
+        #[pin]
+        inner: F,
+        span: Option<ActiveSpan>,
+        classify: Option<C>,
+    }
+}
+
+impl<F, C> InSpan<F, C>
+where
+    F: Future,
+    C: FnOnce(&F::Output) -> Outcome,
+{
+    /// `inner` traced by `span`, or untouched when `span` is `None`.
+    pub fn new(inner: F, span: Option<ActiveSpan>, classify: C) -> Self {
+        Self {
+            inner,
+            span,
+            classify: Some(classify),
+        }
+    }
+}
+
+impl<F, C> Future for InSpan<F, C>
+where
+    F: Future,
+    C: FnOnce(&F::Output) -> Outcome,
+{
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, task: &mut TaskContext<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        let Some(span) = this.span.as_ref() else {
+            return this.inner.poll(task);
+        };
+        let output = span.in_context(|| this.inner.poll(task));
+        if let Poll::Ready(output) = &output
+            && let (Some(span), Some(classify)) = (this.span.take(), this.classify.take())
+        {
+            span.finish(&classify(output));
+        }
+        output
+    }
+}
