@@ -1,4 +1,4 @@
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt::Write as _;
 use std::io::{self, Write};
 use std::sync::Mutex;
@@ -10,11 +10,11 @@ use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 
 use super::format::{elapsed, kind_name};
 
-/// Operations waiting for their root before they are dropped from memory
-/// (printed as they are).
+/// Operations waiting for spans of this process before they are printed
+/// as they are, the oldest first, to bound memory.
 const MAX_PENDING_TRACES: usize = 1024;
 
-/// Prints each finished operation as a tree, once its root span ends:
+/// Prints each finished operation as a tree, once its local root span ends:
 ///
 /// ```text
 /// ── trace 5b8aa5a2d2c872e8321cf37308d69df2 ──
@@ -24,8 +24,19 @@ const MAX_PENDING_TRACES: usize = 1024;
 ///    ├─ SELECT products [client] 0.31 ms
 /// ```
 ///
-/// Spans whose root never arrives (the root lives in another process) are
-/// printed at shutdown, or when too many operations are pending.
+/// A local root is a span with no parent, or whose parent is remote: a
+/// server span continuing a caller's trace from another process. The spans
+/// of a trace received so far print together as soon as none of them waits
+/// for a parent in this process, that is, each has no parent, a remote
+/// parent, or a parent among them; every span prints once. A remote parent
+/// that is in fact in this process (a process calling itself) joins the
+/// tree when both arrive in one batch, as with the batch processor; span
+/// by span, the continued part prints first as a tree of its own, under a
+/// `(parent … is in another process)` line, and the caller's after.
+///
+/// Spans still waiting for their parent (it never ended, or it ended and
+/// printed before them) are printed at shutdown or flush, or when too many
+/// operations are pending.
 ///
 /// ```
 /// let exporter = census_core::export::ConsoleExporter::new();
@@ -76,15 +87,26 @@ impl ConsoleExporter {
 
 impl State {
     fn accept(&mut self, batch: Vec<SpanData>) -> io::Result<()> {
+        // The whole batch goes in before anything prints, so that a caller
+        // in this process arriving after the span that continues it (it
+        // ends later) still gets it as a child.
+        let mut touched = Vec::new();
+        let mut seen = HashSet::new();
         for span in batch {
             let trace_id = span.span_context.trace_id();
-            let is_root = span.parent_span_id == SpanId::INVALID;
-            let spans = self.pending.entry(trace_id).or_insert_with(|| {
-                self.order.push_back(trace_id);
-                Vec::new()
-            });
-            spans.push(span);
-            if is_root {
+            if seen.insert(trace_id) {
+                touched.push(trace_id);
+            }
+            self.pending
+                .entry(trace_id)
+                .or_insert_with(|| {
+                    self.order.push_back(trace_id);
+                    Vec::new()
+                })
+                .push(span);
+        }
+        for trace_id in touched {
+            if self.pending.get(&trace_id).is_some_and(|s| !waits(s)) {
                 self.print_trace(trace_id)?;
             }
         }
@@ -113,6 +135,17 @@ impl State {
     }
 }
 
+/// Whether a span of `spans` waits for a parent in this process that has
+/// not ended yet: a parent that is neither remote nor among `spans`.
+fn waits(spans: &[SpanData]) -> bool {
+    let ids: HashSet<SpanId> = spans.iter().map(|s| s.span_context.span_id()).collect();
+    spans.iter().any(|s| {
+        s.parent_span_id != SpanId::INVALID
+            && !s.parent_span_is_remote
+            && !ids.contains(&s.parent_span_id)
+    })
+}
+
 fn render_tree(trace_id: TraceId, spans: &[SpanData]) -> String {
     let ids: Vec<SpanId> = spans.iter().map(|s| s.span_context.span_id()).collect();
     let mut children: HashMap<SpanId, Vec<&SpanData>> = HashMap::new();
@@ -131,11 +164,13 @@ fn render_tree(trace_id: TraceId, spans: &[SpanData]) -> String {
     let mut out = format!("── trace {trace_id} ──\n");
     for root in roots {
         if root.parent_span_id != SpanId::INVALID {
-            let _ = writeln!(
-                out,
-                "(parent {} is in another process)",
-                root.parent_span_id
-            );
+            let whereabouts = if root.parent_span_is_remote {
+                "is in another process"
+            } else {
+                // Still running at a flush or shutdown, or printed before.
+                "was not exported with these spans"
+            };
+            let _ = writeln!(out, "(parent {} {whereabouts})", root.parent_span_id);
         }
         render_span(&mut out, root, &children, "", "");
     }

@@ -1,8 +1,9 @@
 use opentelemetry::trace::{
-    Span as _, SpanKind, Status, TraceContextExt, Tracer as _, TracerProvider as _,
+    Span as _, SpanContext, SpanId, SpanKind, Status, TraceContextExt, TraceFlags, TraceId,
+    Tracer as _, TracerProvider as _,
 };
 use opentelemetry::{Context, KeyValue};
-use opentelemetry_sdk::trace::SdkTracerProvider;
+use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanExporter as _};
 use serde_json::Value;
 
 use super::{ConsoleExporter, JsonLinesExporter};
@@ -110,25 +111,218 @@ fn console_prints_the_operation_as_a_tree_when_its_root_ends() {
     assert_eq!(lines.len(), 7, "{text}");
 }
 
-#[test]
-fn console_prints_orphans_on_shutdown() {
+/// `text` with every span's duration written as `_`, so trees compare exactly.
+fn without_durations(text: &str) -> String {
+    let mut out = String::new();
+    for line in text.lines() {
+        match (line.find("] "), line.find(" ms")) {
+            (Some(kind_end), Some(ms)) if kind_end < ms => {
+                out.push_str(&line[..kind_end + 2]);
+                out.push('_');
+                out.push_str(&line[ms..]);
+            }
+            _ => out.push_str(line),
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// `lines`, each ended by a newline.
+fn lines(lines: &[&str]) -> String {
+    lines.iter().map(|line| format!("{line}\n")).collect()
+}
+
+fn console_provider() -> (SdkTracerProvider, SharedBuffer) {
     let buffer = SharedBuffer::default();
     let provider = SdkTracerProvider::builder()
         .with_simple_exporter(ConsoleExporter::with_writer(buffer.clone()))
         .build();
-    let tracer = provider.tracer("test");
-    // A child of a remote parent: its root lives in another process.
-    let remote = opentelemetry::trace::SpanContext::new(
-        opentelemetry::trace::TraceId::from_hex("4bf92f3577b34da6a3ce929d0e0e4736").unwrap(),
-        opentelemetry::trace::SpanId::from_hex("00f067aa0ba902b7").unwrap(),
-        opentelemetry::trace::TraceFlags::SAMPLED,
+    (provider, buffer)
+}
+
+/// The context a server extracts from `traceparent` when `caller` made the call.
+fn continued_from(caller: &SpanContext) -> Context {
+    Context::new().with_remote_span_context(SpanContext::new(
+        caller.trace_id(),
+        caller.span_id(),
+        caller.trace_flags(),
+        true,
+        caller.trace_state().clone(),
+    ))
+}
+
+fn remote_caller() -> SpanContext {
+    SpanContext::new(
+        TraceId::from_hex("4bf92f3577b34da6a3ce929d0e0e4736").unwrap(),
+        SpanId::from_hex("00f067aa0ba902b7").unwrap(),
+        TraceFlags::SAMPLED,
         true,
         Default::default(),
+    )
+}
+
+#[test]
+fn console_prints_a_continued_operation_when_its_local_root_ends() {
+    let (provider, buffer) = console_provider();
+    let tracer = provider.tracer("test");
+    let server = tracer
+        .span_builder("GET /orders/{id}")
+        .with_kind(SpanKind::Server)
+        .start_with_context(&tracer, &continued_from(&remote_caller()));
+    let cx = Context::new().with_span(server);
+    tracer
+        .span_builder("SELECT items")
+        .with_kind(SpanKind::Client)
+        .start_with_context(&tracer, &cx)
+        .end();
+    assert_eq!(buffer.text(), "", "the server span is still running");
+    cx.span().end();
+    assert_eq!(
+        without_durations(&buffer.text()),
+        lines(&[
+            "── trace 4bf92f3577b34da6a3ce929d0e0e4736 ──",
+            "(parent 00f067aa0ba902b7 is in another process)",
+            "GET /orders/{id} [server] _ ms",
+            "└─ SELECT items [client] _ ms",
+            "",
+        ]),
+        "printed without waiting for shutdown"
     );
-    let parent = Context::new().with_remote_span_context(remote);
-    tracer.start_with_context("GET /orphan", &parent).end();
-    assert_eq!(buffer.text(), "", "nothing before the root or shutdown");
+}
+
+/// The quickstart's shape: a client call comes back into this process as a
+/// server span continuing it, whose own call comes back again. Returns the
+/// trace id and the outer client span's id; the spans end innermost first,
+/// as requests do.
+fn record_a_process_calling_itself(provider: &SdkTracerProvider) -> (TraceId, SpanId) {
+    let tracer = provider.tracer("test");
+    let client = tracer
+        .span_builder("GET")
+        .with_kind(SpanKind::Client)
+        .start(&tracer);
+    let client = Context::new().with_span(client);
+    let order = tracer
+        .span_builder("GET /orders/{sku}")
+        .with_kind(SpanKind::Server)
+        .start_with_context(&tracer, &continued_from(client.span().span_context()));
+    let order = Context::new().with_span(order);
+    tracer
+        .span_builder("validate order")
+        .start_with_context(&tracer, &order)
+        .end();
+    let call = tracer
+        .span_builder("GET")
+        .with_kind(SpanKind::Client)
+        .start_with_context(&tracer, &order);
+    let call = order.with_span(call);
+    tracer
+        .span_builder("GET /stock/{sku}")
+        .with_kind(SpanKind::Server)
+        .start_with_context(&tracer, &continued_from(call.span().span_context()))
+        .end();
+    call.span().end();
+    order.span().end();
+    client.span().end();
+    let ids = client.span().span_context().clone();
+    (ids.trace_id(), ids.span_id())
+}
+
+#[test]
+fn console_prints_each_span_of_a_process_calling_itself_once() {
+    // Span by span, the client's span ends after the server span that
+    // continues it: the server's tree prints when it ends (a remote parent
+    // may be in this process or another; the exporter cannot tell), the
+    // client's after. The inner call's server span waits for its caller,
+    // still running, because that caller's other children wait for it too.
+    let (provider, buffer) = console_provider();
+    let (trace_id, client_id) = record_a_process_calling_itself(&provider);
+    assert_eq!(
+        without_durations(&buffer.text()),
+        lines(&[
+            &format!("── trace {trace_id} ──"),
+            &format!("(parent {client_id} is in another process)"),
+            "GET /orders/{sku} [server] _ ms",
+            "├─ validate order [internal] _ ms",
+            "└─ GET [client] _ ms",
+            "   └─ GET /stock/{sku} [server] _ ms",
+            "",
+            &format!("── trace {trace_id} ──"),
+            "GET [client] _ ms",
+            "",
+        ])
+    );
+}
+
+#[tokio::test]
+async fn console_prints_a_process_calling_itself_as_one_tree_from_one_batch() {
+    // The batch processor hands over the whole operation at once.
+    let recorded = InMemorySpanExporter::default();
+    let provider = SdkTracerProvider::builder()
+        .with_simple_exporter(recorded.clone())
+        .build();
+    let (trace_id, _) = record_a_process_calling_itself(&provider);
+    let buffer = SharedBuffer::default();
+    let console = ConsoleExporter::with_writer(buffer.clone());
+    console
+        .export(recorded.get_finished_spans().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        without_durations(&buffer.text()),
+        lines(&[
+            &format!("── trace {trace_id} ──"),
+            "GET [client] _ ms",
+            "└─ GET /orders/{sku} [server] _ ms",
+            "   ├─ validate order [internal] _ ms",
+            "   └─ GET [client] _ ms",
+            "      └─ GET /stock/{sku} [server] _ ms",
+            "",
+        ])
+    );
+}
+
+#[test]
+fn console_waits_for_a_child_that_outlives_its_root() {
+    let (provider, buffer) = console_provider();
+    let tracer = provider.tracer("test");
+    let root = Context::new().with_span(tracer.start("handle"));
+    let task = root.with_span(tracer.start_with_context("background", &root));
+    tracer.start_with_context("write", &task).end();
+    root.span().end();
+    assert_eq!(buffer.text(), "", "`background` is still running");
+    task.span().end();
+    let trace_id = root.span().span_context().trace_id();
+    assert_eq!(
+        without_durations(&buffer.text()),
+        lines(&[
+            &format!("── trace {trace_id} ──"),
+            "handle [internal] _ ms",
+            "└─ background [internal] _ ms",
+            "   └─ write [internal] _ ms",
+            "",
+        ])
+    );
+}
+
+#[test]
+fn console_prints_spans_still_waiting_for_their_parent_on_shutdown() {
+    let (provider, buffer) = console_provider();
+    let tracer = provider.tracer("test");
+    let open = Context::new().with_span(tracer.start("never ends"));
+    let child = tracer.start_with_context("GET /orphan", &open);
+    let child_parent = open.span().span_context().span_id();
+    drop(child);
+    assert_eq!(buffer.text(), "", "nothing before its parent or shutdown");
     provider.shutdown().unwrap();
-    let text = buffer.text();
-    assert!(text.starts_with("── trace 4bf92f3577b34da6a3ce929d0e0e4736 ──\n(parent 00f067aa0ba902b7 is in another process)\nGET /orphan [internal]"), "{text}");
+    let trace_id = open.span().span_context().trace_id();
+    assert_eq!(
+        without_durations(&buffer.text()),
+        lines(&[
+            &format!("── trace {trace_id} ──"),
+            &format!("(parent {child_parent} was not exported with these spans)"),
+            "GET /orphan [internal] _ ms",
+            "",
+        ])
+    );
 }

@@ -18,12 +18,20 @@ use crate::model::DbSystem;
 ///
 /// The quoting rules follow `system`: MySQL treats `"..."` as a string and
 /// `\'` as an escaped quote, PostgreSQL has `E'...'` and `$tag$...$tag$`.
+/// SQLite reads `"..."` as a string when no such column exists, so there it
+/// is kept only where no string can stand — table names and their aliases,
+/// aliases after `AS`, qualified names (`"t"."c"`) and `INSERT INTO t (...)`
+/// column lists — and becomes `?` everywhere else, bare columns included.
 ///
 /// ```
 /// use census_core::{model::DbSystem, sanitize::sanitize_sql};
 /// assert_eq!(
 ///     sanitize_sql("SELECT * FROM users WHERE email = 'a@b.c' AND id IN (1, 2, 3) -- hi", DbSystem::Postgres),
 ///     "SELECT * FROM users WHERE email = ? AND id IN (?)"
+/// );
+/// assert_eq!(
+///     sanitize_sql(r#"SELECT "name" FROM "users" WHERE email = "a@b.c""#, DbSystem::Sqlite),
+///     r#"SELECT ? FROM "users" WHERE email = ?"#
 /// );
 /// ```
 pub fn sanitize_sql(sql: &str, system: DbSystem) -> String {

@@ -1,6 +1,8 @@
 //! SQL sanitizing and summarizing: literals become `?`, comments go, lists
 //! of values collapse, and the operation and first table name the span.
 
+use std::ops::Range;
+
 use super::sql_lexer::{Dialect, Kind, Token, tokenize};
 
 /// What one pass over a SQL statement yields.
@@ -12,7 +14,8 @@ pub(crate) struct SqlParts {
 }
 
 pub(crate) fn analyze(sql: &str, dialect: Dialect) -> SqlParts {
-    let tokens = tokenize(sql, dialect);
+    let mut tokens = tokenize(sql, dialect);
+    settle_double_quoted(sql, &mut tokens);
     let text = render(sql, &tokens);
     let (operation, tables) = summarize(sql, &tokens);
     SqlParts {
@@ -31,7 +34,8 @@ fn render(sql: &str, tokens: &[Token]) -> String {
         if token.spaced && !out.is_empty() {
             out.push(' ');
         }
-        if token.kind == Kind::Literal {
+        // An unsettled SQLite `"x"` may be a string: fail closed.
+        if matches!(token.kind, Kind::Literal | Kind::DoubleQuoted) {
             out.push('?');
         } else {
             out.push_str(token.text(sql));
@@ -70,10 +74,115 @@ fn value_list_len(sql: &str, tokens: &[Token]) -> Option<usize> {
     None
 }
 
+/// Keeps a SQLite `"x"` as an identifier only where SQLite's grammar
+/// allows no string, because SQLite reads `"x"` as the string `'x'` when no
+/// column `x` exists (`WHERE email = "bob@x.com"`):
+/// - a table or object name: after `FROM`, `JOIN`, `INTO`, `UPDATE`, `TABLE`,
+///   `VIEW`, `INDEX`, `TRIGGER`, `REFERENCES` or `WITH` (modifiers such as
+///   `OR REPLACE` or `IF NOT EXISTS` in between), every name of a
+///   `FROM a, b` list, and the alias following a table name there;
+/// - an alias after `AS`;
+/// - a part of a qualified name, next to a `.` (`"t"."c"`, `main."t"`);
+/// - a name in the column list of `INSERT INTO t (...)`.
+///
+/// These keywords count only outside function arguments (`CAST(x AS "y")`
+/// is not an alias). Everywhere else, bare column names included, the token
+/// becomes `?`: a lost column name is the price of never leaking a value.
+fn settle_double_quoted(sql: &str, tokens: &mut [Token]) {
+    if !tokens.iter().any(|t| t.kind == Kind::DoubleQuoted) {
+        return;
+    }
+    const OBJECTS: [&str; 10] = [
+        "FROM",
+        "JOIN",
+        "UPDATE",
+        "TABLE",
+        "VIEW",
+        "INDEX",
+        "TRIGGER",
+        "REFERENCES",
+        "WITH",
+        "AS",
+    ];
+    let mut identifier = vec![false; tokens.len()];
+    let targets = names_after(sql, tokens, &["INTO"]);
+    for named in names_after(sql, tokens, &OBJECTS).iter().chain(&targets) {
+        identifier[named.name.clone()].fill(true);
+        if let Some(alias) = named.alias {
+            identifier[alias] = true;
+        }
+    }
+    for named in &targets {
+        if let Some(len) = column_list_len(sql, &tokens[named.name.end..]) {
+            identifier[named.name.end..named.name.end + len].fill(true);
+        }
+    }
+    for i in 0..tokens.len() {
+        if tokens[i].kind != Kind::DoubleQuoted {
+            continue;
+        }
+        let next_to_dot = [i.checked_sub(1), Some(i + 1)]
+            .into_iter()
+            .flatten()
+            .any(|j| tokens.get(j).is_some_and(|t| t.is_punct(sql, '.')));
+        tokens[i].kind = if identifier[i] || next_to_dot {
+            Kind::QuotedIdent
+        } else {
+            Kind::Literal
+        };
+    }
+}
+
+/// Length in tokens of `( name , name ... )` at the start of `tokens`.
+fn column_list_len(sql: &str, tokens: &[Token]) -> Option<usize> {
+    if !tokens.first()?.is_punct(sql, '(') {
+        return None;
+    }
+    for (i, token) in tokens.iter().enumerate().skip(1) {
+        if token.is_punct(sql, ')') {
+            return Some(i + 1);
+        }
+        if !(is_name(token) || token.is_punct(sql, ',') || token.is_punct(sql, '.')) {
+            return None;
+        }
+    }
+    None
+}
+
+/// For each token, whether the innermost parentheses around it hold a
+/// query (or there are none): keywords inside function arguments, as in
+/// `EXTRACT(YEAR FROM d)` or `TRIM(BOTH ' ' FROM name)`, name no table. A
+/// group holds a query when it starts with `SELECT`, `WITH` or `VALUES`,
+/// or follows `FROM` or `JOIN`.
+fn in_query(sql: &str, tokens: &[Token]) -> Vec<bool> {
+    let mut groups: Vec<bool> = Vec::new();
+    let mut previous: Option<&Token> = None;
+    let mut context = Vec::with_capacity(tokens.len());
+    for (i, token) in tokens.iter().enumerate() {
+        if token.is_punct(sql, ')') {
+            groups.pop();
+        }
+        context.push(groups.last().copied().unwrap_or(true));
+        if token.is_punct(sql, '(') {
+            let starts_query = tokens.get(i + 1).is_some_and(|t| {
+                ["SELECT", "WITH", "VALUES"]
+                    .iter()
+                    .any(|k| t.is_word(sql, k))
+            });
+            let after_from =
+                previous.is_some_and(|t| t.is_word(sql, "FROM") || t.is_word(sql, "JOIN"));
+            groups.push(starts_query || after_from);
+        }
+        previous = Some(token);
+    }
+    context
+}
+
 const MAIN_OPERATIONS: [&str; 5] = ["SELECT", "INSERT", "UPDATE", "DELETE", "MERGE"];
 
 /// Words that may stand between an operation and the name of its object.
-const MODIFIERS: [&str; 24] = [
+const MODIFIERS: [&str; 25] = [
+    "RECURSIVE",
     "TABLE",
     "VIEW",
     "INDEX",
@@ -121,14 +230,14 @@ fn summarize(sql: &str, tokens: &[Token]) -> (Option<String>, Vec<String>) {
     let operation = tokens[op_index].text(sql).to_ascii_uppercase();
     let rest = &tokens[op_index + 1..];
     let tables = match operation.as_str() {
-        "SELECT" | "DELETE" => names_after(sql, rest, &["FROM", "JOIN"]),
-        "INSERT" | "REPLACE" => names_after(sql, rest, &["INTO"]),
+        "SELECT" | "DELETE" => table_names(sql, rest, &["FROM", "JOIN"]),
+        "INSERT" | "REPLACE" => table_names(sql, rest, &["INTO"]),
         "UPDATE" => {
             let mut tables = object_name(sql, rest).into_iter().collect::<Vec<_>>();
-            tables.extend(names_after(sql, rest, &["FROM", "JOIN"]));
+            tables.extend(table_names(sql, rest, &["FROM", "JOIN"]));
             tables
         }
-        "MERGE" => names_after(sql, rest, &["INTO", "USING"]),
+        "MERGE" => table_names(sql, rest, &["INTO", "USING"]),
         "CREATE" | "DROP" | "ALTER" | "TRUNCATE" => object_name(sql, rest).into_iter().collect(),
         _ => Vec::new(),
     };
@@ -141,33 +250,64 @@ fn object_name(sql: &str, tokens: &[Token]) -> Option<String> {
         .iter()
         .take_while(|t| MODIFIERS.iter().any(|m| t.is_word(sql, m)))
         .count();
-    qualified_name(sql, &tokens[skip..])
+    let rest = &tokens[skip..];
+    rest.first()
+        .is_some_and(is_name)
+        .then(|| name_text(sql, &rest[..name_len(sql, rest)]))
 }
 
-/// Every table named after one of `keywords`, in order, without repeats;
-/// comma-separated `FROM a, b` lists count too.
-fn names_after(sql: &str, tokens: &[Token], keywords: &[&str]) -> Vec<String> {
+/// Every table named after one of `keywords`, in order, without repeats.
+fn table_names(sql: &str, tokens: &[Token], keywords: &[&str]) -> Vec<String> {
     let mut names: Vec<String> = Vec::new();
-    let mut push = |name: String| {
+    for named in names_after(sql, tokens, keywords) {
+        let name = name_text(sql, &tokens[named.name]);
         if !names.contains(&name) {
             names.push(name);
         }
-    };
+    }
+    names
+}
+
+/// A name found after a keyword, as token positions.
+struct Named {
+    name: Range<usize>,
+    /// The alias after a name in a `FROM` or `JOIN` list.
+    alias: Option<usize>,
+}
+
+/// The names after each of `keywords` outside function arguments, any
+/// modifiers in between skipped; after `FROM` and `JOIN`, every name of a
+/// comma-separated list `FROM a x, b AS y, c`.
+fn names_after(sql: &str, tokens: &[Token], keywords: &[&str]) -> Vec<Named> {
+    let context = in_query(sql, tokens);
+    let mut names = Vec::new();
     for (i, token) in tokens.iter().enumerate() {
-        if !keywords.iter().any(|k| token.is_word(sql, k)) {
+        if !context[i] || !keywords.iter().any(|k| token.is_word(sql, k)) {
             continue;
         }
+        let lists = token.is_word(sql, "FROM") || token.is_word(sql, "JOIN");
         let mut at = i + 1;
-        while let Some(name) = qualified_name(sql, &tokens[at..]) {
-            at += name_len(sql, &tokens[at..]);
-            push(name);
-            // Skip an alias, then continue only through a comma list.
-            while tokens
-                .get(at)
-                .is_some_and(|t| t.kind == Kind::Word && !is_clause_word(sql, t))
-            {
+        at += tokens[at..]
+            .iter()
+            .take_while(|t| MODIFIERS.iter().any(|m| t.is_word(sql, m)))
+            .count();
+        while tokens.get(at).is_some_and(is_name) {
+            let name = at..at + name_len(sql, &tokens[at..]);
+            at = name.end;
+            if !lists {
+                names.push(Named { name, alias: None });
+                break;
+            }
+            if tokens.get(at).is_some_and(|t| t.is_word(sql, "AS")) {
                 at += 1;
             }
+            // One alias at most: a longer run of words is the next clause.
+            let alias = tokens
+                .get(at)
+                .filter(|t| is_name(t) && !is_clause_word(sql, t))
+                .map(|_| at);
+            names.push(Named { name, alias });
+            at += usize::from(alias.is_some());
             if tokens.get(at).is_some_and(|t| t.is_punct(sql, ',')) {
                 at += 1;
             } else {
@@ -176,6 +316,13 @@ fn names_after(sql: &str, tokens: &[Token], keywords: &[&str]) -> Vec<String> {
         }
     }
     names
+}
+
+fn is_name(token: &Token) -> bool {
+    matches!(
+        token.kind,
+        Kind::Word | Kind::QuotedIdent | Kind::DoubleQuoted
+    )
 }
 
 fn is_clause_word(sql: &str, token: &Token) -> bool {
@@ -208,31 +355,23 @@ fn is_clause_word(sql: &str, token: &Token) -> bool {
 fn name_len(sql: &str, tokens: &[Token]) -> usize {
     let mut len = 1;
     while tokens.get(len).is_some_and(|t| t.is_punct(sql, '.'))
-        && tokens
-            .get(len + 1)
-            .is_some_and(|t| matches!(t.kind, Kind::Word | Kind::QuotedIdent))
+        && tokens.get(len + 1).is_some_and(is_name)
     {
         len += 2;
     }
     len
 }
 
-/// `schema.table` at the start of `tokens`, quotes removed; `None` for a
-/// subquery or anything that is not a name.
-fn qualified_name(sql: &str, tokens: &[Token]) -> Option<String> {
-    let first = tokens.first()?;
-    if !matches!(first.kind, Kind::Word | Kind::QuotedIdent) {
-        return None;
-    }
-    let len = name_len(sql, tokens);
+/// The `schema.table` name made of `tokens`, quotes removed.
+fn name_text(sql: &str, tokens: &[Token]) -> String {
     let mut name = String::new();
-    for token in tokens[..len].iter().step_by(2) {
+    for token in tokens.iter().step_by(2) {
         if !name.is_empty() {
             name.push('.');
         }
         name.push_str(unquote(token.text(sql)));
     }
-    Some(name)
+    name
 }
 
 fn unquote(text: &str) -> &str {

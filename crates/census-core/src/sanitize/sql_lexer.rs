@@ -3,7 +3,8 @@
 
 /// Which quoting rules apply. The rules differ in ways that matter for
 /// leaks: in MySQL `"x"` is a string and `\'` escapes a quote; in PostgreSQL
-/// and SQLite `"x"` is an identifier and a backslash is an ordinary character.
+/// `"x"` is an identifier; in SQLite it is either (see
+/// [`Kind::DoubleQuoted`]). Outside MySQL a backslash is an ordinary character.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Dialect {
     /// MySQL and MariaDB.
@@ -22,6 +23,9 @@ pub(crate) enum Kind {
     Word,
     /// Quoted identifier; the token text includes the quotes.
     QuotedIdent,
+    /// SQLite `"x"`: an identifier, or a string when no column `x` exists.
+    /// Only the parser can tell which, from where the token stands.
+    DoubleQuoted,
     /// String, number, hex, bit or dollar-quoted literal.
     Literal,
     /// Bind parameter: `?`, `?1`, `$1`, `:name`, `@name`.
@@ -159,10 +163,10 @@ impl Lexer<'_> {
             }
             b'"' => {
                 self.quoted(b'"', self.dialect == Dialect::MySql);
-                if self.dialect == Dialect::MySql {
-                    Kind::Literal
-                } else {
-                    Kind::QuotedIdent
+                match self.dialect {
+                    Dialect::MySql => Kind::Literal,
+                    Dialect::Sqlite => Kind::DoubleQuoted,
+                    Dialect::Postgres | Dialect::Standard => Kind::QuotedIdent,
                 }
             }
             b'`' => {

@@ -121,7 +121,7 @@ fn backslash_escapes_follow_the_dialect() {
 }
 
 #[test]
-fn double_quotes_are_strings_in_mysql_and_identifiers_elsewhere() {
+fn double_quotes_are_strings_in_mysql_and_identifiers_in_postgres() {
     assert_eq!(
         clean(
             r#"SELECT * FROM "Users" WHERE "Name" = 'x'"#,
@@ -135,6 +135,102 @@ fn double_quotes_are_strings_in_mysql_and_identifiers_elsewhere() {
         &["hunter2", "hi", "pw"],
     );
     assert_eq!(out, "SELECT * FROM `users` WHERE name = ? AND note = ?");
+}
+
+#[test]
+fn sqlite_double_quoted_strings_never_leak() {
+    // SQLite reads `"x"` as a string when no column `x` exists.
+    let cases = [
+        (
+            r#"SELECT * FROM users WHERE email = "bob@x.com""#,
+            "SELECT * FROM users WHERE email = ?",
+        ),
+        (
+            r#"SELECT "hunter2" = password, upper("bob") FROM users"#,
+            "SELECT ? = password, upper(?) FROM users",
+        ),
+        (
+            r#"SELECT * FROM t WHERE "bob" = name OR name IN ("a", "b") OR n LIKE "%x%""#,
+            "SELECT * FROM t WHERE ? = name OR name IN (?) OR n LIKE ?",
+        ),
+        (
+            r#"INSERT INTO t VALUES ("bob", "hunter2")"#,
+            "INSERT INTO t VALUES (?, ?)",
+        ),
+        (
+            r#"UPDATE t SET a = "hunter2", b = CASE WHEN c THEN "x" ELSE "y" END WHERE id = 1"#,
+            "UPDATE t SET a = ?, b = CASE WHEN c THEN ? ELSE ? END WHERE id = ?",
+        ),
+        (
+            r#"SELECT * FROM json_each("{""pw"":1}") j, t ORDER BY "bob""#,
+            "SELECT * FROM json_each(?) j, t ORDER BY ?",
+        ),
+        (
+            r#"SELECT CAST("42" AS "int") FROM t GROUP BY a HAVING a <> "hunter2""#,
+            "SELECT CAST(? AS ?) FROM t GROUP BY a HAVING a <> ?",
+        ),
+        (
+            r#"SELECT a AS "x", "hunter2" FROM t EXCEPT SELECT a, "bob" FROM u"#,
+            r#"SELECT a AS "x", ? FROM t EXCEPT SELECT a, ? FROM u"#,
+        ),
+    ];
+    for (sql, expected) in cases {
+        let out = assert_no_leak(sql, DbSystem::Sqlite, &["bob", "hunter2", "pw", "%x%"]);
+        assert_eq!(out, expected, "{sql}");
+    }
+}
+
+#[test]
+fn sqlite_double_quoted_identifiers_are_kept_where_no_string_can_stand() {
+    let cases = [
+        // Table names, their aliases and FROM lists; qualified names; aliases.
+        (
+            r#"SELECT "u"."name" AS "n", o.id FROM "users" "u", "orders" AS o JOIN main."items" ON "items".id = o.item"#,
+            r#"SELECT "u"."name" AS "n", o.id FROM "users" "u", "orders" AS o JOIN main."items" ON "items".id = o.item"#,
+        ),
+        // The column list of an INSERT, but not its values.
+        (
+            r#"INSERT INTO "users" ("name", "email") VALUES ("bob", 'x')"#,
+            r#"INSERT INTO "users" ("name", "email") VALUES (?, ?)"#,
+        ),
+        (
+            r#"INSERT OR REPLACE INTO "t" SELECT "bob" FROM "u""#,
+            r#"INSERT OR REPLACE INTO "t" SELECT ? FROM "u""#,
+        ),
+        // A bare column could be a string: it goes.
+        (
+            r#"UPDATE OR IGNORE "users" SET "name" = "bob" WHERE "id" = 1"#,
+            r#"UPDATE OR IGNORE "users" SET ? = ? WHERE ? = ?"#,
+        ),
+        (
+            r#"CREATE TABLE IF NOT EXISTS "items" ("id" INTEGER, "name" TEXT DEFAULT "none")"#,
+            r#"CREATE TABLE IF NOT EXISTS "items" (? INTEGER, ? TEXT DEFAULT ?)"#,
+        ),
+        (
+            r#"WITH "r" AS (SELECT "x" FROM "t") DELETE FROM "Audit Log" WHERE id IN (SELECT id FROM "r")"#,
+            r#"WITH "r" AS (SELECT ? FROM "t") DELETE FROM "Audit Log" WHERE id IN (SELECT id FROM "r")"#,
+        ),
+    ];
+    for (sql, expected) in cases {
+        assert_eq!(clean(sql, DbSystem::Sqlite), expected, "{sql}");
+    }
+    let parts = analyze(
+        r#"SELECT "a" FROM "users" "u", "orders" WHERE x = "bob""#,
+        Dialect::Sqlite,
+    );
+    assert_eq!(
+        parts,
+        SqlParts {
+            text: r#"SELECT ? FROM "users" "u", "orders" WHERE x = ?"#.into(),
+            operation: Some("SELECT".into()),
+            tables: vec!["users".into(), "orders".into()],
+        }
+    );
+    let cmd = SqlCommand::parse(r#"UPDATE "users" SET "a" = "b""#, DbSystem::Sqlite);
+    assert_eq!(
+        (cmd.text(), cmd.collection()),
+        (r#"UPDATE "users" SET ? = ?"#, Some("users"))
+    );
 }
 
 #[test]
@@ -305,6 +401,42 @@ fn several_tables_keep_the_first_in_the_summary_and_no_collection() {
     assert_eq!(
         summary("WITH r AS (SELECT 1) DELETE FROM sessions WHERE id IN (SELECT id FROM r)"),
         some("DELETE", None, "DELETE sessions")
+    );
+}
+
+#[test]
+fn from_and_in_inside_function_arguments_name_no_table() {
+    assert_eq!(
+        summary("SELECT EXTRACT(YEAR FROM created) FROM orders"),
+        some("SELECT", Some("orders"), "SELECT orders")
+    );
+    assert_eq!(
+        summary("SELECT SUBSTRING(name FROM start_pos FOR 3) FROM users"),
+        some("SELECT", Some("users"), "SELECT users")
+    );
+    assert_eq!(
+        summary("SELECT TRIM(BOTH ' ' FROM name) AS n FROM customers WHERE id = 1"),
+        some("SELECT", Some("customers"), "SELECT customers")
+    );
+    assert_eq!(
+        summary("SELECT POSITION('a' IN email) FROM accounts WHERE id IN (1, 2)"),
+        some("SELECT", Some("accounts"), "SELECT accounts")
+    );
+    assert_eq!(
+        clean(
+            "SELECT POSITION('a' IN email), SUBSTRING(x FROM 2 FOR 3) FROM t WHERE id IN (1, 2)",
+            DbSystem::Postgres
+        ),
+        "SELECT POSITION(? IN email), SUBSTRING(x FROM ? FOR ?) FROM t WHERE id IN (?)"
+    );
+    // Subqueries still name their tables, inside function arguments too.
+    assert_eq!(
+        summary("SELECT COALESCE((SELECT max(d) FROM audit), now()) FROM (SELECT * FROM events) e"),
+        some("SELECT", None, "SELECT audit")
+    );
+    assert_eq!(
+        summary("SELECT * FROM t WHERE EXISTS (SELECT 1 FROM u WHERE EXTRACT(DAY FROM u.d) = 1)"),
+        some("SELECT", None, "SELECT t")
     );
 }
 

@@ -9,10 +9,19 @@ pub const REDACTED: &str = "REDACTED";
 /// The URL with its user name and password, and the values of query (and
 /// fragment) parameters that look secret, replaced by `REDACTED`.
 ///
-/// Secret-looking parameter names, compared without case, `-` or `_`:
-/// `sig`, anything ending in `key` or `sig`, and anything containing
-/// `signature`, `accesskey`, `token`, `password`, `passwd`, `pwd`, `secret`,
-/// `credential` or `auth`.
+/// Secret-looking parameter names, compared without case and without any
+/// character that is not a letter or digit (so `-` and `_` do not count):
+/// - anything ending in `key` or `sig`;
+/// - anything containing `signature`, `accesskey`, `token`, `password`,
+///   `passwd`, `pwd`, `passcode`, `secret`, `credential`, `auth`, `jwt`,
+///   `assertion`, `session` or `sessid` (bearer tokens, OAuth client
+///   assertions, SAML and session identifiers);
+/// - exactly `code`, `devicecode`, `otp`, `ticket` or `samlresponse`:
+///   one-time credentials (OAuth authorization and device codes, one-time
+///   passwords, CAS tickets, SAML responses) whose names are too short or
+///   too common to match inside longer names such as `zipcode`.
+///
+/// `state` is kept: it protects against request forgery but grants nothing.
 ///
 /// ```
 /// use census_core::sanitize::redact_url;
@@ -75,18 +84,27 @@ fn is_secret_name(raw_key: &str) -> bool {
         .filter(|c| c.is_alphanumeric())
         .flat_map(char::to_lowercase)
         .collect();
-    const CONTAINS: [&str; 9] = [
+    const CONTAINS: [&str; 14] = [
         "signature",
         "accesskey",
         "token",
         "password",
         "passwd",
         "pwd",
+        "passcode",
         "secret",
         "credential",
         "auth",
+        "jwt",
+        "assertion",
+        "session",
+        "sessid",
     ];
-    key.ends_with("key") || key.ends_with("sig") || CONTAINS.iter().any(|c| key.contains(c))
+    const EXACT: [&str; 5] = ["code", "devicecode", "otp", "ticket", "samlresponse"];
+    key.ends_with("key")
+        || key.ends_with("sig")
+        || CONTAINS.iter().any(|c| key.contains(c))
+        || EXACT.contains(&key.as_str())
 }
 
 #[cfg(test)]
@@ -106,6 +124,14 @@ mod tests {
         assert_eq!(
             redact("https://api.example/items?page=2&sort=name"),
             "https://api.example/items?page=2&sort=name"
+        );
+        // Names that merely contain a one-time credential's name are kept,
+        // and `state` is an anti-forgery value, not a credential.
+        assert_eq!(
+            redact(
+                "https://api.example/cb?state=xyz&zipcode=75001&country_code=FR&footprint=1&ticketing=on"
+            ),
+            "https://api.example/cb?state=xyz&zipcode=75001&country_code=FR&footprint=1&ticketing=on"
         );
     }
 
@@ -133,14 +159,31 @@ mod tests {
             "https://acct.blob.core.windows.net/c/b.txt?sv=2022-11-02&se=2030&sp=r&sig=REDACTED\
              &X-Amz-Signature=REDACTED&X-Goog-Signature=REDACTED&access_token=REDACTED\
              &api_key=REDACTED&subscription-key=REDACTED&Password=REDACTED\
-             &client_secret=REDACTED&AWSAccessKeyId=REDACTED&code=42"
+             &client_secret=REDACTED&AWSAccessKeyId=REDACTED&code=REDACTED"
         );
-        for secret in ["AbC", "ff", "ee", "t0k", "k1", "k2", "=p", "cs", "AK"] {
+        for secret in ["AbC", "ff", "ee", "t0k", "k1", "k2", "=p", "cs", "AK", "42"] {
             assert!(
                 !out.contains(&format!("={secret}")),
                 "{secret} leaked: {out}"
             );
         }
+    }
+
+    #[test]
+    fn one_time_credentials_are_redacted() {
+        assert_eq!(
+            redact(
+                "https://app.example/cb?code=c1&state=s&id_token=i1&refresh_token=r1\
+                 &client_assertion=a1&assertion=a2&client_assertion_type=jwt-bearer\
+                 &OTP=123456&ticket=ST-1&session=s1&JSESSIONID=j1&PHPSESSID=p1\
+                 &device_code=d1&SAMLResponse=PHNhbWw&passcode=9&jwt=eyJ"
+            ),
+            "https://app.example/cb?code=REDACTED&state=s&id_token=REDACTED&refresh_token=REDACTED\
+             &client_assertion=REDACTED&assertion=REDACTED&client_assertion_type=REDACTED\
+             &OTP=REDACTED&ticket=REDACTED&session=REDACTED&JSESSIONID=REDACTED\
+             &PHPSESSID=REDACTED&device_code=REDACTED&SAMLResponse=REDACTED\
+             &passcode=REDACTED&jwt=REDACTED"
+        );
     }
 
     #[test]
@@ -162,8 +205,11 @@ mod tests {
 
     #[test]
     fn unicode_values_survive_and_secrets_do_not() {
-        let out = redact("https://h/p?q=caf%C3%A9&tok%C3%A9n=1&pässwort=2&sig=ü");
-        assert!(out.contains("q=caf%C3%A9"), "{out}");
-        assert!(out.ends_with("&sig=REDACTED"), "{out}");
+        // `tokén` is not `token`; `clé_secret` holds `secret` between
+        // non-ASCII letters. Kept pairs stay as the parser encoded them.
+        assert_eq!(
+            redact("https://h/p?q=caf%C3%A9&tok%C3%A9n=1&clé_secret=2&ü=ö&sig=ü"),
+            "https://h/p?q=caf%C3%A9&tok%C3%A9n=1&cl%C3%A9_secret=REDACTED&%C3%BC=%C3%B6&sig=REDACTED"
+        );
     }
 }
