@@ -19,7 +19,7 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::get;
-use census::Tracer;
+use census::prelude::*;
 use census::reqwest::TracingMiddleware;
 use census::sqlx::Traced;
 use census::tower::TraceLayer;

@@ -135,12 +135,6 @@ mod tests {
 
     use super::*;
 
-    #[cfg(feature = "azure")]
-    #[test]
-    fn the_exporter_reads_the_attribute_the_sampler_writes() {
-        assert_eq!(SAMPLE_RATE_ATTRIBUTE, census_azure::SAMPLE_RATE_ATTRIBUTE);
-    }
-
     #[test]
     fn rates_outside_zero_to_one_are_rejected() {
         for rate in [-0.1, 1.0001, f64::NAN, f64::INFINITY] {

@@ -3,7 +3,6 @@
 
 use std::borrow::Cow;
 use std::future::Future;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use opentelemetry::context::{FutureExt, WithContext};
@@ -15,31 +14,15 @@ use opentelemetry_sdk::trace::{
     SdkTracer, SdkTracerProvider, ShouldSample, SpanExporter, SpanProcessor, TracerProviderBuilder,
 };
 
-use crate::export::{ConsoleExporter, JsonLinesExporter};
-
-/// Environment variable: a file to append JSON lines of finished spans to.
+/// Environment variable: a file to append JSON lines of finished spans to
+/// (read by the `census` facade's environment-driven tracer, which adds a
+/// [`JsonLinesExporter`](crate::export::JsonLinesExporter) for it).
 pub const ENV_EXPORT_JSONL: &str = "CENSUS_EXPORT_JSONL";
 
-/// Why a tracer could not be built or shut down.
+/// Why a tracer could not be shut down.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum TracerError {
-    /// The JSON-lines file could not be opened.
-    #[error(
-        "cannot open the JSON-lines file `{}` named by {ENV_EXPORT_JSONL}: {source}; \
-         point {ENV_EXPORT_JSONL} at a writable file, or unset it",
-        path.display()
-    )]
-    JsonLinesFile {
-        /// The path given.
-        path: PathBuf,
-        /// What the operating system said.
-        source: std::io::Error,
-    },
-    /// `APPLICATIONINSIGHTS_CONNECTION_STRING` is set but unusable.
-    #[cfg(feature = "azure")]
-    #[error(transparent)]
-    Azure(#[from] census_azure::AzureExporterError),
     /// Shutting down did not flush everything before the deadline, or failed.
     #[error("tracer shutdown did not complete within {deadline:?}: {source}")]
     Shutdown {
@@ -149,24 +132,6 @@ impl Tracer {
         }
     }
 
-    /// A tracer configured from the environment, installed globally:
-    /// Application Insights when `APPLICATIONINSIGHTS_CONNECTION_STRING` is
-    /// set (feature `azure`), the console otherwise, plus JSON lines to the
-    /// file `CENSUS_EXPORT_JSONL` names, if set.
-    pub fn from_env() -> Result<Self, TracerError> {
-        let (mut builder, remote) = with_azure_from_env(Self::builder())?;
-        if !remote {
-            builder = builder.exporter(ConsoleExporter::new());
-        }
-        if let Some(path) = std::env::var_os(ENV_EXPORT_JSONL).filter(|p| !p.is_empty()) {
-            let path = PathBuf::from(path);
-            let exporter = JsonLinesExporter::create(&path)
-                .map_err(|source| TracerError::JsonLinesFile { path, source })?;
-            builder = builder.exporter(exporter);
-        }
-        Ok(builder.build())
-    }
-
     /// Starts an in-process span (kind Internal) as a child of the current
     /// context and makes it current until the guard drops, which ends it.
     ///
@@ -213,25 +178,6 @@ impl Tracer {
     }
 }
 
-/// Adds the Application Insights exporter when its connection string is
-/// set; says whether it did.
-#[cfg(feature = "azure")]
-fn with_azure_from_env(builder: TracerBuilder) -> Result<(TracerBuilder, bool), TracerError> {
-    if std::env::var_os(census_azure::ENV_CONNECTION_STRING).is_some_and(|v| !v.is_empty()) {
-        Ok((
-            builder.exporter(census_azure::AzureExporter::from_env()?),
-            true,
-        ))
-    } else {
-        Ok((builder, false))
-    }
-}
-
-#[cfg(not(feature = "azure"))]
-fn with_azure_from_env(builder: TracerBuilder) -> Result<(TracerBuilder, bool), TracerError> {
-    Ok((builder, false))
-}
-
 /// An in-process span that is current until dropped; dropping ends it.
 #[derive(Debug)]
 #[must_use = "the span ends when the guard is dropped"]
@@ -265,6 +211,7 @@ mod tests {
     use opentelemetry_sdk::trace::{InMemorySpanExporter, SimpleSpanProcessor};
 
     use super::*;
+    use crate::export::JsonLinesExporter;
 
     fn tracer() -> (Tracer, InMemorySpanExporter) {
         let exporter = InMemorySpanExporter::default();
