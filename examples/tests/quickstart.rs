@@ -12,21 +12,7 @@ use census_integration_tests::ingestion::Ingestion;
 use serde_json::Value;
 
 fn example_binary() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    // target/<profile>/deps/quickstart-<hash> -> target/<profile>/examples/quickstart
-    let path = exe
-        .parent()
-        .unwrap()
-        .parent()
-        .unwrap()
-        .join("examples")
-        .join("quickstart");
-    assert!(
-        path.exists(),
-        "{} is missing: run `cargo test -p census-examples` (it builds the example first)",
-        path.display()
-    );
-    path
+    census_integration_tests::process::example_binary("quickstart")
 }
 
 /// The spans a run wrote to `path`, which is removed.
