@@ -191,6 +191,26 @@ fn batch_size_one_sends_every_span_alone_and_none_is_lost() {
     assert_first_order(&spans);
 }
 
+/// gRPC needs Tokio: census runs the client on a runtime of its own, so it
+/// works from inside the quickstart's runtime and still flushes at the
+/// blocking shutdown.
+#[test]
+fn quickstart_sends_over_grpc_too() {
+    let receiver = OtlpReceiver::start_grpc();
+    let (_, written) = run_quickstart(
+        "otlp-grpc",
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", &receiver.endpoint()),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+            ("OTEL_SERVICE_NAME", "quickstart"),
+        ],
+    );
+    let spans = receiver.spans();
+    assert_eq!(ids(&spans), written);
+    assert_eq!(spans.len(), written.len());
+    assert_first_order(&spans);
+}
+
 #[test]
 fn an_unknown_exporter_stops_the_quickstart_with_the_fix() {
     let output = Command::new(example_binary("quickstart"))

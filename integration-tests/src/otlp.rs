@@ -1,11 +1,14 @@
-//! A local OTLP/HTTP receiver: a real HTTP server on loopback that takes
-//! `POST` trace exports (`application/x-protobuf`, plain or gzip), decodes
-//! them with `opentelemetry-proto` into [`ReceivedSpan`]s, and answers with
-//! an `ExportTraceServiceResponse` — or with a scripted failure status.
+//! A local OTLP receiver: a real server on loopback that takes trace
+//! exports, decodes them with `opentelemetry-proto` into [`ReceivedSpan`]s,
+//! and answers with an `ExportTraceServiceResponse` — or with a scripted
+//! failure status.
 //!
-//! It serves every path and records which one was used, so tests can tell
-//! `OTEL_EXPORTER_OTLP_ENDPOINT` (`/v1/traces` appended) from
-//! `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` (used as it is).
+//! Over HTTP ([`OtlpReceiver::start`]) it takes `POST`s of
+//! `application/x-protobuf`, plain or gzip, on every path and records which
+//! one was used, so tests can tell `OTEL_EXPORTER_OTLP_ENDPOINT`
+//! (`/v1/traces` appended) from `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` (used
+//! as it is). Over gRPC ([`OtlpReceiver::start_grpc`]) it serves the
+//! collector's `TraceService`.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::io::Read;
@@ -17,6 +20,9 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
+    TraceService, TraceServiceServer,
+};
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
@@ -27,6 +33,8 @@ use prost::Message;
 pub use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
 
 const PROTOBUF: &str = "application/x-protobuf";
+/// The path of a gRPC export call.
+pub const GRPC_EXPORT_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
 
 /// One span as the receiver decoded it.
 #[derive(Debug, Clone, PartialEq)]
@@ -65,16 +73,24 @@ impl ReceivedSpan {
 pub struct ExportRequest {
     /// When it arrived.
     pub at: Instant,
-    /// Its path.
+    /// Its path ([`GRPC_EXPORT_PATH`] over gRPC).
     pub path: String,
-    /// Its headers.
+    /// Its headers (gRPC metadata over gRPC).
     pub headers: HeaderMap,
     /// Whether the body was gzip-compressed.
     pub gzip: bool,
     /// The spans it carried.
     pub spans: Vec<ReceivedSpan>,
-    /// The status it was answered with.
+    /// The status it was answered with (over gRPC: 200 for OK, else the
+    /// scripted HTTP status, answered as its gRPC equivalent).
     pub status: u16,
+}
+
+/// Whether the receiver speaks OTLP over HTTP or gRPC.
+#[derive(Debug, Clone, Copy)]
+enum Transport {
+    Http,
+    Grpc,
 }
 
 #[derive(Default)]
@@ -104,8 +120,17 @@ impl std::fmt::Debug for OtlpReceiver {
 }
 
 impl OtlpReceiver {
-    /// Starts a receiver on a free loopback port.
+    /// Starts an OTLP/HTTP receiver on a free loopback port.
     pub fn start() -> Self {
+        Self::start_as(Transport::Http)
+    }
+
+    /// Starts an OTLP/gRPC receiver on a free loopback port.
+    pub fn start_grpc() -> Self {
+        Self::start_as(Transport::Grpc)
+    }
+
+    fn start_as(transport: Transport) -> Self {
         let shared = Arc::new(Mutex::new(Shared::default()));
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let (ready, bound) = std::sync::mpsc::channel();
@@ -123,12 +148,24 @@ impl OtlpReceiver {
                 ready
                     .send(listener.local_addr().expect("bound address"))
                     .expect("report address");
-                let app = axum::Router::new().fallback(export).with_state(state);
-                let _ = axum::serve(listener, app)
-                    .with_graceful_shutdown(async {
-                        let _ = stopped.await;
-                    })
-                    .await;
+                let stopped = async {
+                    let _ = stopped.await;
+                };
+                match transport {
+                    Transport::Http => {
+                        let app = axum::Router::new().fallback(export).with_state(state);
+                        let _ = axum::serve(listener, app)
+                            .with_graceful_shutdown(stopped)
+                            .await;
+                    }
+                    Transport::Grpc => {
+                        let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+                        let _ = tonic::transport::Server::builder()
+                            .add_service(TraceServiceServer::new(GrpcCollector(state)))
+                            .serve_with_incoming_shutdown(incoming, stopped)
+                            .await;
+                    }
+                }
             });
         });
         let addr = bound.recv().expect("receiver started");
@@ -140,7 +177,8 @@ impl OtlpReceiver {
         }
     }
 
-    /// `http://127.0.0.1:PORT`, a value for `OTEL_EXPORTER_OTLP_ENDPOINT`.
+    /// `http://127.0.0.1:PORT`, a value for `OTEL_EXPORTER_OTLP_ENDPOINT`
+    /// (over gRPC too: the scheme says the connection is not TLS).
     pub fn endpoint(&self) -> String {
         format!("http://{}", self.addr)
     }
@@ -234,19 +272,7 @@ async fn export(
         Ok(spans) => spans,
         Err(message) => return refuse(StatusCode::BAD_REQUEST, message),
     };
-    let status = {
-        let mut shared = shared.lock().unwrap_or_else(|p| p.into_inner());
-        let status = shared.script.pop_front().unwrap_or(200);
-        shared.requests.push(ExportRequest {
-            at: Instant::now(),
-            path: uri.path().to_owned(),
-            headers,
-            gzip,
-            spans,
-            status,
-        });
-        status
-    };
+    let status = record(&shared, uri.path(), headers, gzip, spans);
     if status != 200 {
         let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         return (status, "scripted failure").into_response();
@@ -262,6 +288,48 @@ async fn export(
         .into_response()
 }
 
+/// Records one export; returns the status to answer with.
+fn record(
+    shared: &Mutex<Shared>,
+    path: &str,
+    headers: HeaderMap,
+    gzip: bool,
+    spans: Vec<ReceivedSpan>,
+) -> u16 {
+    let mut shared = shared.lock().unwrap_or_else(|p| p.into_inner());
+    let status = shared.script.pop_front().unwrap_or(200);
+    shared.requests.push(ExportRequest {
+        at: Instant::now(),
+        path: path.to_owned(),
+        headers,
+        gzip,
+        spans,
+        status,
+    });
+    status
+}
+
+struct GrpcCollector(Arc<Mutex<Shared>>);
+
+#[tonic::async_trait]
+impl TraceService for GrpcCollector {
+    async fn export(
+        &self,
+        request: tonic::Request<ExportTraceServiceRequest>,
+    ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
+        let headers = request.metadata().clone().into_headers();
+        let spans = spans_of(request.into_inner());
+        match record(&self.0, GRPC_EXPORT_PATH, headers, false, spans) {
+            200 => Ok(tonic::Response::new(ExportTraceServiceResponse {
+                partial_success: None,
+            })),
+            // The mapping the OTLP specification gives for HTTP statuses.
+            429 | 502..=504 => Err(tonic::Status::unavailable("scripted failure")),
+            _ => Err(tonic::Status::internal("scripted failure")),
+        }
+    }
+}
+
 fn decode(body: &[u8], gzip: bool) -> Result<Vec<ReceivedSpan>, String> {
     let mut plain = Vec::new();
     let body = if gzip {
@@ -274,6 +342,10 @@ fn decode(body: &[u8], gzip: bool) -> Result<Vec<ReceivedSpan>, String> {
     };
     let request =
         ExportTraceServiceRequest::decode(body).map_err(|e| format!("bad protobuf: {e}"))?;
+    Ok(spans_of(request))
+}
+
+fn spans_of(request: ExportTraceServiceRequest) -> Vec<ReceivedSpan> {
     let mut spans = Vec::new();
     for resource_spans in request.resource_spans {
         let service_name = resource_spans.resource.and_then(|r| {
@@ -316,7 +388,7 @@ fn decode(body: &[u8], gzip: bool) -> Result<Vec<ReceivedSpan>, String> {
             }
         }
     }
-    Ok(spans)
+    spans
 }
 
 fn hex(bytes: &[u8]) -> String {

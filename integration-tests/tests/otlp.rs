@@ -1,4 +1,4 @@
-//! `Tracer::from_env()` sending OTLP/HTTP from a real process (the
+//! `Tracer::from_env()` sending OTLP (HTTP, and gRPC) from a real process (the
 //! `otlp_probe` program) to a real receiver on loopback: which URL each
 //! endpoint variable gives, headers, compression, retries, and the
 //! configurations it refuses. The quickstart's full operation over OTLP is
@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::process::{Command, Output};
 
-use census_integration_tests::otlp::{OtlpReceiver, ReceivedSpan, SpanKind};
+use census_integration_tests::otlp::{GRPC_EXPORT_PATH, OtlpReceiver, ReceivedSpan, SpanKind};
 
 /// Runs the probe with exactly these variables: nothing inherited can
 /// pick another exporter.
@@ -171,6 +171,25 @@ fn a_503_is_retried_and_the_spans_arrive_once() {
     assert_eq!(statuses, [503, 200]);
     assert_eq!(requests[0].spans, requests[1].spans, "the same batch again");
     assert_probe_spans(&receiver.spans(), "probe");
+}
+
+#[test]
+fn grpc_is_chosen_by_the_protocol_variable() {
+    let receiver = OtlpReceiver::start_grpc();
+    let output = probe(&[
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", &receiver.endpoint()),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+        ("OTEL_EXPORTER_OTLP_HEADERS", "authorization=Bearer x"),
+        ("OTEL_SERVICE_NAME", "probe"),
+    ]);
+    assert_success(&output);
+    let requests = receiver.requests();
+    let [request] = requests.as_slice() else {
+        panic!("{requests:#?}")
+    };
+    assert_eq!(request.path, GRPC_EXPORT_PATH);
+    assert_eq!(request.headers["authorization"], "Bearer x");
+    assert_probe_spans(&request.spans, "probe");
 }
 
 #[test]
