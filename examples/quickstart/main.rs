@@ -5,21 +5,24 @@
 //! query through sqlx and an HTTP call to the server's own stock route, so
 //! one operation crosses a process boundary through `traceparent`. The
 //! telemetry prints as trees; with `CENSUS_EXPORT_JSONL=PATH` it is also
-//! written as JSON lines, and with `APPLICATIONINSIGHTS_CONNECTION_STRING`
-//! it goes to Application Insights instead of the console.
+//! written as JSON lines, with `APPLICATIONINSIGHTS_CONNECTION_STRING` it
+//! goes to Application Insights and with `OTEL_EXPORTER_OTLP_ENDPOINT` to an
+//! OpenTelemetry Collector instead of the console.
 //!
 //! ```text
 //! cargo run --example quickstart
+//! OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4318 cargo run --example quickstart
 //! ```
 
 use std::error::Error;
+use std::process::ExitCode;
 use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::get;
-use census::Tracer;
+use census::prelude::*;
 use census::reqwest::TracingMiddleware;
 use census::sqlx::Traced;
 use census::tower::TraceLayer;
@@ -35,9 +38,22 @@ struct Shop {
 }
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn Error>> {
-    // Console trees (Application Insights when its connection string is
-    // set), plus JSON lines when CENSUS_EXPORT_JSONL is set.
+async fn main() -> ExitCode {
+    // The message, not the `Debug` form `main` would print for an error:
+    // a wrong variable should read as what to fix.
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("census quickstart: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<(), Box<dyn Error>> {
+    // Console trees unless the environment names another exporter
+    // (Application Insights, OTLP), plus JSON lines when CENSUS_EXPORT_JSONL
+    // is set.
     let tracer = Tracer::from_env()?;
     census::config_integration::try_trace_integrations(&["axum", "requests", "sqlx"])?;
 

@@ -3,4 +3,6 @@
 //! share here.
 
 pub mod ingestion;
+pub mod otlp;
+pub mod process;
 pub mod track_schema;

@@ -17,8 +17,9 @@
 //! # Features
 //!
 //! - `testing`: [`testing`], in-memory span capture for integration tests.
-//! - `azure`: [`Tracer::from_env`] exports to Application Insights when
-//!   `APPLICATIONINSIGHTS_CONNECTION_STRING` is set.
+//!
+//! Core depends on no remote exporter: choosing one from the environment
+//! (Application Insights, OTLP) is the `census` facade's job.
 //!
 //! ```
 //! use census_core::{Tracer, export::ConsoleExporter, sampling::ProbabilitySampler};

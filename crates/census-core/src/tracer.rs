@@ -3,7 +3,6 @@
 
 use std::borrow::Cow;
 use std::future::Future;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use opentelemetry::global;
@@ -14,30 +13,19 @@ use opentelemetry_sdk::trace::{
     SdkTracer, SdkTracerProvider, ShouldSample, SpanExporter, SpanProcessor, TracerProviderBuilder,
 };
 
-use crate::export::{ConsoleExporter, JsonLinesExporter};
 use crate::model::Outcome;
 use crate::operation::OperationNameProcessor;
 use crate::span::{ActiveSpan, EnteredSpan, InSpan};
 
-/// Environment variable: a file to append JSON lines of finished spans to.
+/// Environment variable: a file to append JSON lines of finished spans to
+/// (read by the `census` facade's environment-driven tracer, which adds a
+/// [`JsonLinesExporter`](crate::export::JsonLinesExporter) for it).
 pub const ENV_EXPORT_JSONL: &str = "CENSUS_EXPORT_JSONL";
 
-/// Why a tracer could not be built or shut down.
+/// Why a tracer could not be shut down.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum TracerError {
-    /// The JSON-lines file could not be opened.
-    #[error(
-        "cannot open the JSON-lines file `{}` named by {ENV_EXPORT_JSONL}: {source}; \
-         point {ENV_EXPORT_JSONL} at a writable file, or unset it",
-        path.display()
-    )]
-    JsonLinesFile {
-        /// The path given.
-        path: PathBuf,
-        /// What the operating system said.
-        source: std::io::Error,
-    },
     /// Shutting down did not flush everything before the deadline, or failed.
     #[error("tracer shutdown did not complete within {deadline:?}: {source}")]
     Shutdown {
@@ -154,21 +142,6 @@ impl Tracer {
         }
     }
 
-    /// A tracer configured from the environment, installed globally:
-    /// Application Insights when `APPLICATIONINSIGHTS_CONNECTION_STRING` is
-    /// set (feature `azure`), the console otherwise, plus JSON lines to the
-    /// file `CENSUS_EXPORT_JSONL` names, if set.
-    pub fn from_env() -> Result<Self, TracerError> {
-        let mut builder = Self::builder().exporter(ConsoleExporter::new());
-        if let Some(path) = std::env::var_os(ENV_EXPORT_JSONL).filter(|p| !p.is_empty()) {
-            let path = PathBuf::from(path);
-            let exporter = JsonLinesExporter::create(&path)
-                .map_err(|source| TracerError::JsonLinesFile { path, source })?;
-            builder = builder.exporter(exporter);
-        }
-        Ok(builder.build())
-    }
-
     /// Starts an in-process span (kind Internal) as a child of the current
     /// context and makes it current until the guard drops, which ends it.
     ///
@@ -218,6 +191,7 @@ mod tests {
     use opentelemetry_sdk::trace::{InMemorySpanExporter, SimpleSpanProcessor};
 
     use super::*;
+    use crate::export::JsonLinesExporter;
 
     fn tracer() -> (Tracer, InMemorySpanExporter) {
         let exporter = InMemorySpanExporter::default();

@@ -3,7 +3,9 @@
 //! or any OpenTelemetry backend.
 //!
 //! Enable the integrations you use as cargo features, build a
-//! [`Tracer`], and switch the integrations on at start-up:
+//! [`Tracer`] (or let the environment choose its exporters with
+//! [`Tracer::from_env()`](TracerFromEnv::from_env)), and switch the
+//! integrations on at start-up:
 //!
 //! ```
 //! use census::{Tracer, export::ConsoleExporter, sampling::ProbabilitySampler};
@@ -32,14 +34,40 @@
 //!   `sqlx-sqlite`, `sqlx-postgres` and `sqlx-mysql` for each database;
 //! - `azure`: [`azure`] (`census-azure`), the Application Insights
 //!   exporter, also used by `Tracer::from_env()` when
-//!   `APPLICATIONINSIGHTS_CONNECTION_STRING` is set.
+//!   `APPLICATIONINSIGHTS_CONNECTION_STRING` is set;
+//! - `otlp`: [`otlp`] (`opentelemetry-otlp`), OTLP over HTTP/protobuf to a
+//!   collector or any OTLP backend, used by `Tracer::from_env()` when
+//!   `OTEL_TRACES_EXPORTER=otlp` or an `OTEL_EXPORTER_OTLP_*ENDPOINT` is set;
+//! - `otlp-grpc`: OTLP over gRPC as well
+//!   (`OTEL_EXPORTER_OTLP_PROTOCOL=grpc`).
+//!
+//! [`TracerFromEnv`] lists the environment variables and their precedence.
 
 pub mod config_integration;
+mod from_env;
+#[cfg(feature = "otlp")]
+mod otlp_env;
 
 pub use census_core::{
     ENV_EXPORT_JSONL, Tracer, TracerBuilder, TracerError, context, export, model, operation,
     propagation, registry, sampling, sanitize, span,
 };
+pub use from_env::{ENV_TRACES_EXPORTER, FromEnvError, TracerFromEnv};
+
+/// What most programs need in scope: the tracer, its builder, and
+/// [`TracerFromEnv`] so that `Tracer::from_env()` resolves.
+///
+/// ```
+/// use census::prelude::*;
+/// # fn main() -> Result<(), census::FromEnvError> {
+/// let tracer = Tracer::from_env()?;
+/// # let _ = tracer.shutdown(std::time::Duration::from_secs(5));
+/// # Ok(())
+/// # }
+/// ```
+pub mod prelude {
+    pub use crate::{Tracer, TracerBuilder, TracerFromEnv};
+}
 
 #[cfg(feature = "azure")]
 pub use census_azure as azure;
@@ -49,3 +77,5 @@ pub use census_reqwest as reqwest;
 pub use census_sqlx as sqlx;
 #[cfg(feature = "tower")]
 pub use census_tower as tower;
+#[cfg(feature = "otlp")]
+pub use opentelemetry_otlp as otlp;

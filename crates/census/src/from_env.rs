@@ -1,0 +1,403 @@
+//! `Tracer::from_env()`: the exporters an operator chooses with
+//! environment variables, so one binary can print locally, send to
+//! Application Insights, or send OTLP to a collector without a rebuild.
+//!
+//! This lives in the facade, not in `census-core`, because choosing an
+//! exporter means depending on every exporter; core depends on none.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use census_core::export::{ConsoleExporter, JsonLinesExporter};
+use census_core::{ENV_EXPORT_JSONL, Tracer, TracerBuilder};
+
+/// Environment variable (OpenTelemetry): the trace exporters to use, a
+/// comma-separated list of `otlp`, `console` and `none`.
+pub const ENV_TRACES_EXPORTER: &str = "OTEL_TRACES_EXPORTER";
+pub(crate) const ENV_OTLP_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
+pub(crate) const ENV_OTLP_TRACES_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT";
+const ENV_OTLP_PROTOCOL: &str = "OTEL_EXPORTER_OTLP_PROTOCOL";
+const ENV_OTLP_TRACES_PROTOCOL: &str = "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL";
+
+/// Why [`TracerFromEnv::from_env`] could not set up export.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum FromEnvError {
+    /// `OTEL_TRACES_EXPORTER` names an exporter census does not have.
+    #[error(
+        "{ENV_TRACES_EXPORTER}={list:?} names the exporter `{name}`, which census does not \
+         have; use `otlp`, `console` or `none` (or a comma-separated list of them), or unset it"
+    )]
+    UnknownExporter {
+        /// The unknown entry.
+        name: String,
+        /// The whole value of the variable.
+        list: String,
+    },
+    /// `OTEL_TRACES_EXPORTER` lists `none` together with real exporters.
+    #[error(
+        "{ENV_TRACES_EXPORTER}={list:?} lists `none` together with other exporters; \
+         `none` means no export at all, so set it alone or remove it"
+    )]
+    NoneWithOthers {
+        /// The whole value of the variable.
+        list: String,
+    },
+    /// The environment asks for an exporter whose cargo feature is off.
+    #[error(
+        "{variable}={value:?} asks for {what}, but census was built without its cargo \
+         feature `{feature}`; enable it (census = {{ features = [\"{feature}\"] }}) or \
+         unset {variable}"
+    )]
+    FeatureOff {
+        /// The variable that asked.
+        variable: &'static str,
+        /// Its value.
+        value: String,
+        /// What it asked for.
+        what: &'static str,
+        /// The census cargo feature that provides it.
+        feature: &'static str,
+    },
+    /// `OTEL_EXPORTER_OTLP_[TRACES_]PROTOCOL` names a protocol census does
+    /// not speak.
+    #[error(
+        "{variable}={value:?} is not an OTLP protocol census speaks; use `http/protobuf` \
+         (the default) or `grpc` (cargo feature `otlp-grpc`)"
+    )]
+    UnknownProtocol {
+        /// The variable.
+        variable: &'static str,
+        /// Its value.
+        value: String,
+    },
+    /// The JSON-lines file could not be opened.
+    #[error(
+        "cannot open the JSON-lines file `{}` named by {ENV_EXPORT_JSONL}: {source}; \
+         point {ENV_EXPORT_JSONL} at a writable file, or unset it",
+        path.display()
+    )]
+    JsonLinesFile {
+        /// The path given.
+        path: PathBuf,
+        /// What the operating system said.
+        source: std::io::Error,
+    },
+    /// `APPLICATIONINSIGHTS_CONNECTION_STRING` is set but unusable.
+    #[cfg(feature = "azure")]
+    #[error(transparent)]
+    Azure(#[from] census_azure::AzureExporterError),
+    /// The `OTEL_EXPORTER_OTLP_*` variables do not make a working exporter.
+    #[cfg(feature = "otlp")]
+    #[error(
+        "cannot build the OTLP exporter from the OTEL_EXPORTER_OTLP_* variables: {source}; \
+         fix or unset the variable it names"
+    )]
+    Otlp {
+        /// What `opentelemetry-otlp` reported.
+        source: opentelemetry_otlp::ExporterBuildError,
+    },
+    /// The thread that runs the gRPC client could not start.
+    #[cfg(feature = "otlp-grpc")]
+    #[error(
+        "cannot start the thread that runs the OTLP gRPC client: {source}; \
+         use {ENV_OTLP_PROTOCOL}=http/protobuf, which needs no extra thread"
+    )]
+    GrpcRuntime {
+        /// What the operating system said.
+        source: std::io::Error,
+    },
+}
+
+/// `Tracer::from_env()` (and `TracerBuilder::from_env()`): exporters chosen
+/// by environment variables. Bring it into scope with
+/// `use census::prelude::*`.
+///
+/// It is a trait because [`Tracer`] is `census-core`'s type, re-exported
+/// unchanged so that tracers built either way are the same type; only the
+/// facade knows every exporter, so only the facade can offer this
+/// constructor, and a trait keeps the call spelled `Tracer::from_env()`.
+///
+/// The rules, in order:
+///
+/// 1. `OTEL_TRACES_EXPORTER` (a comma-separated list) decides when set:
+///    `otlp` sends OTLP (cargo feature `otlp`), `console` prints trees,
+///    `none` (alone) exports nothing, not even to Application Insights.
+///    Anything else is an error that names the value.
+/// 2. Unset, an `OTEL_EXPORTER_OTLP_ENDPOINT` or
+///    `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` selects OTLP.
+/// 3. `APPLICATIONINSIGHTS_CONNECTION_STRING` adds Application Insights
+///    (cargo feature `azure`; without it the variable is ignored), beside
+///    what the rules above chose unless that was `none`.
+/// 4. With none of these set, trees print to the console (unlike the
+///    OpenTelemetry default of `otlp`: a first run shows its telemetry).
+/// 5. `CENSUS_EXPORT_JSONL=PATH` always adds JSON lines written to `PATH`.
+///
+/// OTLP goes over HTTP/protobuf unless `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL`
+/// or `OTEL_EXPORTER_OTLP_PROTOCOL` says `grpc` (cargo feature
+/// `otlp-grpc`). `opentelemetry-otlp` reads the endpoint (appending
+/// `/v1/traces` to `OTEL_EXPORTER_OTLP_ENDPOINT` for HTTP, using
+/// `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` as it is), headers, compression and
+/// timeout variables itself. Every exporter runs behind the SDK's batch
+/// processor, which reads the `OTEL_BSP_*` variables.
+///
+/// An empty variable counts as unset. Empty entries are skipped, so
+/// `otlp,` is `otlp`. Values are case-insensitive.
+///
+/// ```
+/// use census::prelude::*;
+///
+/// let tracer = Tracer::from_env()?; // console trees when nothing is set
+/// {
+///     let _span = tracer.span("compute totals");
+/// }
+/// tracer.shutdown(std::time::Duration::from_secs(5))?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub trait TracerFromEnv: Sized + sealed::Sealed {
+    /// Configured from the environment as described on [`TracerFromEnv`].
+    fn from_env() -> Result<Self, FromEnvError>;
+}
+
+/// Installed globally, like [`TracerBuilder::build`].
+impl TracerFromEnv for Tracer {
+    fn from_env() -> Result<Self, FromEnvError> {
+        TracerBuilder::from_env().map(TracerBuilder::build)
+    }
+}
+
+/// The exporters from the environment on a builder that can still take a
+/// sampler or a service name:
+///
+/// ```
+/// use census::prelude::*;
+/// use census::sampling::ProbabilitySampler;
+///
+/// let tracer = TracerBuilder::from_env()?
+///     .sampler(ProbabilitySampler::new(0.25)?)
+///     .install(false)
+///     .build();
+/// # tracer.shutdown(std::time::Duration::from_secs(5))?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+impl TracerFromEnv for TracerBuilder {
+    fn from_env() -> Result<Self, FromEnvError> {
+        let plan = Plan::read(&|name| std::env::var_os(name))?;
+        plan.apply(Tracer::builder())
+    }
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for census_core::Tracer {}
+    impl Sealed for census_core::TracerBuilder {}
+}
+
+/// How OTLP travels; a variant exists only when its feature is compiled
+/// in, so a plan can never ask for what is missing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OtlpTransport {
+    #[cfg(feature = "otlp")]
+    HttpProtobuf,
+    #[cfg(feature = "otlp-grpc")]
+    Grpc,
+}
+
+/// Application Insights from its connection string; uninhabited without
+/// the `azure` feature, like [`OtlpTransport`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Azure {
+    #[cfg(feature = "azure")]
+    ConnectionString,
+}
+
+/// The exporters the environment asks for.
+#[derive(Debug, PartialEq)]
+struct Plan {
+    azure: Option<Azure>,
+    otlp: Option<OtlpTransport>,
+    console: bool,
+    json_lines: Option<PathBuf>,
+}
+
+/// `OTEL_TRACES_EXPORTER`, parsed.
+#[derive(Debug, Default)]
+struct Listed {
+    otlp: bool,
+    console: bool,
+    none: bool,
+}
+
+type Env<'a> = &'a dyn Fn(&str) -> Option<OsString>;
+
+fn var(env: Env<'_>, name: &str) -> Option<String> {
+    env(name)
+        .filter(|v| !v.is_empty())
+        .map(|v| v.to_string_lossy().into_owned())
+}
+
+impl Plan {
+    fn read(env: Env<'_>) -> Result<Self, FromEnvError> {
+        let listed = var(env, ENV_TRACES_EXPORTER)
+            .map(|list| parse_list(&list))
+            .transpose()?
+            .flatten();
+        let json_lines = env(ENV_EXPORT_JSONL)
+            .filter(|p| !p.is_empty())
+            .map(PathBuf::from);
+        let azure = azure(env);
+        let (otlp_asked_by, console) = match &listed {
+            Some(Listed { none: true, .. }) => {
+                return Ok(Self {
+                    azure: None,
+                    otlp: None,
+                    console: false,
+                    json_lines,
+                });
+            }
+            Some(listed) => (
+                listed
+                    .otlp
+                    .then(|| (ENV_TRACES_EXPORTER, "otlp".to_owned())),
+                listed.console,
+            ),
+            None => {
+                let endpoint = [ENV_OTLP_TRACES_ENDPOINT, ENV_OTLP_ENDPOINT]
+                    .into_iter()
+                    .find_map(|name| var(env, name).map(|value| (name, value)));
+                let console = endpoint.is_none() && azure.is_none();
+                (endpoint, console)
+            }
+        };
+        let otlp = otlp_asked_by
+            .map(|(variable, value)| transport(env, variable, value))
+            .transpose()?;
+        Ok(Self {
+            azure,
+            otlp,
+            console,
+            json_lines,
+        })
+    }
+
+    fn apply(self, mut builder: TracerBuilder) -> Result<TracerBuilder, FromEnvError> {
+        if let Some(azure) = self.azure {
+            match azure {
+                #[cfg(feature = "azure")]
+                Azure::ConnectionString => {
+                    builder = builder.exporter(census_azure::AzureExporter::from_env()?);
+                }
+            }
+        }
+        if let Some(transport) = self.otlp {
+            #[cfg(feature = "otlp")]
+            {
+                builder = builder.exporter(crate::otlp_env::span_exporter(transport)?);
+            }
+            #[cfg(not(feature = "otlp"))]
+            match transport {}
+        }
+        if self.console {
+            builder = builder.exporter(ConsoleExporter::new());
+        }
+        if let Some(path) = self.json_lines {
+            let exporter = JsonLinesExporter::create(&path)
+                .map_err(|source| FromEnvError::JsonLinesFile { path, source })?;
+            builder = builder.exporter(exporter);
+        }
+        Ok(builder)
+    }
+}
+
+#[cfg(feature = "azure")]
+fn azure(env: Env<'_>) -> Option<Azure> {
+    var(env, census_azure::ENV_CONNECTION_STRING).map(|_| Azure::ConnectionString)
+}
+
+/// Without the feature the connection string is ignored, so a binary built
+/// without Application Insights still runs where the variable is set.
+#[cfg(not(feature = "azure"))]
+fn azure(_: Env<'_>) -> Option<Azure> {
+    None
+}
+
+/// `None` for a list with no entries (e.g. `,`), which counts as unset.
+fn parse_list(list: &str) -> Result<Option<Listed>, FromEnvError> {
+    let mut listed = Listed::default();
+    let mut any = false;
+    for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        any = true;
+        match name.to_ascii_lowercase().as_str() {
+            "otlp" => listed.otlp = true,
+            "console" => listed.console = true,
+            "none" => listed.none = true,
+            _ => {
+                return Err(FromEnvError::UnknownExporter {
+                    name: name.to_owned(),
+                    list: list.to_owned(),
+                });
+            }
+        }
+    }
+    if listed.none && (listed.otlp || listed.console) {
+        return Err(FromEnvError::NoneWithOthers {
+            list: list.to_owned(),
+        });
+    }
+    Ok(any.then_some(listed))
+}
+
+/// The transport for the OTLP export that `asked_by=value` asked for.
+fn transport(
+    env: Env<'_>,
+    asked_by: &'static str,
+    value: String,
+) -> Result<OtlpTransport, FromEnvError> {
+    let protocol = [ENV_OTLP_TRACES_PROTOCOL, ENV_OTLP_PROTOCOL]
+        .into_iter()
+        .find_map(|name| var(env, name).map(|value| (name, value)));
+    let Some((variable, protocol)) = protocol else {
+        return http_protobuf(asked_by, value);
+    };
+    match protocol.trim().to_ascii_lowercase().as_str() {
+        "http/protobuf" => http_protobuf(asked_by, value),
+        "grpc" => grpc(variable, protocol),
+        _ => Err(FromEnvError::UnknownProtocol {
+            variable,
+            value: protocol,
+        }),
+    }
+}
+
+#[cfg(feature = "otlp")]
+fn http_protobuf(_: &'static str, _: String) -> Result<OtlpTransport, FromEnvError> {
+    Ok(OtlpTransport::HttpProtobuf)
+}
+
+#[cfg(not(feature = "otlp"))]
+fn http_protobuf(variable: &'static str, value: String) -> Result<OtlpTransport, FromEnvError> {
+    Err(FromEnvError::FeatureOff {
+        variable,
+        value,
+        what: "OTLP export",
+        feature: "otlp",
+    })
+}
+
+#[cfg(feature = "otlp-grpc")]
+fn grpc(_: &'static str, _: String) -> Result<OtlpTransport, FromEnvError> {
+    Ok(OtlpTransport::Grpc)
+}
+
+#[cfg(not(feature = "otlp-grpc"))]
+fn grpc(variable: &'static str, value: String) -> Result<OtlpTransport, FromEnvError> {
+    Err(FromEnvError::FeatureOff {
+        variable,
+        value,
+        what: "OTLP over gRPC",
+        feature: "otlp-grpc",
+    })
+}
+
+#[cfg(test)]
+mod tests;

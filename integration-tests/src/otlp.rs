@@ -1,0 +1,415 @@
+//! A local OTLP receiver: a real server on loopback that takes trace
+//! exports, decodes them with `opentelemetry-proto` into [`ReceivedSpan`]s,
+//! and answers with an `ExportTraceServiceResponse` — or with a scripted
+//! failure status.
+//!
+//! Over HTTP ([`OtlpReceiver::start`]) it takes `POST`s of
+//! `application/x-protobuf`, plain or gzip, on every path and records which
+//! one was used, so tests can tell `OTEL_EXPORTER_OTLP_ENDPOINT`
+//! (`/v1/traces` appended) from `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` (used
+//! as it is). Over gRPC ([`OtlpReceiver::start_grpc`]) it serves the
+//! collector's `TraceService`.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::io::Read;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
+    TraceService, TraceServiceServer,
+};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
+use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
+use opentelemetry_proto::tonic::trace::v1::status::StatusCode as ProtoStatusCode;
+use prost::Message;
+
+pub use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
+
+const PROTOBUF: &str = "application/x-protobuf";
+/// The path of a gRPC export call.
+pub const GRPC_EXPORT_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
+
+/// One span as the receiver decoded it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReceivedSpan {
+    /// 32 lowercase hex digits.
+    pub trace_id: String,
+    /// 16 lowercase hex digits.
+    pub span_id: String,
+    /// 16 lowercase hex digits, `None` for a root span.
+    pub parent_span_id: Option<String>,
+    /// The span name.
+    pub name: String,
+    /// The span kind.
+    pub kind: SpanKind,
+    /// Attributes, each value as text (`true`, `42`, `1.5`, `[a, b]`).
+    pub attributes: BTreeMap<String, String>,
+    /// The status code: `unset`, `ok` or `error`.
+    pub status: &'static str,
+    /// The status message (empty unless the status is `error`).
+    pub status_message: String,
+    /// The `service.name` resource attribute.
+    pub service_name: Option<String>,
+    /// The instrumentation scope's name.
+    pub scope: String,
+}
+
+impl ReceivedSpan {
+    /// The attribute's value as text, if present.
+    pub fn attribute(&self, key: &str) -> Option<&str> {
+        self.attributes.get(key).map(String::as_str)
+    }
+}
+
+/// One request the receiver answered.
+#[derive(Debug, Clone)]
+pub struct ExportRequest {
+    /// When it arrived.
+    pub at: Instant,
+    /// Its path ([`GRPC_EXPORT_PATH`] over gRPC).
+    pub path: String,
+    /// Its headers (gRPC metadata over gRPC).
+    pub headers: HeaderMap,
+    /// Whether the body was gzip-compressed.
+    pub gzip: bool,
+    /// The spans it carried.
+    pub spans: Vec<ReceivedSpan>,
+    /// The status it was answered with (over gRPC: 200 for OK, else the
+    /// scripted HTTP status, answered as its gRPC equivalent).
+    pub status: u16,
+}
+
+/// Whether the receiver speaks OTLP over HTTP or gRPC.
+#[derive(Debug, Clone, Copy)]
+enum Transport {
+    Http,
+    Grpc,
+}
+
+#[derive(Default)]
+struct Shared {
+    /// Statuses for the next requests; afterwards 200.
+    script: VecDeque<u16>,
+    requests: Vec<ExportRequest>,
+    /// What a real collector would refuse: wrong method, content type,
+    /// undecodable bodies.
+    violations: Vec<String>,
+}
+
+/// The running receiver; stops when dropped.
+pub struct OtlpReceiver {
+    addr: SocketAddr,
+    shared: Arc<Mutex<Shared>>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for OtlpReceiver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OtlpReceiver")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl OtlpReceiver {
+    /// Starts an OTLP/HTTP receiver on a free loopback port.
+    pub fn start() -> Self {
+        Self::start_as(Transport::Http)
+    }
+
+    /// Starts an OTLP/gRPC receiver on a free loopback port.
+    pub fn start_grpc() -> Self {
+        Self::start_as(Transport::Grpc)
+    }
+
+    fn start_as(transport: Transport) -> Self {
+        let shared = Arc::new(Mutex::new(Shared::default()));
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let (ready, bound) = std::sync::mpsc::channel();
+        let state = shared.clone();
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("receiver runtime");
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                    .await
+                    .expect("bind receiver");
+                ready
+                    .send(listener.local_addr().expect("bound address"))
+                    .expect("report address");
+                let stopped = async {
+                    let _ = stopped.await;
+                };
+                match transport {
+                    Transport::Http => {
+                        let app = axum::Router::new().fallback(export).with_state(state);
+                        let _ = axum::serve(listener, app)
+                            .with_graceful_shutdown(stopped)
+                            .await;
+                    }
+                    Transport::Grpc => {
+                        let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+                        let _ = tonic::transport::Server::builder()
+                            .add_service(TraceServiceServer::new(GrpcCollector(state)))
+                            .serve_with_incoming_shutdown(incoming, stopped)
+                            .await;
+                    }
+                }
+            });
+        });
+        let addr = bound.recv().expect("receiver started");
+        Self {
+            addr,
+            shared,
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+
+    /// `http://127.0.0.1:PORT`, a value for `OTEL_EXPORTER_OTLP_ENDPOINT`
+    /// (over gRPC too: the scheme says the connection is not TLS).
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Answers the next requests with these statuses (no body decoded
+    /// into the recorded spans for a failure); afterwards 200.
+    pub fn script(&self, statuses: impl IntoIterator<Item = u16>) {
+        self.lock().script.extend(statuses);
+    }
+
+    /// Every request answered so far.
+    pub fn requests(&self) -> Vec<ExportRequest> {
+        self.lock().requests.clone()
+    }
+
+    /// The spans of every request answered with 200, in arrival order.
+    pub fn spans(&self) -> Vec<ReceivedSpan> {
+        self.lock()
+            .requests
+            .iter()
+            .filter(|r| r.status == 200)
+            .flat_map(|r| r.spans.clone())
+            .collect()
+    }
+
+    /// What a real collector would have refused.
+    pub fn violations(&self) -> Vec<String> {
+        self.lock().violations.clone()
+    }
+
+    /// The accepted spans once there are at least `count`, waiting up to `limit`.
+    pub fn wait_spans(&self, count: usize, limit: Duration) -> Vec<ReceivedSpan> {
+        let deadline = Instant::now() + limit;
+        loop {
+            let spans = self.spans();
+            if spans.len() >= count || Instant::now() > deadline {
+                return spans;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Shared> {
+        self.shared.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl Drop for OtlpReceiver {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+async fn export(
+    State(shared): State<Arc<Mutex<Shared>>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let refuse = |status: StatusCode, message: String| {
+        let mut shared = shared.lock().unwrap_or_else(|p| p.into_inner());
+        shared.violations.push(message.clone());
+        (status, message).into_response()
+    };
+    if method != Method::POST {
+        return refuse(
+            StatusCode::METHOD_NOT_ALLOWED,
+            format!("{method} {}", uri.path()),
+        );
+    }
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if content_type != PROTOBUF {
+        return refuse(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!("content type {content_type:?}, not {PROTOBUF}"),
+        );
+    }
+    let gzip = headers
+        .get(header::CONTENT_ENCODING)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"gzip"));
+    let spans = match decode(&body, gzip) {
+        Ok(spans) => spans,
+        Err(message) => return refuse(StatusCode::BAD_REQUEST, message),
+    };
+    let status = record(&shared, uri.path(), headers, gzip, spans);
+    if status != 200 {
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        return (status, "scripted failure").into_response();
+    }
+    let answer = ExportTraceServiceResponse {
+        partial_success: None,
+    };
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, PROTOBUF)],
+        answer.encode_to_vec(),
+    )
+        .into_response()
+}
+
+/// Records one export; returns the status to answer with.
+fn record(
+    shared: &Mutex<Shared>,
+    path: &str,
+    headers: HeaderMap,
+    gzip: bool,
+    spans: Vec<ReceivedSpan>,
+) -> u16 {
+    let mut shared = shared.lock().unwrap_or_else(|p| p.into_inner());
+    let status = shared.script.pop_front().unwrap_or(200);
+    shared.requests.push(ExportRequest {
+        at: Instant::now(),
+        path: path.to_owned(),
+        headers,
+        gzip,
+        spans,
+        status,
+    });
+    status
+}
+
+struct GrpcCollector(Arc<Mutex<Shared>>);
+
+#[tonic::async_trait]
+impl TraceService for GrpcCollector {
+    async fn export(
+        &self,
+        request: tonic::Request<ExportTraceServiceRequest>,
+    ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
+        let headers = request.metadata().clone().into_headers();
+        let spans = spans_of(request.into_inner());
+        match record(&self.0, GRPC_EXPORT_PATH, headers, false, spans) {
+            200 => Ok(tonic::Response::new(ExportTraceServiceResponse {
+                partial_success: None,
+            })),
+            // The mapping the OTLP specification gives for HTTP statuses.
+            429 | 502..=504 => Err(tonic::Status::unavailable("scripted failure")),
+            _ => Err(tonic::Status::internal("scripted failure")),
+        }
+    }
+}
+
+fn decode(body: &[u8], gzip: bool) -> Result<Vec<ReceivedSpan>, String> {
+    let mut plain = Vec::new();
+    let body = if gzip {
+        flate2::read::GzDecoder::new(body)
+            .read_to_end(&mut plain)
+            .map_err(|e| format!("bad gzip: {e}"))?;
+        &plain[..]
+    } else {
+        body
+    };
+    let request =
+        ExportTraceServiceRequest::decode(body).map_err(|e| format!("bad protobuf: {e}"))?;
+    Ok(spans_of(request))
+}
+
+fn spans_of(request: ExportTraceServiceRequest) -> Vec<ReceivedSpan> {
+    let mut spans = Vec::new();
+    for resource_spans in request.resource_spans {
+        let service_name = resource_spans.resource.and_then(|r| {
+            r.attributes
+                .iter()
+                .find(|kv| kv.key == "service.name")
+                .map(value_of)
+        });
+        for scope_spans in resource_spans.scope_spans {
+            let scope = scope_spans.scope.map(|s| s.name).unwrap_or_default();
+            for span in scope_spans.spans {
+                let (status, status_message) = match span.status {
+                    Some(status) => (
+                        match ProtoStatusCode::try_from(status.code) {
+                            Ok(ProtoStatusCode::Ok) => "ok",
+                            Ok(ProtoStatusCode::Error) => "error",
+                            _ => "unset",
+                        },
+                        status.message,
+                    ),
+                    None => ("unset", String::new()),
+                };
+                spans.push(ReceivedSpan {
+                    trace_id: hex(&span.trace_id),
+                    span_id: hex(&span.span_id),
+                    parent_span_id: (!span.parent_span_id.is_empty())
+                        .then(|| hex(&span.parent_span_id)),
+                    name: span.name,
+                    kind: SpanKind::try_from(span.kind).unwrap_or(SpanKind::Unspecified),
+                    attributes: span
+                        .attributes
+                        .iter()
+                        .map(|kv| (kv.key.clone(), value_of(kv)))
+                        .collect(),
+                    status,
+                    status_message,
+                    service_name: service_name.clone(),
+                    scope: scope.clone(),
+                });
+            }
+        }
+    }
+    spans
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn value_of(kv: &KeyValue) -> String {
+    kv.value.as_ref().map(text).unwrap_or_default()
+}
+
+fn text(value: &AnyValue) -> String {
+    match &value.value {
+        Some(any_value::Value::StringValue(s)) => s.clone(),
+        Some(any_value::Value::BoolValue(b)) => b.to_string(),
+        Some(any_value::Value::IntValue(i)) => i.to_string(),
+        Some(any_value::Value::DoubleValue(d)) => d.to_string(),
+        Some(any_value::Value::ArrayValue(array)) => {
+            let items: Vec<String> = array.values.iter().map(text).collect();
+            format!("[{}]", items.join(", "))
+        }
+        Some(other) => format!("{other:?}"),
+        None => String::new(),
+    }
+}
