@@ -1,4 +1,4 @@
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
@@ -12,7 +12,7 @@ use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use crate::backoff::Backoff;
 use crate::connection_string::{ConnectionString, ConnectionStringError, masked_key};
 use crate::mapping::{Identity, RequestOutcome, RequestSuccess, envelopes, sdk_version};
-use crate::storage::{Dropped, Store};
+use crate::storage::{Dropped, FolderError, Store, User, private_folder};
 use crate::transport::{Outcome, Transport, gzip_array};
 
 /// Why an exporter could not be built.
@@ -76,7 +76,12 @@ impl ExportStats {
 
 #[derive(Debug)]
 enum Storage {
-    Directory(Option<PathBuf>),
+    /// A private folder per user and key under `root`, the temporary
+    /// directory (see [`default_store`]).
+    Default {
+        root: PathBuf,
+    },
+    Directory(PathBuf),
     Disabled,
 }
 
@@ -129,10 +134,18 @@ impl AzureExporterBuilder {
         self
     }
 
-    /// Where unsent batches are kept (default: a folder per instrumentation
-    /// key under the OS temp directory).
+    /// Where unsent batches are kept, used as it is.
+    ///
+    /// The default is `census-azure-<uid>/<hash of the key>` in the
+    /// temporary directory (`$TMPDIR`, else `/tmp`), each level mode 0700.
+    /// Since any user can create names there, the default folder is
+    /// refused when it is a symbolic link, not a directory, owned by
+    /// another user or open to other users; unsent batches are then kept
+    /// in memory only, with a warning that names the folder and the
+    /// reason. Outside Unix, where the temporary directory is the user's
+    /// own, the default is `census-azure/<hash of the key>` there.
     pub fn storage_directory(mut self, dir: impl Into<PathBuf>) -> Self {
-        self.storage = Storage::Directory(Some(dir.into()));
+        self.storage = Storage::Directory(dir.into());
         self
     }
 
@@ -179,10 +192,12 @@ impl AzureExporterBuilder {
         let key = connection_string.instrumentation_key().to_owned();
         let store = match self.storage {
             Storage::Disabled => Store::memory(self.max_storage_bytes, self.retention),
-            Storage::Directory(dir) => {
-                let path = dir.unwrap_or_else(|| default_storage(&key));
+            Storage::Directory(path) => {
                 Store::directory(&path, self.max_storage_bytes, self.retention)
                     .map_err(|source| AzureExporterError::Storage { path, source })?
+            }
+            Storage::Default { root } => {
+                default_store(&root, &key, self.max_storage_bytes, self.retention)?
             }
         };
         let shared = Arc::new(Shared {
@@ -235,7 +250,9 @@ impl AzureExporter {
     pub fn builder() -> AzureExporterBuilder {
         AzureExporterBuilder {
             connection_string: None,
-            storage: Storage::Directory(None),
+            storage: Storage::Default {
+                root: std::env::temp_dir(),
+            },
             max_storage_bytes: 50 * 1024 * 1024,
             retention: Duration::from_secs(48 * 3600),
             timeout: Duration::from_secs(10),
@@ -253,6 +270,13 @@ impl AzureExporter {
     /// exporter moves into a tracer provider.
     pub fn stats(&self) -> Arc<ExportStats> {
         self.shared.stats.clone()
+    }
+
+    /// The folder unsent telemetry is kept in; `None` when it is kept in
+    /// memory only and lost at exit: storage was disabled, or the default
+    /// folder was refused (a warning says why).
+    pub fn storage_directory(&self) -> Option<&Path> {
+        self.shared.store.folder()
     }
 
     /// The gzip-compressed request body `spans` would be sent as.
@@ -300,11 +324,11 @@ impl SpanExporter for AzureExporter {
         worker.join().map_err(|_| {
             OTelSdkError::InternalFailure("census-azure retry thread panicked".into())
         })?;
-        if self.shared.store.is_memory() {
+        if self.shared.store.folder().is_none() {
             let lost = self.shared.store.len_items();
             self.shared.reject(
                 lost as usize,
-                "storage is disabled and they were not sent before shutdown",
+                "they were kept in memory only and not sent before shutdown",
             );
         }
         Ok(())
@@ -498,15 +522,38 @@ impl Shared {
     }
 }
 
-/// `{temp}/census-azure/{hash of the key}`: one folder per key, without
-/// writing the key itself to disk.
-fn default_storage(key: &str) -> PathBuf {
+/// The store in `{root}/census-azure-{uid}/{hash of the key}` (see
+/// [`private_folder`]): one folder per user and key, without writing the
+/// key itself to disk. A folder that is not safely this user's own is
+/// refused, loudly, for a store in memory: telemetry is still retried
+/// through outages, and never written where another user could read it.
+fn default_store(
+    root: &Path,
+    key: &str,
+    max_bytes: u64,
+    retention: Duration,
+) -> Result<Store, AzureExporterError> {
     let hash = key.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     });
-    std::env::temp_dir()
-        .join("census-azure")
-        .join(format!("{hash:016x}"))
+    let user = User::current().map_err(|source| AzureExporterError::Storage {
+        path: root.to_owned(),
+        source,
+    })?;
+    match private_folder(root, user, &format!("{hash:016x}")) {
+        Ok(path) => Store::directory(&path, max_bytes, retention)
+            .map_err(|source| AzureExporterError::Storage { path, source }),
+        Err(FolderError::Io { path, source }) => Err(AzureExporterError::Storage { path, source }),
+        Err(FolderError::Refused { path, reason }) => {
+            tracing::warn!(
+                "census-azure: not storing unsent telemetry in `{}`: {reason}; it is kept in \
+                 memory only, and lost at exit; to keep it across restarts, pick a folder \
+                 with `storage_directory` or another TMPDIR",
+                path.display()
+            );
+            Ok(Store::memory(max_bytes, retention))
+        }
+    }
 }
 
 fn host_name() -> String {
@@ -517,4 +564,117 @@ fn host_name() -> String {
         .map(|h| h.trim().to_owned())
         .filter(|h| !h.is_empty())
         .unwrap_or_else(|| "unknown".into())
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use std::fs;
+    use std::io::Write;
+    use std::os::unix::fs::{MetadataExt, PermissionsExt, symlink};
+    use std::time::{SystemTime, UNIX_EPOCH};
+
+    use super::*;
+
+    /// What a `tracing` subscriber wrote.
+    #[derive(Clone, Default)]
+    struct Logs(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Logs {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// A key no other test or run uses, so its folder is this test's own.
+    fn fresh_key() -> String {
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        format!(
+            "00000000-0000-{:04x}-0000-{:012x}",
+            std::process::id() & 0xffff,
+            nanos & 0xffff_ffff_ffff
+        )
+    }
+
+    fn connection_string(key: &str) -> String {
+        format!("InstrumentationKey={key};IngestionEndpoint=http://127.0.0.1:9/")
+    }
+
+    #[test]
+    fn the_default_folder_is_per_user_and_private() {
+        let key = fresh_key();
+        let exporter = AzureExporter::builder()
+            .connection_string(connection_string(&key))
+            .build()
+            .unwrap();
+        let dir = exporter.storage_directory().unwrap().to_owned();
+        // What this process creates belongs to its user.
+        let probe = std::env::temp_dir().join(format!("census-azure-probe-{key}"));
+        fs::write(&probe, "").unwrap();
+        let uid = fs::metadata(&probe).unwrap().uid();
+        fs::remove_file(&probe).unwrap();
+        let user_dir = std::env::temp_dir().join(format!("census-azure-{uid}"));
+        assert_eq!(dir.parent(), Some(user_dir.as_path()));
+        for folder in [&user_dir, &dir] {
+            let meta = fs::symlink_metadata(folder).unwrap();
+            assert!(meta.is_dir(), "{}", folder.display());
+            assert_eq!(
+                (meta.uid(), meta.permissions().mode() & 0o777),
+                (uid, 0o700),
+                "{}",
+                folder.display()
+            );
+        }
+        drop(exporter);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_refused_default_folder_falls_back_to_memory_with_a_warning() {
+        let root = std::env::temp_dir().join(format!(
+            "census-azure-exporter-refused-{}",
+            std::process::id()
+        ));
+        let _ = fs::remove_dir_all(&root);
+        fs::create_dir_all(&root).unwrap();
+        let uid = fs::metadata(&root).unwrap().uid();
+        // Another user's link, where this user's folder should be.
+        let link = root.join(format!("census-azure-{uid}"));
+        symlink(root.join("theirs"), &link).unwrap();
+        let logs = Logs::default();
+        let writer = logs.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .without_time()
+            .with_target(false)
+            .finish();
+        let exporter = tracing::subscriber::with_default(subscriber, || {
+            let mut builder =
+                AzureExporter::builder().connection_string(connection_string(&fresh_key()));
+            builder.storage = Storage::Default { root: root.clone() };
+            builder.build().unwrap()
+        });
+        assert_eq!(exporter.storage_directory(), None);
+        let logged = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+        assert_eq!(
+            logged,
+            format!(
+                " WARN census-azure: not storing unsent telemetry in `{}`: it is a symbolic \
+                 link; it is kept in memory only, and lost at exit; to keep it across \
+                 restarts, pick a folder with `storage_directory` or another TMPDIR\n",
+                link.display()
+            )
+        );
+        assert!(!root.join("theirs").exists(), "the link was not followed");
+        drop(exporter);
+        let _ = fs::remove_dir_all(&root);
+    }
 }

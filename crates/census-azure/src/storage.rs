@@ -1,5 +1,6 @@
 //! Batches waiting for another try: files in a bounded directory (kept
-//! across restarts), or memory when storage is disabled.
+//! across restarts), or memory when storage is disabled or the default
+//! folder is refused.
 //!
 //! A batch is one file of serialized envelopes, one per line, named
 //! `{due ms}-{attempt}-{created ms}-{seq}.batch` so that a listing sorted by
@@ -17,7 +18,7 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::Write;
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -100,6 +101,142 @@ fn millis(t: SystemTime) -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
+/// Why the default storage folder is not used: another user could read
+/// the telemetry kept there, or plant or swap batches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum StorageRefusal {
+    /// A symbolic link, which another user may have planted.
+    #[error("it is a symbolic link")]
+    Symlink,
+    /// Something other than a directory has its name.
+    #[error("it is not a directory")]
+    NotADirectory,
+    /// Another user owns it, for example one who made it first.
+    #[cfg(unix)]
+    #[error("it belongs to uid {owner}, not to uid {expected} that this process runs as")]
+    Owner { owner: u32, expected: u32 },
+    /// Other users may enter it.
+    #[cfg(unix)]
+    #[error("its mode is {mode:o}, open to other users, not 700")]
+    OpenToOthers { mode: u32 },
+}
+
+/// Why a private folder could not be had.
+#[derive(Debug)]
+pub(crate) enum FolderError {
+    /// Creating or inspecting it failed.
+    Io { path: PathBuf, source: io::Error },
+    /// It exists but is not safe to use.
+    Refused {
+        path: PathBuf,
+        reason: StorageRefusal,
+    },
+}
+
+/// The user whose private folders the default store may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct User {
+    #[cfg(unix)]
+    uid: u32,
+}
+
+impl User {
+    /// The user this process runs as.
+    #[cfg(unix)]
+    pub(crate) fn current() -> io::Result<Self> {
+        use std::os::unix::fs::MetadataExt;
+        // A new pipe belongs to the process's effective user: reading its
+        // owner needs neither `unsafe` nor `/proc`, which macOS lacks.
+        let (reader, _writer) = io::pipe()?;
+        let pipe = fs::File::from(std::os::fd::OwnedFd::from(reader));
+        Ok(Self {
+            uid: pipe.metadata()?.uid(),
+        })
+    }
+
+    /// The user this process runs as; outside Unix the temporary
+    /// directory is the user's own already.
+    #[cfg(not(unix))]
+    pub(crate) fn current() -> io::Result<Self> {
+        Ok(Self {})
+    }
+
+    /// One folder per user in the shared temporary directory, so that one
+    /// user's folder never blocks another's.
+    fn folder_name(self) -> String {
+        #[cfg(unix)]
+        return format!("census-azure-{}", self.uid);
+        #[cfg(not(unix))]
+        return "census-azure".to_owned();
+    }
+
+    #[cfg(unix)]
+    fn check_owner(self, meta: &fs::Metadata) -> Result<(), StorageRefusal> {
+        use std::os::unix::fs::MetadataExt;
+        if meta.uid() != self.uid {
+            return Err(StorageRefusal::Owner {
+                owner: meta.uid(),
+                expected: self.uid,
+            });
+        }
+        let mode = meta.mode() & 0o777;
+        if mode & 0o077 != 0 {
+            return Err(StorageRefusal::OpenToOthers { mode });
+        }
+        Ok(())
+    }
+
+    /// Outside Unix the temporary directory is the user's own already.
+    #[cfg(not(unix))]
+    fn check_owner(self, _meta: &fs::Metadata) -> Result<(), StorageRefusal> {
+        Ok(())
+    }
+}
+
+/// `{root}/census-azure-{uid}/{name}`, the default store folder. Each level
+/// is created if missing, mode 0700, and refused unless it is, without
+/// following a symbolic link, a directory of `user` closed to other users:
+/// `root` is the temporary directory every user can write to, where
+/// another user could have made the folder, or a link, first.
+pub(crate) fn private_folder(root: &Path, user: User, name: &str) -> Result<PathBuf, FolderError> {
+    let user_dir = root.join(user.folder_name());
+    make_private(&user_dir, user)?;
+    let dir = user_dir.join(name);
+    make_private(&dir, user)?;
+    Ok(dir)
+}
+
+fn make_private(dir: &Path, user: User) -> Result<(), FolderError> {
+    let io_error = |source| FolderError::Io {
+        path: dir.to_owned(),
+        source,
+    };
+    match private_dir_builder().create(dir) {
+        Err(e) if e.kind() != io::ErrorKind::AlreadyExists => return Err(io_error(e)),
+        _ => {}
+    }
+    let meta = fs::symlink_metadata(dir).map_err(io_error)?;
+    let checked = if meta.file_type().is_symlink() {
+        Err(StorageRefusal::Symlink)
+    } else if !meta.is_dir() {
+        Err(StorageRefusal::NotADirectory)
+    } else {
+        user.check_owner(&meta)
+    };
+    checked.map_err(|reason| FolderError::Refused {
+        path: dir.to_owned(),
+        reason,
+    })
+}
+
+/// Creates directories readable by this user only.
+fn private_dir_builder() -> fs::DirBuilder {
+    let mut builder = fs::DirBuilder::new();
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder
+}
+
 #[derive(Debug)]
 enum Backend {
     Directory(PathBuf),
@@ -121,11 +258,7 @@ impl Store {
         max_bytes: u64,
         retention: Duration,
     ) -> std::io::Result<Self> {
-        let mut builder = fs::DirBuilder::new();
-        builder.recursive(true);
-        #[cfg(unix)]
-        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-        builder.create(dir)?;
+        private_dir_builder().recursive(true).create(dir)?;
         Ok(Self::new(
             Backend::Directory(dir.to_owned()),
             max_bytes,
@@ -266,9 +399,13 @@ impl Store {
         Some(UNIX_EPOCH + Duration::from_millis(due_ms))
     }
 
-    /// Whether stored batches are lost when the process ends.
-    pub(crate) fn is_memory(&self) -> bool {
-        matches!(self.backend, Backend::Memory(_))
+    /// The folder batches are kept in; `None` when they are in memory,
+    /// lost when the process ends.
+    pub(crate) fn folder(&self) -> Option<&Path> {
+        match &self.backend {
+            Backend::Directory(dir) => Some(dir),
+            Backend::Memory(_) => None,
+        }
     }
 
     /// Items stored now.
@@ -440,6 +577,125 @@ mod tests {
             std::env::temp_dir().join(format!("census-azure-store-{name}-{}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
         dir
+    }
+
+    #[cfg(unix)]
+    mod private {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt, symlink};
+
+        use super::*;
+
+        /// A fresh stand-in for the temporary directory.
+        fn root(name: &str) -> (PathBuf, User) {
+            let root = temp_dir(&format!("private-{name}"));
+            fs::create_dir_all(&root).unwrap();
+            let user = User::current().unwrap();
+            (root, user)
+        }
+
+        fn mode(path: &Path) -> u32 {
+            fs::symlink_metadata(path).unwrap().permissions().mode() & 0o777
+        }
+
+        fn refusal(result: Result<PathBuf, FolderError>) -> (PathBuf, StorageRefusal) {
+            match result {
+                Err(FolderError::Refused { path, reason }) => (path, reason),
+                other => panic!("not refused: {other:?}"),
+            }
+        }
+
+        #[test]
+        fn the_current_user_is_the_owner_of_what_this_process_creates() {
+            let (root, user) = root("uid");
+            let made = fs::metadata(&root).unwrap().uid();
+            assert_eq!(user, User { uid: made });
+            let _ = fs::remove_dir_all(&root);
+        }
+
+        #[test]
+        fn each_level_is_created_mode_0700_and_accepted_again() {
+            let (root, user) = root("fresh");
+            let dir = private_folder(&root, user, "k1").unwrap();
+            let user_dir = root.join(format!("census-azure-{}", user.uid));
+            assert_eq!(dir, user_dir.join("k1"));
+            assert_eq!((mode(&user_dir), mode(&dir)), (0o700, 0o700));
+            assert_eq!(private_folder(&root, user, "k1").unwrap(), dir);
+            let _ = fs::remove_dir_all(&root);
+        }
+
+        #[test]
+        fn a_folder_another_user_made_first_is_refused() {
+            // The folder is this test's; the process pretends to be the
+            // next uid, whose folder another user (this one) made first.
+            let (root, me) = root("owner");
+            let other = User { uid: me.uid + 1 };
+            let taken = root.join(format!("census-azure-{}", other.uid));
+            private_dir_builder().create(&taken).unwrap();
+            let (path, reason) = refusal(private_folder(&root, other, "k1"));
+            assert_eq!(
+                (path, reason),
+                (
+                    taken.clone(),
+                    StorageRefusal::Owner {
+                        owner: me.uid,
+                        expected: other.uid
+                    }
+                )
+            );
+            assert_eq!(
+                reason.to_string(),
+                format!(
+                    "it belongs to uid {}, not to uid {} that this process runs as",
+                    me.uid, other.uid
+                )
+            );
+            assert!(!taken.join("k1").exists(), "nothing created inside");
+            let _ = fs::remove_dir_all(&root);
+        }
+
+        #[test]
+        fn a_symbolic_link_is_refused_even_to_a_private_folder_of_this_user() {
+            let (root, user) = root("link");
+            let target = root.join("elsewhere");
+            private_dir_builder().create(&target).unwrap();
+            let link = root.join(format!("census-azure-{}", user.uid));
+            symlink(&target, &link).unwrap();
+            assert_eq!(
+                refusal(private_folder(&root, user, "k1")),
+                (link.clone(), StorageRefusal::Symlink)
+            );
+            // A dangling link too: creating through it would follow it.
+            fs::remove_dir(&target).unwrap();
+            assert_eq!(
+                refusal(private_folder(&root, user, "k1")),
+                (link, StorageRefusal::Symlink)
+            );
+            assert!(!target.exists());
+            let _ = fs::remove_dir_all(&root);
+        }
+
+        #[test]
+        fn a_file_or_a_folder_open_to_others_is_refused_at_either_level() {
+            let (root, user) = root("open");
+            let user_dir = root.join(format!("census-azure-{}", user.uid));
+            fs::write(&user_dir, "").unwrap();
+            assert_eq!(
+                refusal(private_folder(&root, user, "k1")),
+                (user_dir.clone(), StorageRefusal::NotADirectory)
+            );
+            fs::remove_file(&user_dir).unwrap();
+            let dir = private_folder(&root, user, "k1").unwrap();
+            fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
+            assert_eq!(
+                refusal(private_folder(&root, user, "k1")),
+                (dir, StorageRefusal::OpenToOthers { mode: 0o755 })
+            );
+            assert_eq!(
+                StorageRefusal::OpenToOthers { mode: 0o755 }.to_string(),
+                "its mode is 755, open to other users, not 700"
+            );
+            let _ = fs::remove_dir_all(&root);
+        }
     }
 
     #[test]
