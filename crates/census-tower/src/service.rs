@@ -52,17 +52,11 @@ where
 
 #[cfg(feature = "axum")]
 fn describe<B>(request: &Request<B>) -> HttpServerRequest {
-    let mut described = HttpServerRequest::from_http(request);
-    let extensions = request.extensions();
-    if let Some(path) = extensions.get::<axum::extract::MatchedPath>() {
-        described = described.with_route(path.as_str());
+    let described = HttpServerRequest::from_http(request);
+    match request.extensions().get::<axum::extract::MatchedPath>() {
+        Some(path) => described.with_route(path.as_str()),
+        None => described,
     }
-    if let Some(axum::extract::ConnectInfo(peer)) =
-        extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-    {
-        described = described.with_client_address(peer.ip().to_string());
-    }
-    described
 }
 
 #[cfg(not(feature = "axum"))]

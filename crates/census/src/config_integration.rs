@@ -71,3 +71,30 @@ pub fn trace_integrations(names: &[&str]) -> Vec<&'static str> {
 pub fn try_trace_integrations(names: &[&str]) -> Result<Vec<&'static str>, IntegrationError> {
     registry::try_trace_integrations(OFFERED, names)
 }
+
+#[cfg(all(test, not(feature = "sqlx")))]
+mod feature_off {
+    use super::*;
+
+    #[test]
+    fn a_name_whose_feature_is_off_names_that_feature() {
+        let err = try_trace_integrations(&["sqlx"]).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                IntegrationError::NotCompiled {
+                    feature: "sqlx",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert!(
+            err.to_string().starts_with(
+                "integration `sqlx` is not compiled into this build: enable the `sqlx` cargo \
+                 feature of `census`"
+            ),
+            "{err}"
+        );
+    }
+}
