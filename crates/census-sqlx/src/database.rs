@@ -25,16 +25,12 @@ impl TracedDatabase for sqlx::Postgres {
     const SYSTEM: DbSystem = DbSystem::Postgres;
 
     fn target(options: &sqlx::postgres::PgConnectOptions) -> Target {
-        let target = match options.get_socket() {
-            Some(socket) => Target::new().with_host(socket.to_string_lossy()),
-            None => Target::new()
-                .with_host(options.get_host())
-                .with_port(options.get_port()),
-        };
-        match options.get_database() {
-            Some(db) => target.with_namespace(db),
-            None => target,
-        }
+        server_target(
+            options.get_socket(),
+            options.get_host(),
+            options.get_port(),
+            options.get_database(),
+        )
     }
 }
 
@@ -43,16 +39,31 @@ impl TracedDatabase for sqlx::MySql {
     const SYSTEM: DbSystem = DbSystem::MySql;
 
     fn target(options: &sqlx::mysql::MySqlConnectOptions) -> Target {
-        let target = match options.get_socket() {
-            Some(socket) => Target::new().with_host(socket.to_string_lossy()),
-            None => Target::new()
-                .with_host(options.get_host())
-                .with_port(options.get_port()),
-        };
-        match options.get_database() {
-            Some(db) => target.with_namespace(db),
-            None => target,
-        }
+        server_target(
+            options.get_socket(),
+            options.get_host(),
+            options.get_port(),
+            options.get_database(),
+        )
+    }
+}
+
+/// A network server's target: the unix socket path when one is used,
+/// otherwise host and port; the database as the namespace.
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+fn server_target(
+    socket: Option<&std::path::PathBuf>,
+    host: &str,
+    port: u16,
+    database: Option<&str>,
+) -> Target {
+    let target = match socket {
+        Some(socket) => Target::new().with_host(socket.to_string_lossy()),
+        None => Target::new().with_host(host).with_port(port),
+    };
+    match database {
+        Some(db) => target.with_namespace(db),
+        None => target,
     }
 }
 
