@@ -72,8 +72,23 @@ fn lifecycle(c: &mut Criterion) {
         group.bench_function(format!("census_sampled/{round}"), |b| b.iter(census_span));
     }
     let unsampled = provider(0.0);
+    let bare = unsampled.tracer("bare");
     set_tracer_provider(unsampled.clone());
-    group.bench_function("census_unsampled", |b| b.iter(census_span));
+    for round in 0..2 {
+        group.bench_function(format!("bare_sdk_unsampled/{round}"), |b| {
+            b.iter(|| {
+                let mut span = bare
+                    .span_builder("SELECT users")
+                    .with_kind(SpanKind::Client)
+                    .start_with_context(&bare, &Context::current());
+                if span.is_recording() {
+                    span.set_attributes(attributes());
+                }
+                span.end();
+            })
+        });
+        group.bench_function(format!("census_unsampled/{round}"), |b| b.iter(census_span));
+    }
     BENCH.set_enabled(false);
     black_box(BENCH.should_trace()); // the one warning, outside the measurement
     group.bench_function("census_disabled", |b| b.iter(census_span));

@@ -97,8 +97,10 @@ impl ShouldSample for ProbabilitySampler {
         _attributes: &[KeyValue],
         _links: &[Link],
     ) -> SamplingResult {
-        let parent = parent_context
-            .map(|cx| cx.span().span_context().clone())
+        let parent_span = parent_context.map(TraceContextExt::span);
+        let parent = parent_span
+            .as_ref()
+            .map(|span| span.span_context())
             .filter(|sc| sc.is_valid());
         let by_parent = self.parent_based && parent.as_ref().is_some_and(|p| p.is_sampled());
         let keep = by_parent || self.keeps(trace_id);
@@ -120,18 +122,29 @@ impl ShouldSample for ProbabilitySampler {
 }
 
 /// [`sampling_score`] of a trace id's lowercase hex form, without
-/// building the string: this runs for every span.
+/// building the string: this runs for every span. Each byte adds two hex
+/// digits, `h * 33 * 33 + hi * 33 + lo`, so one table entry per byte
+/// replaces two steps.
 fn trace_id_score(trace_id: TraceId) -> f64 {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let hash = trace_id.to_bytes().iter().fold(5381i32, |h, b| {
-        let h = h
-            .wrapping_mul(33)
-            .wrapping_add(i32::from(HEX[usize::from(b >> 4)]));
-        h.wrapping_mul(33)
-            .wrapping_add(i32::from(HEX[usize::from(b & 0xf)]))
+    let hash = trace_id.to_bytes().iter().fold(5381i32, |h, &b| {
+        h.wrapping_mul(33 * 33)
+            .wrapping_add(BYTE_DIGITS[usize::from(b)])
     });
     score_of(hash)
 }
+
+/// For each byte, `hi * 33 + lo` over the ASCII codes of its two lowercase
+/// hex digits.
+static BYTE_DIGITS: [i32; 256] = {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut table = [0i32; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = HEX[b >> 4] as i32 * 33 + HEX[b & 0xf] as i32;
+        b += 1;
+    }
+    table
+};
 
 /// The Application Insights sampling score (0 to 100) of an operation id:
 /// a djb2 hash in wrapping 32-bit arithmetic over the id, doubled until it

@@ -1,23 +1,31 @@
 //! Which tracer provider integrations record with, and each integration's
 //! tracer cached on it so that starting a span takes no lock.
 
-use std::sync::Arc;
+use std::any::Any;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use arc_swap::ArcSwapOption;
-use opentelemetry::InstrumentationScope;
 use opentelemetry::global::{self, BoxedTracer, ObjectSafeTracerProvider};
-use opentelemetry::trace::{Span, Tracer, TracerProvider};
+use opentelemetry::trace::{Span, SpanBuilder, TraceContextExt, Tracer, TracerProvider};
+use opentelemetry::{Context, InstrumentationScope};
+use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
 
 use super::Integration;
 
 struct Installed {
     provider: Arc<dyn ObjectSafeTracerProvider + Send + Sync>,
+    /// The same provider when it is the SDK's, whose tracers start spans
+    /// without boxing them.
+    sdk: Option<SdkTracerProvider>,
     generation: u64,
 }
 
 static PROVIDER: ArcSwapOption<Installed> = ArcSwapOption::const_empty();
+/// The generation of the provider in `PROVIDER`, published after it, so
+/// that a span checks its integration's cached tracer with one load.
 static GENERATION: AtomicU64 = AtomicU64::new(0);
+static INSTALLING: Mutex<()> = Mutex::new(());
 
 /// Makes `provider` the one census integrations record with, process-wide.
 ///
@@ -38,17 +46,30 @@ where
     T: Tracer<Span = S> + Send + Sync + 'static,
     P: TracerProvider<Tracer = T> + Send + Sync + 'static,
 {
-    let generation = GENERATION.fetch_add(1, Ordering::Relaxed) + 1;
+    let sdk = (&provider as &dyn Any)
+        .downcast_ref::<SdkTracerProvider>()
+        .cloned();
+    // Serialised so that the provider stored last carries the generation
+    // published last; readers trust a cache whose generation is current.
+    let _one_at_a_time = INSTALLING.lock().unwrap_or_else(PoisonError::into_inner);
+    let generation = GENERATION.load(Ordering::Relaxed) + 1;
     PROVIDER.store(Some(Arc::new(Installed {
         provider: Arc::new(provider),
+        sdk,
         generation,
     })));
+    GENERATION.store(generation, Ordering::Release);
+}
+
+enum CachedTracer {
+    Sdk(SdkTracer),
+    Other(BoxedTracer),
 }
 
 /// A tracer built on the provider of one generation.
 struct Cached {
     generation: u64,
-    tracer: BoxedTracer,
+    tracer: CachedTracer,
 }
 
 /// An integration's tracer, rebuilt only when the provider changes.
@@ -66,6 +87,18 @@ impl std::fmt::Debug for TracerCache {
     }
 }
 
+/// `parent` with `span` in it. An unsampled span records nothing and its
+/// end is a no-op, but its ids still go downstream: only those are kept,
+/// which spares boxing the span behind a lock.
+#[inline(always)]
+fn into_context<S: Span + Send + Sync + 'static>(span: S, parent: &Context) -> Context {
+    if span.is_recording() {
+        parent.with_span(span)
+    } else {
+        parent.with_remote_span_context(span.span_context().clone())
+    }
+}
+
 impl Integration {
     fn scope(&self) -> InstrumentationScope {
         InstrumentationScope::builder(self.crate_name())
@@ -73,25 +106,57 @@ impl Integration {
             .build()
     }
 
-    /// Runs `f` with the tracer this integration records with: its
-    /// instrumentation scope is the integration's crate, on the registry's
-    /// provider or, without one, the global provider.
-    pub fn with_tracer<R>(&self, f: impl FnOnce(&BoxedTracer) -> R) -> R {
-        let installed = PROVIDER.load();
-        let Some(installed) = installed.as_deref() else {
-            return f(&global::tracer_with_scope(self.scope()));
-        };
+    /// Starts `builder`'s span as a child of `parent` from this
+    /// integration's tracer (its instrumentation scope is the integration's
+    /// crate) on the registry's provider or, without one, the global
+    /// provider; returns `parent` with the span in it.
+    // Inlined: the span builder is large, and each call level would copy it.
+    #[inline(always)]
+    pub(crate) fn start_in(&self, builder: SpanBuilder, parent: &Context) -> Context {
+        let generation = GENERATION.load(Ordering::Acquire);
         let cached = self.tracer.0.load();
         if let Some(cached) = cached.as_deref()
-            && cached.generation == installed.generation
+            && cached.generation == generation
         {
-            return f(&cached.tracer);
+            return start_with(&cached.tracer, builder, parent);
         }
+        match self.rebuild_tracer() {
+            Some(fresh) => start_with(&fresh.tracer, builder, parent),
+            None => {
+                let tracer = global::tracer_with_scope(self.scope());
+                into_context(tracer.build_with_context(builder, parent), parent)
+            }
+        }
+    }
+
+    /// Builds and caches the tracer of the installed provider; `None`
+    /// while none is installed.
+    #[cold]
+    fn rebuild_tracer(&self) -> Option<Arc<Cached>> {
+        let installed = PROVIDER.load_full()?;
+        let tracer = match &installed.sdk {
+            Some(sdk) => CachedTracer::Sdk(sdk.tracer_with_scope(self.scope())),
+            None => CachedTracer::Other(BoxedTracer::new(
+                installed.provider.boxed_tracer(self.scope()),
+            )),
+        };
         let fresh = Arc::new(Cached {
             generation: installed.generation,
-            tracer: BoxedTracer::new(installed.provider.boxed_tracer(self.scope())),
+            tracer,
         });
         self.tracer.0.store(Some(fresh.clone()));
-        f(&fresh.tracer)
+        Some(fresh)
+    }
+}
+
+#[inline(always)]
+fn start_with(tracer: &CachedTracer, builder: SpanBuilder, parent: &Context) -> Context {
+    match tracer {
+        CachedTracer::Sdk(tracer) => {
+            into_context(tracer.build_with_context(builder, parent), parent)
+        }
+        CachedTracer::Other(tracer) => {
+            into_context(tracer.build_with_context(builder, parent), parent)
+        }
     }
 }

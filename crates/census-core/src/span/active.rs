@@ -1,6 +1,6 @@
 use std::borrow::Cow;
 
-use opentelemetry::trace::{SpanBuilder, SpanKind, SpanRef, TraceContextExt, Tracer as _};
+use opentelemetry::trace::{SpanBuilder, SpanKind, SpanRef, TraceContextExt};
 use opentelemetry::{Context, ContextGuard, KeyValue};
 
 use crate::model::Outcome;
@@ -21,6 +21,9 @@ use crate::registry::Integration;
 #[must_use = "the span ends when this is dropped"]
 pub struct ActiveSpan {
     cx: Context,
+    // Read once at start: asking the span takes its lock, and ending an
+    // unsampled one would still read the clock.
+    recording: bool,
 }
 
 impl Integration {
@@ -42,27 +45,31 @@ impl Integration {
         let name = name.into();
         let request = matches!(kind, SpanKind::Server | SpanKind::Consumer);
         let operation = request.then(|| name.clone());
-        let span = self.with_tracer(|tracer| {
-            tracer.build_with_context(SpanBuilder::from_name(name).with_kind(kind), parent)
-        });
-        let mut cx = parent.with_span(span);
-        let span = cx.span();
-        if span.is_recording() {
-            for attribute in attributes() {
-                span.set_attribute(attribute);
-            }
-            if let Some(operation) = operation {
-                cx = crate::operation::within(cx, &operation);
-            }
+        let mut cx = self.start_in(SpanBuilder::from_name(name).with_kind(kind), parent);
+        if !cx.span().is_recording() {
+            return ActiveSpan {
+                cx,
+                recording: false,
+            };
         }
-        ActiveSpan { cx }
+        for attribute in attributes() {
+            cx.span().set_attribute(attribute);
+        }
+        if let Some(operation) = operation {
+            cx = crate::operation::within(cx, &operation);
+        }
+        ActiveSpan {
+            cx,
+            recording: true,
+        }
     }
 }
 
 impl ActiveSpan {
     /// Takes charge of the span `cx` holds, ending it when dropped.
     pub fn from_context(cx: Context) -> Self {
-        Self { cx }
+        let recording = cx.span().is_recording();
+        Self { cx, recording }
     }
 
     /// The context holding the span: run the traced work inside it.
@@ -77,7 +84,7 @@ impl ActiveSpan {
 
     /// Whether the span records (it was sampled).
     pub fn is_recording(&self) -> bool {
-        self.cx.span().is_recording()
+        self.recording
     }
 
     /// Runs `f` with the span's context current, as each poll of traced
@@ -90,7 +97,7 @@ impl ActiveSpan {
     /// Writes `outcome` onto the span without ending it (a response whose
     /// body is still streaming).
     pub fn record(&self, outcome: &Outcome) {
-        if self.is_recording() {
+        if self.recording {
             outcome.record(&self.cx.span());
         }
     }
@@ -113,7 +120,9 @@ impl ActiveSpan {
 
 impl Drop for ActiveSpan {
     fn drop(&mut self) {
-        self.cx.span().end();
+        if self.recording {
+            self.cx.span().end();
+        }
     }
 }
 

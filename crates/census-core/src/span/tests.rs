@@ -158,6 +158,12 @@ fn an_unsampled_span_builds_no_attributes() {
         panic!("attributes built for a span that does not record")
     });
     assert!(!span.is_recording());
+    // Its own ids still go downstream, unsampled, in the caller's trace.
+    let own = span.context().span().span_context().clone();
+    assert_eq!(own.trace_id(), trace);
+    assert!(own.is_valid());
+    assert!(!own.is_sampled());
+    assert_ne!(own.span_id(), opentelemetry::trace::SpanId::from_bytes([7; 8]));
 }
 
 #[test]
