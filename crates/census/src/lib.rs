@@ -39,7 +39,9 @@
 //!   collector or any OTLP backend, used by `Tracer::from_env()` when
 //!   `OTEL_TRACES_EXPORTER=otlp` or an `OTEL_EXPORTER_OTLP_*ENDPOINT` is set;
 //! - `otlp-grpc`: OTLP over gRPC as well
-//!   (`OTEL_EXPORTER_OTLP_PROTOCOL=grpc`).
+//!   (`OTEL_EXPORTER_OTLP_PROTOCOL=grpc`);
+//! - `tracing`: [`tracing`](mod@tracing), one tree with `tracing` spans
+//!   (`#[instrument]`) through `tracing-opentelemetry`.
 //!
 //! [`TracerFromEnv`] lists the environment variables and their precedence.
 
@@ -47,6 +49,8 @@ pub mod config_integration;
 mod from_env;
 #[cfg(feature = "otlp")]
 mod otlp_env;
+#[cfg(feature = "tracing")]
+pub mod tracing;
 
 pub use census_core::{
     ENV_EXPORT_JSONL, Tracer, TracerBuilder, TracerError, context, export, model, operation,

@@ -163,7 +163,10 @@ fn an_unsampled_span_builds_no_attributes() {
     assert_eq!(own.trace_id(), trace);
     assert!(own.is_valid());
     assert!(!own.is_sampled());
-    assert_ne!(own.span_id(), opentelemetry::trace::SpanId::from_bytes([7; 8]));
+    assert_ne!(
+        own.span_id(),
+        opentelemetry::trace::SpanId::from_bytes([7; 8])
+    );
 }
 
 #[test]

@@ -1,0 +1,66 @@
+//! One tree with `tracing` spans (feature `tracing`).
+//!
+//! Most Rust services already trace with `tracing` (`#[instrument]`), and
+//! many send those spans to OpenTelemetry through `tracing-opentelemetry`.
+//! There the current trace lives in the `tracing` span, so a census span
+//! started inside `#[instrument]` code must take its parent from it, and
+//! `tracing` spans entered inside census work must be children of the
+//! census span. [`layer`] gives both: it records `tracing` spans on the
+//! census tracer's provider, and by entering a `tracing` span it makes that
+//! span's context the current OpenTelemetry context (tracing-opentelemetry's
+//! context activation), which is where census looks for a parent.
+//!
+//! ```
+//! use tracing_subscriber::layer::SubscriberExt as _;
+//! use census::{Tracer, export::ConsoleExporter};
+//!
+//! let tracer = Tracer::builder().exporter(ConsoleExporter::new()).build();
+//! let subscriber = tracing_subscriber::registry().with(census::tracing::layer(&tracer));
+//! tracing::subscriber::with_default(subscriber, || {
+//!     let _request = tracing::info_span!("handle order").entered();
+//!     let _query = tracer.span("load order"); // a child of `handle order`
+//! });
+//! # tracer.shutdown(std::time::Duration::from_secs(5)).unwrap();
+//! ```
+//!
+//! An application that builds its own `tracing_opentelemetry` layer keeps
+//! context activation on (its default); if it turns it off, it calls
+//! [`take_parents_from_tracing`] so that census still finds its parent.
+
+use ::tracing::Subscriber;
+use census_core::Tracer;
+use opentelemetry::Context;
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_sdk::trace::SdkTracer;
+use tracing_opentelemetry::{OpenTelemetryLayer, OpenTelemetrySpanExt as _};
+use tracing_subscriber::registry::LookupSpan;
+
+/// The instrumentation scope of `tracing` spans recorded through [`layer`].
+pub const SCOPE: &str = "tracing";
+
+/// A `tracing` layer that records `tracing` spans with `tracer`'s provider,
+/// so that they and census's spans form one tree; it also calls
+/// [`take_parents_from_tracing`].
+pub fn layer<S>(tracer: &Tracer) -> OpenTelemetryLayer<S, SdkTracer>
+where
+    S: Subscriber + for<'span> LookupSpan<'span>,
+{
+    take_parents_from_tracing();
+    tracing_opentelemetry::layer().with_tracer(tracer.provider().tracer(SCOPE))
+}
+
+/// Makes census take its parent from the current `tracing` span whenever
+/// the current OpenTelemetry context holds no span, as it does under a
+/// `tracing_opentelemetry` layer with context activation off. Returns
+/// whether this call installed it (it stays for the process).
+///
+/// ```
+/// census::tracing::take_parents_from_tracing();
+/// ```
+pub fn take_parents_from_tracing() -> bool {
+    census_core::context::set_parent_source(current_tracing_context)
+}
+
+fn current_tracing_context() -> Context {
+    ::tracing::Span::current().context()
+}
