@@ -5,4 +5,6 @@
 pub mod ingestion;
 pub mod otlp;
 pub mod process;
+pub mod secrets;
+pub mod services;
 pub mod track_schema;

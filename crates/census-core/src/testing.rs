@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use opentelemetry::trace::{TraceContextExt, TraceId, Tracer as _, TracerProvider as _};
+use opentelemetry::context::FutureExt as _;
+use opentelemetry::trace::{SpanId, TraceContextExt, TraceId, Tracer as _, TracerProvider as _};
 use opentelemetry::{Context, KeyValue, Value};
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider};
 
@@ -62,6 +63,22 @@ impl SpanCapture {
             .collect();
         spans.sort_by_key(|s| s.start_time);
         spans
+    }
+
+    /// Runs `work` under a fresh root span named `test`, ends the root,
+    /// and returns the root, the other spans of its trace (in start order)
+    /// and the work's output.
+    pub async fn traced<F: Future>(&self, work: F) -> (SpanData, Vec<SpanData>, F::Output) {
+        let (cx, trace_id) = self.root("test");
+        let output = work.with_context(cx.clone()).await;
+        cx.span().end();
+        let mut all = self.spans(trace_id);
+        let root = all
+            .iter()
+            .position(|s| s.name == "test" && s.parent_span_id == SpanId::INVALID)
+            .map(|at| all.remove(at))
+            .expect("the root span was exported when it ended");
+        (root, all, output)
     }
 
     /// The spans of `trace_id` once there are at least `count` of them,

@@ -38,15 +38,8 @@ fn namespace(pool: &Traced<SqlitePool>) -> String {
         .into_owned()
 }
 
-/// Runs `work` under a fresh root; returns the root's and its children's spans.
 async fn traced<F: Future>(work: F) -> (SpanData, Vec<SpanData>, F::Output) {
-    let (cx, trace_id) = spans().root("test");
-    let output = work.with_context(cx.clone()).await;
-    cx.span().end();
-    let mut all = spans().spans(trace_id);
-    let root_at = all.iter().position(|s| s.name == "test").unwrap();
-    let root = all.remove(root_at);
-    (root, all, output)
+    spans().traced(work).await
 }
 
 #[tokio::test]

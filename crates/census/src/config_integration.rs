@@ -39,6 +39,7 @@ offers! {
     "tower" => census_tower, ["tower", "axum"];
     "reqwest" => census_reqwest, ["reqwest", "requests"];
     "sqlx" => census_sqlx, ["sqlx"];
+    "postgres" => census_postgres, ["postgres", "postgresql"];
 }
 
 /// Enables the named integrations (names or aliases such as `requests`,

@@ -32,6 +32,8 @@
 //! - `reqwest`: [`reqwest`] (`census-reqwest`), outgoing HTTP calls;
 //! - `sqlx`: [`sqlx`] (`census-sqlx`), database calls through sqlx, with
 //!   `sqlx-sqlite`, `sqlx-postgres` and `sqlx-mysql` for each database;
+//! - `postgres`: [`postgres`] (`census-postgres`), tokio-postgres
+//!   statements;
 //! - `azure`: [`azure`] (`census-azure`), the Application Insights
 //!   exporter, also used by `Tracer::from_env()` when
 //!   `APPLICATIONINSIGHTS_CONNECTION_STRING` is set;
@@ -75,6 +77,8 @@ pub mod prelude {
 
 #[cfg(feature = "azure")]
 pub use census_azure as azure;
+#[cfg(feature = "postgres")]
+pub use census_postgres as postgres;
 #[cfg(feature = "reqwest")]
 pub use census_reqwest as reqwest;
 #[cfg(feature = "sqlx")]

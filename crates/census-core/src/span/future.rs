@@ -71,3 +71,12 @@ where
         output
     }
 }
+
+// The inner future and the classifier need not be `Debug`.
+impl<F, C> std::fmt::Debug for InSpan<F, C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InSpan")
+            .field("span", &self.span)
+            .finish_non_exhaustive()
+    }
+}

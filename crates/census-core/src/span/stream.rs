@@ -83,3 +83,12 @@ where
         self.inner.size_hint()
     }
 }
+
+// The inner stream and the classifier need not be `Debug`.
+impl<S, C> std::fmt::Debug for InSpanStream<S, C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InSpanStream")
+            .field("span", &self.span)
+            .finish_non_exhaustive()
+    }
+}
