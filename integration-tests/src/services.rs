@@ -13,6 +13,14 @@ pub fn postgres_url() -> String {
     )
 }
 
+/// `MYSQL_URL`, or the server `scripts/services up mysql` prepares.
+pub fn mysql_url() -> String {
+    url(
+        "MYSQL_URL",
+        "mysql://census:census-Pw-7Q2x@127.0.0.1:3306/census",
+    )
+}
+
 fn url(variable: &str, default: &str) -> String {
     std::env::var(variable).unwrap_or_else(|_| default.to_owned())
 }

@@ -40,6 +40,7 @@ offers! {
     "reqwest" => census_reqwest, ["reqwest", "requests"];
     "sqlx" => census_sqlx, ["sqlx"];
     "postgres" => census_postgres, ["postgres", "postgresql"];
+    "mysql" => census_mysql, ["mysql", "pymysql", "mariadb"];
 }
 
 /// Enables the named integrations (names or aliases such as `requests`,

@@ -34,6 +34,8 @@
 //!   `sqlx-sqlite`, `sqlx-postgres` and `sqlx-mysql` for each database;
 //! - `postgres`: [`postgres`] (`census-postgres`), tokio-postgres
 //!   statements;
+//! - `mysql`: [`mysql`] (`census-mysql`), mysql_async statements, on MySQL
+//!   and MariaDB;
 //! - `azure`: [`azure`] (`census-azure`), the Application Insights
 //!   exporter, also used by `Tracer::from_env()` when
 //!   `APPLICATIONINSIGHTS_CONNECTION_STRING` is set;
@@ -77,6 +79,8 @@ pub mod prelude {
 
 #[cfg(feature = "azure")]
 pub use census_azure as azure;
+#[cfg(feature = "mysql")]
+pub use census_mysql as mysql;
 #[cfg(feature = "postgres")]
 pub use census_postgres as postgres;
 #[cfg(feature = "reqwest")]
