@@ -95,6 +95,30 @@ impl SpanCapture {
     }
 }
 
+/// A provider for overhead benches: a batch processor, as in production,
+/// in front of an exporter that drops what it receives, and census's
+/// [`ProbabilitySampler`](crate::sampling::ProbabilitySampler) at `rate`.
+///
+/// # Panics
+/// When `rate` is outside 0.0..=1.0.
+pub fn discarding_provider(rate: f64) -> SdkTracerProvider {
+    SdkTracerProvider::builder()
+        .with_batch_exporter(Discard)
+        .with_sampler(crate::sampling::ProbabilitySampler::new(rate).expect("a rate in 0..=1"))
+        .build()
+}
+
+/// Receives every exported batch and drops it.
+#[derive(Debug)]
+struct Discard;
+
+impl opentelemetry_sdk::trace::SpanExporter for Discard {
+    async fn export(&self, batch: Vec<SpanData>) -> opentelemetry_sdk::error::OTelSdkResult {
+        drop(batch);
+        Ok(())
+    }
+}
+
 /// A span's attributes by key, for exact comparisons.
 pub fn attributes(span: &SpanData) -> BTreeMap<String, Value> {
     attribute_map(span.attributes.iter().cloned())

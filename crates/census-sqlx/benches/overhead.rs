@@ -9,32 +9,12 @@ use std::time::{Duration, Instant};
 
 use census_core::model::{DbSystem, Target};
 use census_core::registry::set_tracer_provider;
-use census_core::sampling::ProbabilitySampler;
+use census_core::testing::discarding_provider;
 use census_sqlx::Traced;
 use criterion::{Criterion, criterion_group, criterion_main};
-use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::trace::{SdkTracerProvider, SpanData, SpanExporter};
 use sqlx::{Connection, Executor, Sqlite, SqliteConnection};
 
 const QUERY: &str = "SELECT name, price FROM products WHERE sku = ? AND status = 'active'";
-
-/// Receives every exported batch and drops it.
-#[derive(Debug)]
-struct Discard;
-
-impl SpanExporter for Discard {
-    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
-        drop(batch);
-        Ok(())
-    }
-}
-
-fn provider(rate: f64) -> SdkTracerProvider {
-    SdkTracerProvider::builder()
-        .with_batch_exporter(Discard)
-        .with_sampler(ProbabilitySampler::new(rate).unwrap())
-        .build()
-}
 
 async fn connection() -> SqliteConnection {
     let mut conn = SqliteConnection::connect("sqlite::memory:").await.unwrap();
@@ -100,7 +80,7 @@ fn overhead(c: &mut Criterion) {
         b.iter_custom(|iters| rt.block_on(run::<SqliteConnection>(&mut raw, iters)))
     });
 
-    let sampled = provider(1.0);
+    let sampled = discarding_provider(1.0);
     set_tracer_provider(sampled.clone());
     census_sqlx::INTEGRATION.set_enabled(true);
     group.bench_function("traced_sampled", |b| {
@@ -133,7 +113,7 @@ fn overhead(c: &mut Criterion) {
         b.iter_custom(|iters| rt.block_on(run::<Traced<SqliteConnection>>(&mut traced, iters)))
     });
 
-    set_tracer_provider(provider(0.0));
+    set_tracer_provider(discarding_provider(0.0));
     census_sqlx::INTEGRATION.set_enabled(true);
     group.bench_function("traced_unsampled", |b| {
         b.iter_custom(|iters| rt.block_on(run::<Traced<SqliteConnection>>(&mut traced, iters)))

@@ -10,20 +10,29 @@ use census_core::sanitize::mask_quoted;
 pub(crate) fn outcome(error: &sqlx::Error) -> Outcome {
     let mut failure = Failure::new(error_type(error), mask_quoted(&error.to_string()));
     if let sqlx::Error::Database(db) = error
-        && let Some(code) = db.code()
+        && let Some(code) = status_code(db.as_ref())
     {
-        failure = failure.with_db_status_code(code.into_owned());
+        failure = failure.with_db_status_code(code);
     }
     Outcome::Failed(failure)
+}
+
+/// The database's own code: SQLSTATE, except on MySQL, whose error numbers
+/// (`1062`) are what its users and the semantic conventions know, where
+/// SQLSTATE is a coarse class (`23000`).
+fn status_code(db: &dyn sqlx::error::DatabaseError) -> Option<String> {
+    #[cfg(feature = "mysql")]
+    if let Some(mysql) = db.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>() {
+        return Some(mysql.number().to_string());
+    }
+    db.code().map(Cow::into_owned)
 }
 
 fn error_type(error: &sqlx::Error) -> Cow<'static, str> {
     use sqlx::Error as E;
     Cow::Borrowed(match error {
         E::Database(db) => {
-            return db
-                .code()
-                .map_or(Cow::Borrowed("database"), |c| c.into_owned().into());
+            return status_code(db.as_ref()).map_or(Cow::Borrowed("database"), Cow::Owned);
         }
         E::Configuration(_) => "configuration",
         E::InvalidArgument(_) => "invalid_argument",

@@ -3,7 +3,7 @@ use std::sync::Arc;
 use census_core::model::{DbSystem, Target};
 use census_core::span::SqlSpans;
 use sqlx::pool::PoolConnection;
-use sqlx::{Database, Pool, Transaction};
+use sqlx::{Connection, Database, Pool, Transaction};
 
 use crate::TracedDatabase;
 
@@ -44,6 +44,18 @@ impl<DB: TracedDatabase> Traced<Pool<DB>> {
     /// Takes a connection from the pool whose queries are traced.
     pub async fn acquire(&self) -> Result<Traced<PoolConnection<DB>>, sqlx::Error> {
         Ok(self.share(self.inner.acquire().await?))
+    }
+}
+
+impl<DB, C> Traced<C>
+where
+    DB: TracedDatabase<Connection = C>,
+    C: Connection<Database = DB>,
+{
+    /// Traces a single connection made with `options`, its target taken
+    /// from them as for a pool.
+    pub fn for_connection(connection: C, options: &C::Options) -> Self {
+        Self::with_target(connection, DB::SYSTEM, DB::target(options))
     }
 }
 
