@@ -8,7 +8,11 @@
 
 /// Gives `message` as a `tracing` warning, or on standard error when no
 /// subscriber would record it.
-pub(crate) fn warn(message: &str) {
+///
+/// ```
+/// census_core::diagnostics::warn("the `x` option is ignored: set `y` instead");
+/// ```
+pub fn warn(message: &str) {
     let subscribed = tracing::dispatcher::get_default(|dispatch| {
         !dispatch.is::<tracing::subscriber::NoSubscriber>()
     });

@@ -35,7 +35,7 @@
 //! ```
 
 pub mod context;
-mod diagnostics;
+pub mod diagnostics;
 pub mod export;
 pub mod model;
 pub mod operation;

@@ -41,6 +41,7 @@ offers! {
     "sqlx" => census_sqlx, ["sqlx"];
     "postgres" => census_postgres, ["postgres", "postgresql"];
     "mysql" => census_mysql, ["mysql", "pymysql", "mariadb"];
+    "mongodb" => census_mongodb, ["mongodb", "pymongo"];
 }
 
 /// Enables the named integrations (names or aliases such as `requests`,

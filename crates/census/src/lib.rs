@@ -36,6 +36,7 @@
 //!   statements;
 //! - `mysql`: [`mysql`] (`census-mysql`), mysql_async statements, on MySQL
 //!   and MariaDB;
+//! - `mongodb`: [`mongodb`] (`census-mongodb`), MongoDB driver commands;
 //! - `azure`: [`azure`] (`census-azure`), the Application Insights
 //!   exporter, also used by `Tracer::from_env()` when
 //!   `APPLICATIONINSIGHTS_CONNECTION_STRING` is set;
@@ -79,6 +80,8 @@ pub mod prelude {
 
 #[cfg(feature = "azure")]
 pub use census_azure as azure;
+#[cfg(feature = "mongodb")]
+pub use census_mongodb as mongodb;
 #[cfg(feature = "mysql")]
 pub use census_mysql as mysql;
 #[cfg(feature = "postgres")]
