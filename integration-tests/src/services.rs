@@ -21,6 +21,11 @@ pub fn mysql_url() -> String {
     )
 }
 
+/// `MONGODB_URL`, or the server `scripts/services up mongodb` prepares.
+pub fn mongodb_url() -> String {
+    url("MONGODB_URL", "mongodb://127.0.0.1:27017/census")
+}
+
 fn url(variable: &str, default: &str) -> String {
     std::env::var(variable).unwrap_or_else(|_| default.to_owned())
 }

@@ -1,0 +1,183 @@
+//! census-mongodb against a real MongoDB-protocol server: one span per
+//! command with the exact attributes, server errors, no plumbing commands,
+//! and masked command text.
+
+use census_core::testing::{SpanCapture, SpanData, attributes, capture};
+use census_integration_tests::{secrets, services};
+use mongodb::bson::{Document, doc};
+use mongodb::options::{ClientOptions, IndexOptions};
+use mongodb::{Client, IndexModel};
+use opentelemetry::Value;
+use opentelemetry::trace::{SpanKind, Status};
+
+fn spans() -> &'static SpanCapture {
+    capture(&[&census::mongodb::INTEGRATION])
+}
+
+/// A client with census installed (command text captured) and a database
+/// of its own (tests run in parallel).
+async fn database(test: &str) -> mongodb::Database {
+    spans();
+    let url = services::mongodb_url();
+    let mut options = ClientOptions::parse(&url)
+        .await
+        .unwrap_or_else(|e| services::unreachable("mongodb", &url, &e));
+    census::mongodb::Commands::new()
+        .capture_text(true)
+        .install(&mut options);
+    let client = Client::with_options(options).unwrap();
+    let db = client.database(&format!("census_{test}_{}", std::process::id()));
+    db.drop()
+        .await
+        .unwrap_or_else(|e| services::unreachable("mongodb", &url, &e));
+    db
+}
+
+fn names(spans: &[SpanData]) -> Vec<&str> {
+    spans.iter().map(|s| s.name.as_ref()).collect()
+}
+
+#[tokio::test]
+async fn a_find_is_one_client_span_with_its_target_and_masked_text() {
+    let db = database("find").await;
+    let orders = db.collection::<Document>("orders");
+    orders
+        .insert_one(doc! { "_id": 1, "email": "bob@example.com", "total": 42 })
+        .await
+        .unwrap();
+    let (root, children, found) = spans()
+        .traced(
+            orders
+                .find_one(doc! { "email": "bob@example.com", "total": { "$gt": 10 } })
+                .into_future(),
+        )
+        .await;
+    assert!(found.unwrap().is_some());
+    assert_eq!(names(&children), ["find orders"]);
+    let span = &children[0];
+    assert_eq!(span.span_kind, SpanKind::Client);
+    assert_eq!(span.parent_span_id, root.span_context.span_id());
+    assert_eq!(span.status, Status::Unset);
+    let a = attributes(span);
+    let expected: [(&str, Value); 7] = [
+        ("db.system.name", "mongodb".into()),
+        ("db.namespace", db.name().to_owned().into()),
+        ("db.collection.name", "orders".into()),
+        ("db.operation.name", "find".into()),
+        ("server.address", "127.0.0.1".into()),
+        ("server.port", 27017.into()),
+        (
+            "db.query.text",
+            r#"{"find": "orders", "singleBatch": ?, "limit": ?, "filter": {"email": ?, "total": {"$gt": ?}}}"#.into(),
+        ),
+    ];
+    for (key, value) in expected {
+        assert_eq!(a.get(key), Some(&value), "{key} in {a:?}");
+    }
+    assert_eq!(a.len(), 7, "{a:?}");
+    secrets::assert_none_of(&["bob@example.com"], &children);
+}
+
+#[tokio::test]
+async fn server_errors_record_their_code_and_no_value() {
+    let db = database("errors").await;
+    let users = db.collection::<Document>("users");
+    users
+        .create_index(
+            IndexModel::builder()
+                .keys(doc! { "email": 1 })
+                .options(IndexOptions::builder().unique(true).build())
+                .build(),
+        )
+        .await
+        .unwrap();
+    users
+        .insert_one(doc! { "email": "bob@example.com" })
+        .await
+        .unwrap();
+    let (_, children, _) = spans()
+        .traced(async {
+            users
+                .insert_one(doc! { "email": "bob@example.com" })
+                .await
+                .unwrap_err();
+            db.run_command(doc! { "noSuchCommand": 1 })
+                .await
+                .unwrap_err();
+        })
+        .await;
+    assert_eq!(names(&children), ["insert users", "noSuchCommand"]);
+    let codes: Vec<String> = children
+        .iter()
+        .map(|s| {
+            attributes(s)["db.response.status_code"]
+                .as_str()
+                .into_owned()
+        })
+        .collect();
+    assert_eq!(codes, ["11000", "59"]);
+    for span in &children {
+        assert!(matches!(span.status, Status::Error { .. }), "{}", span.name);
+        assert!(attributes(span).contains_key("error.type"), "{}", span.name);
+    }
+    secrets::assert_none_of(&["bob@example.com"], &children);
+}
+
+#[tokio::test]
+async fn every_command_of_an_operation_is_reported_and_plumbing_is_not() {
+    let db = database("many").await;
+    let items = db.collection::<Document>("items");
+    let (root, children, _) = spans()
+        .traced(async {
+            items
+                .insert_many((0..3).map(|i| doc! { "n": i, "secret": format!("s-{i}") }))
+                .await
+                .unwrap();
+            items
+                .update_one(doc! { "n": 1 }, doc! { "$set": { "n": 10 } })
+                .await
+                .unwrap();
+            items.delete_many(doc! { "n": { "$lt": 5 } }).await.unwrap();
+            let left = items.count_documents(doc! {}).await.unwrap();
+            assert_eq!(left, 1);
+        })
+        .await;
+    assert_eq!(
+        names(&children),
+        [
+            "insert items",
+            "update items",
+            "delete items",
+            "aggregate items"
+        ]
+    );
+    assert!(
+        children
+            .iter()
+            .all(|s| s.parent_span_id == root.span_context.span_id())
+    );
+    assert!(!names(&children).iter().any(|n| {
+        let n = n.to_ascii_lowercase();
+        n.starts_with("hello") || n.starts_with("ismaster") || n.starts_with("sasl")
+    }));
+    secrets::assert_none_of(&["s-0", "s-1", "s-2"], &children);
+}
+
+#[tokio::test]
+async fn without_capture_the_command_text_is_not_recorded() {
+    spans();
+    let url = services::mongodb_url();
+    let mut options = ClientOptions::parse(&url).await.unwrap();
+    census::mongodb::install(&mut options);
+    let client = Client::with_options(options).unwrap();
+    let db = client.database(&format!("census_plain_{}", std::process::id()));
+    let (_, children, _) = spans()
+        .traced(
+            db.collection::<Document>("t")
+                .find_one(doc! { "x": "hidden" })
+                .into_future(),
+        )
+        .await;
+    assert_eq!(names(&children), ["find t"]);
+    assert!(!attributes(&children[0]).contains_key("db.query.text"));
+}
