@@ -44,7 +44,29 @@ fn server_failure(code: i32, code_name: Option<&str>, message: &str) -> Failure 
         Some(name) if !name.is_empty() => name.to_owned(),
         _ => code.to_string(),
     };
-    Failure::new(error_type, mask_quoted(message)).with_db_status_code(code.to_string())
+    Failure::new(error_type, mask_message(message)).with_db_status_code(code.to_string())
+}
+
+/// A server message with its values masked: quoted strings, and whatever
+/// sits inside `{ … }`, where MongoDB prints documents, unquoted numbers
+/// included (`dup key: { _id: 1 }`).
+fn mask_message(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut depth = 0usize;
+    for c in mask_quoted(message).chars() {
+        match c {
+            '{' => {
+                if depth == 0 {
+                    out.push_str("{…}");
+                }
+                depth += 1;
+            }
+            '}' if depth > 0 => depth -= 1,
+            _ if depth > 0 => {}
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -66,6 +88,20 @@ mod tests {
         let text = format!("{failure:?}");
         assert!(text.contains("11000"), "{text}");
         assert!(!text.contains("bob@example.com"), "{text}");
+        assert!(text.contains("dup key: {…}"), "{text}");
         assert_eq!(replied(&doc! { "ok": 1, "n": 1 }), Outcome::Ok);
+    }
+
+    #[test]
+    fn unquoted_values_in_documents_are_masked_too() {
+        assert_eq!(
+            mask_message("E11000 duplicate key error index: _id_ dup key: { _id: 987654 }"),
+            "E11000 duplicate key error index: _id_ dup key: {…}"
+        );
+        assert_eq!(
+            mask_message("nested { a: { b: 1 } } tail"),
+            "nested {…} tail"
+        );
+        assert_eq!(mask_message("unbalanced { a: 1"), "unbalanced {…}");
     }
 }
