@@ -609,6 +609,71 @@ mod tests {
     }
 
     #[test]
+    fn mongodb_and_mariadb_dependencies() {
+        let items = map(|tracer| {
+            tracer
+                .span_builder("find orders")
+                .with_kind(SpanKind::Client)
+                .with_attributes([
+                    KeyValue::new("db.system.name", "mongodb"),
+                    KeyValue::new("server.address", "mongo"),
+                    KeyValue::new("server.port", 27017),
+                    KeyValue::new("db.namespace", "shop"),
+                    KeyValue::new("db.collection.name", "orders"),
+                    KeyValue::new("db.operation.name", "find"),
+                    KeyValue::new("db.query.text", r#"{"find": "orders", "filter": {"status": ?}}"#),
+                ])
+                .start(tracer)
+                .end();
+            tracer
+                .span_builder("SELECT users")
+                .with_kind(SpanKind::Client)
+                .with_attributes([
+                    KeyValue::new("db.system.name", "mariadb"),
+                    KeyValue::new("server.address", "db"),
+                    KeyValue::new("server.port", 3306),
+                    KeyValue::new("db.namespace", "shop"),
+                    KeyValue::new("db.query.text", "SELECT * FROM users WHERE id = ?"),
+                ])
+                .start(tracer)
+                .end();
+        });
+        let base = |i: usize| items[i]["data"]["baseData"].clone();
+        let fields = |i: usize| {
+            let b = base(i);
+            (
+                b["type"].clone(),
+                b["target"].clone(),
+                b["name"].clone(),
+                b["data"].clone(),
+                b["resultCode"].clone(),
+            )
+        };
+        assert_eq!(
+            fields(0),
+            (
+                json!("mongodb"),
+                json!("mongo:27017|shop"),
+                json!("find orders"),
+                json!(r#"{"find": "orders", "filter": {"status": ?}}"#),
+                json!("0")
+            )
+        );
+        // Microsoft's exporter names only PostgreSQL, MySQL and MongoDB
+        // (and a few others) by type; every other SQL database is `SQL`.
+        assert_eq!(
+            fields(1),
+            (
+                json!("SQL"),
+                json!("db:3306|shop"),
+                json!("SELECT users"),
+                json!("SELECT * FROM users WHERE id = ?"),
+                json!("0")
+            )
+        );
+    }
+
+    #[test]
     fn messaging_and_database_targets() {
         let items = map(|tracer| {
             tracer
