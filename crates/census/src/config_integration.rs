@@ -41,6 +41,7 @@ offers! {
     "sqlx" => census_sqlx, ["sqlx"];
     "postgres" => census_postgres, ["postgres", "postgresql"];
     "mysql" => census_mysql, ["mysql", "pymysql", "mariadb"];
+    "diesel" => census_diesel, ["diesel"];
 }
 
 /// Enables the named integrations (names or aliases such as `requests`,
@@ -98,5 +99,21 @@ mod feature_off {
             ),
             "{err}"
         );
+    }
+}
+
+#[cfg(all(test, feature = "diesel"))]
+mod diesel_default {
+    use diesel::connection::get_default_instrumentation;
+
+    #[test]
+    fn switching_diesel_on_makes_census_diesels_default_instrumentation() {
+        assert!(
+            get_default_instrumentation().is_none(),
+            "nothing installed before"
+        );
+        assert_eq!(super::trace_integrations(&["diesel"]), ["diesel"]);
+        let installed = get_default_instrumentation().expect("installed on enable");
+        assert!(installed.is::<census_diesel::CensusInstrumentation>());
     }
 }

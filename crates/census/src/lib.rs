@@ -36,6 +36,9 @@
 //!   statements;
 //! - `mysql`: [`mysql`] (`census-mysql`), mysql_async statements, on MySQL
 //!   and MariaDB;
+//! - `diesel`: [`diesel`] (`census-diesel`), diesel queries on PostgreSQL,
+//!   MySQL and SQLite: switching the `diesel` integration on makes census
+//!   diesel's default instrumentation, so connections need no change;
 //! - `azure`: [`azure`] (`census-azure`), the Application Insights
 //!   exporter, also used by `Tracer::from_env()` when
 //!   `APPLICATIONINSIGHTS_CONNECTION_STRING` is set;
@@ -79,6 +82,8 @@ pub mod prelude {
 
 #[cfg(feature = "azure")]
 pub use census_azure as azure;
+#[cfg(feature = "diesel")]
+pub use census_diesel as diesel;
 #[cfg(feature = "mysql")]
 pub use census_mysql as mysql;
 #[cfg(feature = "postgres")]
