@@ -621,7 +621,10 @@ mod tests {
                     KeyValue::new("db.namespace", "shop"),
                     KeyValue::new("db.collection.name", "orders"),
                     KeyValue::new("db.operation.name", "find"),
-                    KeyValue::new("db.query.text", r#"{"find": "orders", "filter": {"status": ?}}"#),
+                    KeyValue::new(
+                        "db.query.text",
+                        r#"{"find": "orders", "filter": {"status": ?}}"#,
+                    ),
                 ])
                 .start(tracer)
                 .end();

@@ -7,7 +7,9 @@
 //! feature installs one — supplies the parent then.
 //!
 //! `tokio::spawn` starts the task with an empty OpenTelemetry context, so
-//! spans it records would start new operations. [`spawn`] carries it over.
+//! spans it records would start new operations. [`spawn`] carries it over,
+//! and [`spawn_blocking`] does for `tokio::task::spawn_blocking` (where
+//! synchronous database calls such as diesel's run).
 
 use std::future::Future;
 use std::sync::OnceLock;
@@ -66,4 +68,31 @@ where
     F::Output: Send + 'static,
 {
     tokio::spawn(future.with_context(current()))
+}
+
+/// `tokio::task::spawn_blocking` for a closure that runs in the caller's
+/// current context, so that spans it records (a diesel query) are
+/// children of the caller's span. It does what a caller can do by hand:
+/// take `Context::current()` before, `let _attached = cx.attach();` inside.
+///
+/// Like `tokio::task::spawn_blocking`, it must be called from within a
+/// tokio runtime.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let handle = census_core::context::spawn_blocking(|| 6 * 7);
+/// assert_eq!(handle.await.unwrap(), 42);
+/// # }
+/// ```
+pub fn spawn_blocking<F, R>(f: F) -> tokio::task::JoinHandle<R>
+where
+    F: FnOnce() -> R + Send + 'static,
+    R: Send + 'static,
+{
+    let cx = current();
+    tokio::task::spawn_blocking(move || {
+        let _attached = cx.attach();
+        f()
+    })
 }

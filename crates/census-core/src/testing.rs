@@ -71,6 +71,26 @@ impl SpanCapture {
     pub async fn traced<F: Future>(&self, work: F) -> (SpanData, Vec<SpanData>, F::Output) {
         let (cx, trace_id) = self.root("test");
         let output = work.with_context(cx.clone()).await;
+        self.end_root(&cx, trace_id, output)
+    }
+
+    /// [`traced`](Self::traced) for synchronous work: `work` runs on this
+    /// thread with the root span's context attached.
+    pub fn traced_blocking<R>(&self, work: impl FnOnce() -> R) -> (SpanData, Vec<SpanData>, R) {
+        let (cx, trace_id) = self.root("test");
+        let output = {
+            let _attached = cx.clone().attach();
+            work()
+        };
+        self.end_root(&cx, trace_id, output)
+    }
+
+    fn end_root<R>(
+        &self,
+        cx: &Context,
+        trace_id: TraceId,
+        output: R,
+    ) -> (SpanData, Vec<SpanData>, R) {
         cx.span().end();
         let mut all = self.spans(trace_id);
         let root = all

@@ -251,6 +251,25 @@ mod tests {
         assert_eq!(spawned.parent_span_id, work.span_context.span_id());
     }
 
+    #[tokio::test]
+    async fn spawn_blocking_carries_the_context_to_the_blocking_thread() {
+        let (tracer, exporter) = tracer();
+        let child_tracer = tracer.clone();
+        tracer
+            .in_span("request work", async move {
+                crate::context::spawn_blocking(move || drop(child_tracer.span("blocking")))
+                    .await
+                    .unwrap();
+            })
+            .await;
+        let spans = exporter.get_finished_spans().unwrap();
+        let [blocking, work] = spans.as_slice() else {
+            panic!("{spans:?}")
+        };
+        assert_eq!(blocking.name, "blocking");
+        assert_eq!(blocking.parent_span_id, work.span_context.span_id());
+    }
+
     #[test]
     fn shutdown_flushes_batches_within_the_deadline() {
         let lines = crate::test_support::SharedBuffer::default();

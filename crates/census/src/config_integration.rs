@@ -42,6 +42,7 @@ offers! {
     "postgres" => census_postgres, ["postgres", "postgresql"];
     "mysql" => census_mysql, ["mysql", "pymysql", "mariadb"];
     "mongodb" => census_mongodb, ["mongodb", "pymongo"];
+    "diesel" => census_diesel, ["diesel"];
 }
 
 /// Enables the named integrations (names or aliases such as `requests`,
@@ -99,5 +100,21 @@ mod feature_off {
             ),
             "{err}"
         );
+    }
+}
+
+#[cfg(all(test, feature = "diesel"))]
+mod diesel_default {
+    use diesel::connection::get_default_instrumentation;
+
+    #[test]
+    fn switching_diesel_on_makes_census_diesels_default_instrumentation() {
+        assert!(
+            get_default_instrumentation().is_none(),
+            "nothing installed before"
+        );
+        assert_eq!(super::trace_integrations(&["diesel"]), ["diesel"]);
+        let installed = get_default_instrumentation().expect("installed on enable");
+        assert!(installed.is::<census_diesel::CensusInstrumentation>());
     }
 }

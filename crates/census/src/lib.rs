@@ -37,6 +37,9 @@
 //! - `mysql`: [`mysql`] (`census-mysql`), mysql_async statements, on MySQL
 //!   and MariaDB;
 //! - `mongodb`: [`mongodb`] (`census-mongodb`), MongoDB driver commands;
+//! - `diesel`: [`diesel`] (`census-diesel`), diesel queries on PostgreSQL,
+//!   MySQL and SQLite: switching the `diesel` integration on makes census
+//!   diesel's default instrumentation, so connections need no change;
 //! - `azure`: [`azure`] (`census-azure`), the Application Insights
 //!   exporter, also used by `Tracer::from_env()` when
 //!   `APPLICATIONINSIGHTS_CONNECTION_STRING` is set;
@@ -80,6 +83,8 @@ pub mod prelude {
 
 #[cfg(feature = "azure")]
 pub use census_azure as azure;
+#[cfg(feature = "diesel")]
+pub use census_diesel as diesel;
 #[cfg(feature = "mongodb")]
 pub use census_mongodb as mongodb;
 #[cfg(feature = "mysql")]

@@ -1,3 +1,4 @@
+use std::error::Error;
 use std::sync::atomic::{AtomicU8, Ordering};
 
 use super::provider::TracerCache;
@@ -22,8 +23,13 @@ pub struct Integration {
     crate_name: &'static str,
     version: &'static str,
     state: AtomicU8,
+    on_enable: Option<EnableHook>,
     pub(super) tracer: TracerCache,
 }
+
+/// What an integration does each time it is switched on, e.g. install
+/// itself into a library that takes one process-wide hook.
+pub type EnableHook = fn() -> Result<(), Box<dyn Error + Send + Sync>>;
 
 /// Bit set while the integration traces.
 const ON: u8 = 0b01;
@@ -41,8 +47,32 @@ impl Integration {
             crate_name,
             version,
             state: AtomicU8::new(0),
+            on_enable: None,
             tracer: TracerCache::new(),
         }
+    }
+
+    /// Runs `hook` each time the integration is switched on from off: for
+    /// a library with no wrapper to hand out, only a process-wide hook
+    /// (diesel's default instrumentation). A failing hook is reported as a
+    /// warning; the integration is on all the same.
+    ///
+    /// ```
+    /// use census_core::registry::Integration;
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// static INSTALLED: AtomicUsize = AtomicUsize::new(0);
+    /// fn install() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    ///     INSTALLED.fetch_add(1, Ordering::Relaxed);
+    ///     Ok(())
+    /// }
+    /// static HOOKED: Integration = Integration::new("hooked", "my-hooked", "0.1.0").with_on_enable(install);
+    /// HOOKED.set_enabled(true);
+    /// HOOKED.set_enabled(true); // already on: not run again
+    /// assert_eq!(INSTALLED.load(Ordering::Relaxed), 1);
+    /// ```
+    pub const fn with_on_enable(mut self, hook: EnableHook) -> Self {
+        self.on_enable = Some(hook);
+        self
     }
 
     /// Other accepted names, e.g. the OpenCensus Python ones.
@@ -85,9 +115,19 @@ impl Integration {
     }
 
     /// Turns tracing through this integration on or off, process-wide.
+    /// Switching it on from off runs its [enable hook](Self::with_on_enable).
     pub fn set_enabled(&self, enabled: bool) {
         if enabled {
-            self.state.fetch_or(ON, Ordering::Relaxed);
+            let was = self.state.fetch_or(ON, Ordering::Relaxed);
+            if was & ON == 0
+                && let Some(hook) = self.on_enable
+                && let Err(error) = hook()
+            {
+                crate::diagnostics::warn(&format!(
+                    "the `{}` integration is on, but setting it up failed: {error}",
+                    self.name
+                ));
+            }
         } else {
             self.state.fetch_and(!ON, Ordering::Relaxed);
         }

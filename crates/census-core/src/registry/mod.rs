@@ -13,7 +13,7 @@ mod provider;
 
 pub use catalog::Offer;
 pub use error::{IntegrationError, NameOrigin};
-pub use integration::Integration;
+pub use integration::{EnableHook, Integration};
 pub use provider::set_tracer_provider;
 
 /// Environment variable naming integrations to enable, comma-separated.

@@ -207,3 +207,43 @@ fn wrapper_used_while_off_warns_exactly_once() {
         "{log}"
     );
 }
+
+static HOOK_RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+fn failing_hook() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    HOOK_RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    Err("no hook slot".into())
+}
+
+static HOOKED: Integration =
+    Integration::new("hooked", "census-hooked", "0").with_on_enable(failing_hook);
+
+#[test]
+fn the_enable_hook_runs_on_each_switch_on_and_its_failure_is_a_warning() {
+    let _g = exclusive();
+    let runs = || HOOK_RUNS.load(std::sync::atomic::Ordering::Relaxed);
+    let offered = [Offer::compiled("hooked", &HOOKED)];
+    let log = logged(|| {
+        assert_eq!(
+            try_trace_integrations_with_env(&offered, &["hooked"], &env(&[])).unwrap(),
+            ["hooked"]
+        );
+        assert_eq!(runs(), 1);
+        // Already on: nothing to set up again.
+        HOOKED.set_enabled(true);
+        assert_eq!(runs(), 1);
+        HOOKED.set_enabled(false);
+        assert_eq!(runs(), 1);
+        HOOKED.set_enabled(true);
+        assert_eq!(runs(), 2);
+    });
+    assert!(
+        HOOKED.is_enabled(),
+        "a failed hook leaves the integration on"
+    );
+    assert_eq!(log.matches(" WARN ").count(), 2, "{log}");
+    assert!(
+        log.contains("the `hooked` integration is on, but setting it up failed: no hook slot"),
+        "{log}"
+    );
+}

@@ -62,6 +62,23 @@ impl SqlSpans {
     /// unsampled call pays for no sanitizing. Samplers see the database
     /// system as the span name.
     pub fn start(&self, sql: &str) -> Option<ActiveSpan> {
+        self.start_with(|| sql)
+    }
+
+    /// [`start`](Self::start) for a statement whose text costs something to
+    /// produce (a query builder renders it): `sql` is called only for a
+    /// span that records.
+    ///
+    /// ```
+    /// use census_core::model::{DbSystem, Target};
+    /// use census_core::registry::Integration;
+    /// use census_core::span::SqlSpans;
+    /// static ORM: Integration = Integration::new("orm", "my-orm", "0.1.0");
+    /// let spans = SqlSpans::new(&ORM, DbSystem::Sqlite, &Target::new());
+    /// let span = spans.start_with(|| -> String { unreachable!("`orm` is not enabled") });
+    /// assert!(span.is_none());
+    /// ```
+    pub fn start_with<S: AsRef<str>>(&self, sql: impl FnOnce() -> S) -> Option<ActiveSpan> {
         if !self.integration.should_trace() {
             return None;
         }
@@ -72,7 +89,7 @@ impl SqlSpans {
             Vec::new,
         );
         if span.is_recording() {
-            let prepared = self.prepare(sql);
+            let prepared = self.prepare(sql().as_ref());
             let handle = span.span();
             handle.update_name(prepared.name.clone());
             for attribute in &prepared.attributes {
@@ -128,6 +145,34 @@ mod tests {
                 KeyValue::new("db.system.name", "mysql"),
             ]
         );
+    }
+
+    #[test]
+    fn a_lazy_statement_is_rendered_only_for_a_span_that_records() {
+        use opentelemetry::trace::{
+            SpanContext, SpanId, TraceContextExt as _, TraceFlags, TraceState,
+        };
+        let capture = crate::testing::capture(&[&SQL]);
+        let spans = SqlSpans::new(&SQL, DbSystem::Postgres, &Target::new());
+        let (root, trace) = capture.root("root");
+        let span = {
+            let _in_root = root.clone().attach();
+            spans.start_with(|| String::from("DELETE FROM t WHERE id = 7"))
+        };
+        drop(span.expect("on"));
+        let recorded = capture.spans(trace);
+        assert_eq!(recorded[0].name, "DELETE t");
+
+        let unsampled = opentelemetry::Context::new().with_remote_span_context(SpanContext::new(
+            trace,
+            SpanId::from_bytes([7; 8]),
+            TraceFlags::default(),
+            true,
+            TraceState::default(),
+        ));
+        let _in_unsampled = unsampled.attach();
+        let span = spans.start_with(|| -> &str { panic!("rendered for an unsampled span") });
+        assert!(!span.expect("on, but unsampled").is_recording());
     }
 
     #[test]
