@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use census_core::registry::Integration;
-use census_core::testing::{SpanCapture, SpanData, attribute_map, attributes, capture};
+use census_core::testing::{SpanCapture, SpanData, attribute_map, attributes, capture, names};
 use census_integration_tests::{secrets, services};
 use diesel::connection::SimpleConnection as _;
 use diesel::prelude::*;
@@ -85,10 +85,6 @@ fn expected(system: &str, extra: &[(&'static str, Value)]) -> BTreeMap<String, V
             .into_iter()
             .chain(extra.iter().map(|(k, v)| KeyValue::new(*k, v.clone()))),
     )
-}
-
-fn names(spans: &[SpanData]) -> Vec<&str> {
-    spans.iter().map(|s| s.name.as_ref()).collect()
 }
 
 #[derive(QueryableByName, Debug, PartialEq)]

@@ -2,7 +2,7 @@
 //! command with the exact attributes, server errors, no plumbing commands,
 //! and masked command text.
 
-use census_core::testing::{SpanCapture, SpanData, attributes, capture};
+use census_core::testing::{SpanCapture, attributes, capture, names};
 use census_integration_tests::{secrets, services};
 use mongodb::bson::{Document, doc};
 use mongodb::options::{ClientOptions, IndexOptions};
@@ -31,10 +31,6 @@ async fn database(test: &str) -> mongodb::Database {
         .await
         .unwrap_or_else(|e| services::unreachable("mongodb", &url, &e));
     db
-}
-
-fn names(spans: &[SpanData]) -> Vec<&str> {
-    spans.iter().map(|s| s.name.as_ref()).collect()
 }
 
 #[tokio::test]

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use census::mysql::Traced;
-use census_core::testing::{SpanCapture, SpanData, attribute_map, attributes, capture};
+use census_core::testing::{SpanCapture, attribute_map, attributes, capture, names};
 use census_integration_tests::{secrets, services};
 use mysql_async::{Conn, Opts, TxOpts};
 use opentelemetry::trace::{SpanKind, Status};
@@ -61,10 +61,6 @@ fn expected(
         .into_iter()
         .chain(extra.iter().map(|(k, v)| KeyValue::new(*k, v.clone()))),
     )
-}
-
-fn names(spans: &[SpanData]) -> Vec<&str> {
-    spans.iter().map(|s| s.name.as_ref()).collect()
 }
 
 #[tokio::test]

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use census::postgres::{Traced, connect};
-use census_core::testing::{SpanCapture, SpanData, attributes, capture};
+use census_core::testing::{SpanCapture, attributes, capture, names};
 use census_integration_tests::{secrets, services};
 use opentelemetry::trace::{SpanKind, Status};
 use opentelemetry::{KeyValue, Value};
@@ -51,10 +51,6 @@ fn expected(extra: &[(&'static str, Value)]) -> std::collections::BTreeMap<Strin
             .into_iter()
             .chain(extra.iter().map(|(k, v)| KeyValue::new(*k, v.clone()))),
     )
-}
-
-fn names(spans: &[SpanData]) -> Vec<&str> {
-    spans.iter().map(|s| s.name.as_ref()).collect()
 }
 
 #[tokio::test]

@@ -3,7 +3,7 @@
 //! error codes, transactions and pooled connections.
 
 use census::sqlx::Traced;
-use census_core::testing::{SpanCapture, SpanData, attribute_map, attributes, capture};
+use census_core::testing::{SpanCapture, SpanData, attribute_map, attributes, capture, names};
 use census_integration_tests::{secrets, services};
 use opentelemetry::trace::{SpanKind, Status};
 use opentelemetry::{KeyValue, Value};
@@ -11,10 +11,6 @@ use sqlx::{MySqlPool, PgPool};
 
 fn spans() -> &'static SpanCapture {
     capture(&[&census::sqlx::INTEGRATION])
-}
-
-fn names(spans: &[SpanData]) -> Vec<&str> {
-    spans.iter().map(|s| s.name.as_ref()).collect()
 }
 
 fn target(system: &'static str, port: i64) -> Vec<KeyValue> {

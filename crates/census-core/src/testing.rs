@@ -139,6 +139,11 @@ impl opentelemetry_sdk::trace::SpanExporter for Discard {
     }
 }
 
+/// The spans' names, in order, for exact comparisons.
+pub fn names(spans: &[SpanData]) -> Vec<&str> {
+    spans.iter().map(|s| s.name.as_ref()).collect()
+}
+
 /// A span's attributes by key, for exact comparisons.
 pub fn attributes(span: &SpanData) -> BTreeMap<String, Value> {
     attribute_map(span.attributes.iter().cloned())
