@@ -342,3 +342,37 @@ async fn no_password_or_literal_reaches_telemetry() {
         &all,
     );
 }
+
+#[tokio::test]
+async fn the_sql_commenter_sends_the_statement_span_as_traceparent_when_asked() {
+    const WHO_AM_I: &str =
+        "SELECT INFO FROM information_schema.PROCESSLIST WHERE ID = CONNECTION_ID()";
+    spans();
+    let url = services::mysql_url();
+    let opts = Opts::from_url(&url).unwrap();
+    let mut commented = census::mysql::Spans::new(&opts)
+        .with_sql_commenter(true)
+        .wrap(Conn::new(opts).await.unwrap());
+    let mut plain = conn().await;
+    let (_, children, seen) = spans()
+        .traced(async {
+            let off: Option<String> = plain.query_first(WHO_AM_I).await.unwrap();
+            let on: Option<String> = commented.query_first(WHO_AM_I).await.unwrap();
+            let exec: Option<String> = commented.exec_first(WHO_AM_I, ()).await.unwrap();
+            (off.unwrap(), on.unwrap(), exec.unwrap())
+        })
+        .await;
+    let (off, on, exec) = seen;
+    assert_eq!(off, WHO_AM_I, "off by default");
+    let span = &children[1].span_context;
+    assert_eq!(
+        on,
+        format!(
+            "{WHO_AM_I} /*traceparent='00-{}-{}-01'*/",
+            span.trace_id(),
+            span.span_id()
+        ),
+        "the server saw the statement's own span"
+    );
+    assert_eq!(exec, WHO_AM_I, "prepared (exec) statements stay as written");
+}

@@ -346,3 +346,54 @@ async fn no_password_or_literal_reaches_telemetry() {
         &all,
     );
 }
+
+#[tokio::test]
+async fn the_sql_commenter_sends_the_statement_span_as_traceparent_when_asked() {
+    let plain = client().await;
+    let url = services::postgres_url();
+    let config: tokio_postgres::Config = url.parse().unwrap();
+    let (raw, connection) = config.connect(tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(connection);
+    let commented = census::postgres::Spans::new(&config)
+        .with_sql_commenter(true)
+        .wrap(raw);
+    let (_, children, seen) = spans()
+        .traced(async {
+            let off: String = plain
+                .query_one("SELECT current_query()", &[])
+                .await
+                .unwrap()
+                .get(0);
+            let on: String = commented
+                .query_one("SELECT current_query()", &[])
+                .await
+                .unwrap()
+                .get(0);
+            let prepared = commented.prepare("SELECT current_query()").await.unwrap();
+            let as_prepared: String = commented.query_one(&prepared, &[]).await.unwrap().get(0);
+            (off, on, as_prepared)
+        })
+        .await;
+    let (off, on, as_prepared) = seen;
+    assert_eq!(off, "SELECT current_query()", "off by default");
+    let span = &children[1].span_context;
+    assert_eq!(
+        on,
+        format!(
+            "SELECT current_query() /*traceparent='00-{}-{}-01'*/",
+            span.trace_id(),
+            span.span_id()
+        ),
+        "the server saw the statement's own span"
+    );
+    assert_eq!(
+        as_prepared, "SELECT current_query()",
+        "prepared statements stay as prepared"
+    );
+    // The span records the statement as the application wrote it.
+    assert!(
+        children
+            .iter()
+            .all(|s| attributes(s)["db.query.text"] == Value::from("SELECT current_query()"))
+    );
+}

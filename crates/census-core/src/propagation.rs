@@ -7,6 +7,7 @@ use http::HeaderMap;
 use http::header::{HeaderName, HeaderValue};
 use opentelemetry::Context;
 use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
+use opentelemetry::trace::TraceContextExt;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 
 /// The context an incoming request continues: its remote parent when the
@@ -27,6 +28,50 @@ pub fn extract(headers: &HeaderMap) -> Context {
 /// Nothing is written when `cx` has no valid span.
 pub fn inject(cx: &Context, headers: &mut HeaderMap) {
     TraceContextPropagator::new().inject_context(cx, &mut HeaderWriter(headers));
+}
+
+/// A [sqlcommenter](https://google.github.io/sqlcommenter/) comment
+/// carrying `cx`'s span as `traceparent`, to append to a statement so that
+/// database logs and `pg_stat_statements` can be joined to traces; `None`
+/// when `cx` has no valid span.
+///
+/// ```
+/// use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState};
+/// let cx = opentelemetry::Context::new().with_remote_span_context(SpanContext::new(
+///     TraceId::from_hex("4bf92f3577b34da6a3ce929d0e0e4736").unwrap(),
+///     SpanId::from_hex("00f067aa0ba902b7").unwrap(),
+///     TraceFlags::SAMPLED,
+///     false,
+///     TraceState::default(),
+/// ));
+/// assert_eq!(
+///     census_core::propagation::sql_comment(&cx).as_deref(),
+///     Some("/*traceparent='00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'*/")
+/// );
+/// assert_eq!(census_core::propagation::sql_comment(&opentelemetry::Context::new()), None);
+/// ```
+pub fn sql_comment(cx: &Context) -> Option<String> {
+    let span = cx.span();
+    let sc = span.span_context();
+    // Hex ids and flags need no escaping inside the quotes.
+    sc.is_valid().then(|| {
+        format!(
+            "/*traceparent='00-{}-{}-{:02x}'*/",
+            sc.trace_id(),
+            sc.span_id(),
+            sc.trace_flags().to_u8()
+        )
+    })
+}
+
+/// `sql` with [`sql_comment`] appended; `None` when `cx` has no valid
+/// span.
+///
+/// ```
+/// assert_eq!(census_core::propagation::commented_sql("SELECT 1", &opentelemetry::Context::new()), None);
+/// ```
+pub fn commented_sql(sql: &str, cx: &Context) -> Option<String> {
+    sql_comment(cx).map(|comment| format!("{sql} {comment}"))
 }
 
 struct HeaderReader<'a>(&'a HeaderMap);

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use census_core::model::{DbSystem, Target};
-use census_core::span::SqlSpans;
+use census_core::span::{ActiveSpan, SqlSpans};
 use mysql_async::{Conn, Opts};
 
 use crate::Traced;
@@ -21,6 +21,7 @@ use crate::Traced;
 pub struct Spans {
     mysql: Arc<SqlSpans>,
     mariadb: Arc<SqlSpans>,
+    comment: bool,
 }
 
 impl Spans {
@@ -36,7 +37,33 @@ impl Spans {
         Self {
             mysql: spans(DbSystem::MySql),
             mariadb: spans(DbSystem::MariaDb),
+            comment: false,
         }
+    }
+
+    /// Appends the span's `traceparent` to each statement of the `query*`
+    /// methods as a [sqlcommenter](https://google.github.io/sqlcommenter/)
+    /// comment (`/*traceparent='00-…'*/`), so that server logs can be
+    /// joined to traces. Off by default. The `exec*` statements are left as
+    /// written: mysql_async prepares and caches them by their text, which a
+    /// comment per call would defeat.
+    ///
+    /// ```
+    /// let opts = mysql_async::Opts::from_url("mysql://db/shop").unwrap();
+    /// let spans = census_mysql::Spans::new(&opts).with_sql_commenter(true);
+    /// # let _ = spans;
+    /// ```
+    pub fn with_sql_commenter(mut self, on: bool) -> Self {
+        self.comment = on;
+        self
+    }
+
+    /// `sql` with the comment of `span`, when the commenter is on.
+    pub(crate) fn commented(&self, span: Option<&ActiveSpan>, sql: &str) -> Option<String> {
+        if !self.comment {
+            return None;
+        }
+        census_core::propagation::commented_sql(sql, span?.context())
     }
 
     /// Traces `conn`.

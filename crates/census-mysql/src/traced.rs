@@ -11,6 +11,22 @@ use crate::error::outcome;
 use crate::spans::Spans;
 use crate::statement::{Sql, Statement};
 
+/// Runs `$call` on `$query` inside its span; with the SQL commenter on,
+/// `$q` is the query with the span's `traceparent` appended. (A macro: the
+/// two forms of the query have different types.)
+macro_rules! run_text {
+    ($self:ident, $query:ident, |$q:ident| $call:expr) => {{
+        let span = $self.sql.start($query.as_ref());
+        match $self.spans.commented(span.as_ref(), $query.as_ref()) {
+            Some($q) => InSpan::new($call, span, outcome).await,
+            None => {
+                let $q = $query;
+                InSpan::new($call, span, outcome).await
+            }
+        }
+    }};
+}
+
 /// A mysql_async connection, transaction or pool whose statements are
 /// traced.
 ///
@@ -151,8 +167,7 @@ impl<C: Queryable> Traced<C> {
         Q: AsQuery + AsRef<str>,
         T: FromRow + Send + 'static,
     {
-        let span = self.sql.start(query.as_ref());
-        InSpan::new(self.inner.query(query), span, outcome).await
+        run_text!(self, query, |q| self.inner.query(q))
     }
 
     /// Runs `query` and returns the first row of the first result set.
@@ -164,8 +179,7 @@ impl<C: Queryable> Traced<C> {
         Q: AsQuery + AsRef<str>,
         T: FromRow + Send + 'static,
     {
-        let span = self.sql.start(query.as_ref());
-        InSpan::new(self.inner.query_first(query), span, outcome).await
+        run_text!(self, query, |q| self.inner.query_first(q))
     }
 
     /// Runs `query` and drops its result.
@@ -176,8 +190,7 @@ impl<C: Queryable> Traced<C> {
     where
         Q: AsQuery + AsRef<str>,
     {
-        let span = self.sql.start(query.as_ref());
-        InSpan::new(self.inner.query_drop(query), span, outcome).await
+        run_text!(self, query, |q| self.inner.query_drop(q))
     }
 
     /// Prepares `sql`; the [`Statement`] keeps it, so its executions are

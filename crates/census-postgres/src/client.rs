@@ -45,7 +45,27 @@ fn traced<T, F>(spans: &Spans, sql: &str, work: F) -> InSpan<F, Classify<T>>
 where
     F: Future<Output = Result<T, Error>>,
 {
-    InSpan::new(work, spans.0.start(sql), error::outcome::<T>)
+    InSpan::new(work, spans.sql.start(sql), error::outcome::<T>)
+}
+
+/// Runs `$call`, with `$sql` bound to what tokio-postgres executes, inside
+/// the span of `$statement`; with the SQL commenter on, a text statement
+/// runs with the span's `traceparent` appended. (A macro: the two forms of
+/// the statement have different types.)
+macro_rules! run {
+    ($spans:expr, $statement:expr, |$sql:ident| $call:expr) => {{
+        let span = $spans.sql.start($statement.text());
+        match $spans.commented(span.as_ref(), $statement) {
+            Some(commented) => {
+                let $sql = commented.as_str();
+                InSpan::new($call, span, error::outcome).await
+            }
+            None => {
+                let $sql = $statement.statement();
+                InSpan::new($call, span, error::outcome).await
+            }
+        }
+    }};
 }
 
 /// What [`Traced`] can wrap: a `Client`, a `Transaction`, or a reference to
@@ -131,12 +151,7 @@ impl<C: AsClient> Traced<C> {
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<Vec<Row>, Error> {
         let client = self.inner.client();
-        traced(
-            &self.spans,
-            statement.text(),
-            client.query(statement.statement(), params),
-        )
-        .await
+        run!(self.spans, statement, |sql| client.query(sql, params))
     }
 
     /// Runs a statement that returns exactly one row.
@@ -149,12 +164,7 @@ impl<C: AsClient> Traced<C> {
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<Row, Error> {
         let client = self.inner.client();
-        traced(
-            &self.spans,
-            statement.text(),
-            client.query_one(statement.statement(), params),
-        )
-        .await
+        run!(self.spans, statement, |sql| client.query_one(sql, params))
     }
 
     /// Runs a statement that returns at most one row.
@@ -167,12 +177,7 @@ impl<C: AsClient> Traced<C> {
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<Option<Row>, Error> {
         let client = self.inner.client();
-        traced(
-            &self.spans,
-            statement.text(),
-            client.query_opt(statement.statement(), params),
-        )
-        .await
+        run!(self.spans, statement, |sql| client.query_opt(sql, params))
     }
 
     /// Runs a statement and streams its rows; the span ends with the
@@ -187,8 +192,14 @@ impl<C: AsClient> Traced<C> {
         I: IntoIterator<Item = P>,
         I::IntoIter: ExactSizeIterator,
     {
-        let span = self.spans.0.start(statement.text());
-        let request = self.inner.client().query_raw(statement.statement(), params);
+        let span = self.spans.sql.start(statement.text());
+        let client = self.inner.client();
+        let request = async {
+            match self.spans.commented(span.as_ref(), statement) {
+                Some(sql) => client.query_raw(sql.as_str(), params).await,
+                None => client.query_raw(statement.statement(), params).await,
+            }
+        };
         let rows = match &span {
             Some(span) => request.with_context(span.context().clone()).await,
             None => request.await,
@@ -214,12 +225,7 @@ impl<C: AsClient> Traced<C> {
         params: &[&(dyn ToSql + Sync)],
     ) -> Result<u64, Error> {
         let client = self.inner.client();
-        traced(
-            &self.spans,
-            statement.text(),
-            client.execute(statement.statement(), params),
-        )
-        .await
+        run!(self.spans, statement, |sql| client.execute(sql, params))
     }
 
     /// Prepares `sql`; the [`Statement`] keeps it, so its executions are
@@ -248,7 +254,7 @@ impl<C: AsClient> Traced<C> {
     /// tokio-postgres's.
     pub async fn batch_execute(&self, sql: &str) -> Result<(), Error> {
         let client = self.inner.client();
-        traced(&self.spans, sql, client.batch_execute(sql)).await
+        run!(self.spans, sql, |sql| client.batch_execute(sql))
     }
 
     /// Runs `sql` in the simple protocol (text results), as one span.
@@ -257,7 +263,7 @@ impl<C: AsClient> Traced<C> {
     /// tokio-postgres's.
     pub async fn simple_query(&self, sql: &str) -> Result<Vec<SimpleQueryMessage>, Error> {
         let client = self.inner.client();
-        traced(&self.spans, sql, client.simple_query(sql)).await
+        run!(self.spans, sql, |sql| client.simple_query(sql))
     }
 }
 

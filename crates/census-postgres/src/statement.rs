@@ -56,6 +56,12 @@ pub trait Sql: Sync {
 
     /// The SQL text, for the span.
     fn text(&self) -> &str;
+
+    /// Whether this is text sent as is (which the SQL commenter may
+    /// annotate), not a prepared statement.
+    fn is_text(&self) -> bool {
+        true
+    }
 }
 
 impl Sql for str {
@@ -91,5 +97,9 @@ impl Sql for Statement {
 
     fn text(&self) -> &str {
         &self.sql
+    }
+
+    fn is_text(&self) -> bool {
+        false
     }
 }

@@ -4,10 +4,10 @@
 use std::sync::Arc;
 
 use census_core::model::{DbSystem, Target};
-use census_core::span::SqlSpans;
+use census_core::span::{ActiveSpan, SqlSpans};
 use tokio_postgres::config::{Config, Host};
 
-use crate::{AsClient, Traced};
+use crate::{AsClient, Sql, Traced};
 
 /// The spans of one PostgreSQL target, shared by every client connected
 /// with the same `Config`: make it once per pool, wrap each checkout.
@@ -18,7 +18,10 @@ use crate::{AsClient, Traced};
 /// # let _ = spans;
 /// ```
 #[derive(Debug, Clone)]
-pub struct Spans(pub(crate) Arc<SqlSpans>);
+pub struct Spans {
+    pub(crate) sql: Arc<SqlSpans>,
+    comment: bool,
+}
 
 impl Spans {
     /// Spans for connections made with `config`: its first host (a unix
@@ -30,11 +33,45 @@ impl Spans {
 
     /// Spans for an explicit target.
     pub fn with_target(target: Target) -> Self {
-        Self(Arc::new(SqlSpans::new(
-            &crate::INTEGRATION,
-            DbSystem::Postgres,
-            &target,
-        )))
+        Self {
+            sql: Arc::new(SqlSpans::new(
+                &crate::INTEGRATION,
+                DbSystem::Postgres,
+                &target,
+            )),
+            comment: false,
+        }
+    }
+
+    /// Appends the span's `traceparent` to each text statement as a
+    /// [sqlcommenter](https://google.github.io/sqlcommenter/) comment
+    /// (`/*traceparent='00-…'*/`), so that server logs and
+    /// `pg_stat_statements` can be joined to traces. Off by default.
+    /// Statements prepared through [`Traced::prepare`] are sent as
+    /// prepared, without it: a comment would tie a cached statement to one
+    /// trace.
+    ///
+    /// ```
+    /// let config: tokio_postgres::Config = "host=db dbname=shop".parse().unwrap();
+    /// let spans = census_postgres::Spans::new(&config).with_sql_commenter(true);
+    /// # let _ = spans;
+    /// ```
+    pub fn with_sql_commenter(mut self, on: bool) -> Self {
+        self.comment = on;
+        self
+    }
+
+    /// `statement` with the comment of `span` appended, when the commenter
+    /// is on, the statement is text and there is a span.
+    pub(crate) fn commented<S: Sql + ?Sized>(
+        &self,
+        span: Option<&ActiveSpan>,
+        statement: &S,
+    ) -> Option<String> {
+        if !self.comment || !statement.is_text() {
+            return None;
+        }
+        census_core::propagation::commented_sql(statement.text(), span?.context())
     }
 
     /// Traces `client`, e.g. `&**pool.get().await?` for deadpool-postgres.
