@@ -101,11 +101,21 @@ async fn server_errors_record_their_code_and_no_value() {
             db.run_command(doc! { "noSuchCommand": 1 })
                 .await
                 .unwrap_err();
+            // An unknown collection.
+            db.collection::<Document>("no_such")
+                .list_index_names()
+                .await
+                .unwrap_err();
         })
         .await;
     assert_eq!(
         names(&children),
-        ["insert users", "insert users", "noSuchCommand"]
+        [
+            "insert users",
+            "insert users",
+            "noSuchCommand",
+            "listIndexes no_such"
+        ]
     );
     let codes: Vec<String> = children
         .iter()
@@ -115,7 +125,16 @@ async fn server_errors_record_their_code_and_no_value() {
                 .into_owned()
         })
         .collect();
-    assert_eq!(codes, ["11000", "11000", "59"]);
+    assert_eq!(codes, ["11000", "11000", "59", "26"]);
+    let types: Vec<String> = children
+        .iter()
+        .map(|s| attributes(s)["error.type"].as_str().into_owned())
+        .collect();
+    assert_eq!(
+        types,
+        ["11000", "11000", "CommandNotFound", "NamespaceNotFound"],
+        "the server's code name where it gives one; write errors carry only a code"
+    );
     for span in &children {
         assert!(matches!(span.status, Status::Error { .. }), "{}", span.name);
         assert!(attributes(span).contains_key("error.type"), "{}", span.name);
