@@ -17,7 +17,7 @@ use mysql_async::prelude::Queryable as _;
 use sqlx::Connection as _;
 use tokio::runtime::Runtime;
 
-const ROUNDS: usize = 3;
+const ROUNDS: usize = 5;
 
 /// Times `$iters` runs of `$call` (an expression awaited each time); a
 /// macro because the calls borrow their connection mutably.
