@@ -52,9 +52,7 @@ impl Integration {
                 recording: false,
             };
         }
-        for attribute in attributes() {
-            cx.span().set_attribute(attribute);
-        }
+        cx.span().set_attributes(attributes());
         if let Some(operation) = operation {
             cx = crate::operation::within(cx, &operation);
         }

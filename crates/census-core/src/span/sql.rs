@@ -4,8 +4,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-use opentelemetry::KeyValue;
 use opentelemetry::trace::SpanKind;
+use opentelemetry::{KeyValue, StringValue, Value};
 
 use super::ActiveSpan;
 use crate::model::{DbSystem, SqlCommand, Target};
@@ -45,7 +45,7 @@ struct Prepared {
 impl SqlSpans {
     /// Spans of `integration` for statements sent to `system` at `target`.
     pub fn new(integration: &'static Integration, system: DbSystem, target: &Target) -> Self {
-        let mut attributes = target.attributes();
+        let mut attributes: Vec<KeyValue> = target.attributes().into_iter().map(shared).collect();
         attributes.push(system.attribute());
         Self {
             integration,
@@ -92,9 +92,9 @@ impl SqlSpans {
             let prepared = self.prepare(sql().as_ref());
             let handle = span.span();
             handle.update_name(prepared.name.clone());
-            for attribute in &prepared.attributes {
-                handle.set_attribute(attribute.clone());
-            }
+            // One lock for all; the values are shared, so cloning them
+            // allocates nothing.
+            handle.set_attributes(prepared.attributes.iter().cloned());
         }
         Some(span)
     }
@@ -107,8 +107,12 @@ impl SqlSpans {
         if let Some(prepared) = cached {
             return prepared;
         }
-        let (name, mut attributes) = SqlCommand::parse(sql, self.system).describe(self.system);
-        attributes.extend(self.target.iter().cloned());
+        let (name, attributes) = SqlCommand::parse(sql, self.system).describe(self.system);
+        let attributes = attributes
+            .into_iter()
+            .map(shared)
+            .chain(self.target.iter().cloned())
+            .collect();
         let prepared = Arc::new(Prepared { name, attributes });
         // Once full, misses never take the write lock that hits would wait on.
         if !full {
@@ -118,6 +122,18 @@ impl SqlSpans {
             }
         }
         prepared
+    }
+}
+
+/// `attribute` with a string value held behind an `Arc`, so that the
+/// copies every span takes of a remembered statement cost no allocation.
+fn shared(attribute: KeyValue) -> KeyValue {
+    match attribute.value {
+        Value::String(text) => KeyValue::new(
+            attribute.key,
+            StringValue::from(Arc::<str>::from(text.as_str())),
+        ),
+        _ => attribute,
     }
 }
 
