@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use arc_swap::ArcSwapOption;
-use opentelemetry::global::{self, BoxedTracer, ObjectSafeTracerProvider};
+use opentelemetry::global::{self, BoxedTracer, ObjectSafeSpan, ObjectSafeTracerProvider};
 use opentelemetry::trace::{Span, SpanBuilder, TraceContextExt, Tracer, TracerProvider};
 use opentelemetry::{Context, InstrumentationScope};
 use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
@@ -87,15 +87,25 @@ impl std::fmt::Debug for TracerCache {
     }
 }
 
-/// `parent` with `span` in it. An unsampled span records nothing and its
+/// `parent` with `span` in it, and whether it records. A recording span
+/// gets its name and attributes from `record` while it is still owned here:
+/// no lock, no boxing per call. An unsampled span records nothing and its
 /// end is a no-op, but its ids still go downstream: only those are kept,
 /// which spares boxing the span behind a lock.
 #[inline(always)]
-fn into_context<S: Span + Send + Sync + 'static>(span: S, parent: &Context) -> Context {
+fn into_context<S: Span + Send + Sync + 'static>(
+    mut span: S,
+    parent: &Context,
+    record: impl FnOnce(&mut dyn ObjectSafeSpan),
+) -> (Context, bool) {
     if span.is_recording() {
-        parent.with_span(span)
+        record(&mut span);
+        (parent.with_span(span), true)
     } else {
-        parent.with_remote_span_context(span.span_context().clone())
+        (
+            parent.with_remote_span_context(span.span_context().clone()),
+            false,
+        )
     }
 }
 
@@ -112,19 +122,24 @@ impl Integration {
     /// provider; returns `parent` with the span in it.
     // Inlined: the span builder is large, and each call level would copy it.
     #[inline(always)]
-    pub(crate) fn start_in(&self, builder: SpanBuilder, parent: &Context) -> Context {
+    pub(crate) fn start_in(
+        &self,
+        builder: SpanBuilder,
+        parent: &Context,
+        record: impl FnOnce(&mut dyn ObjectSafeSpan),
+    ) -> (Context, bool) {
         let generation = GENERATION.load(Ordering::Acquire);
         let cached = self.tracer.0.load();
         if let Some(cached) = cached.as_deref()
             && cached.generation == generation
         {
-            return start_with(&cached.tracer, builder, parent);
+            return start_with(&cached.tracer, builder, parent, record);
         }
         match self.rebuild_tracer() {
-            Some(fresh) => start_with(&fresh.tracer, builder, parent),
+            Some(fresh) => start_with(&fresh.tracer, builder, parent, record),
             None => {
                 let tracer = global::tracer_with_scope(self.scope());
-                into_context(tracer.build_with_context(builder, parent), parent)
+                into_context(tracer.build_with_context(builder, parent), parent, record)
             }
         }
     }
@@ -150,13 +165,18 @@ impl Integration {
 }
 
 #[inline(always)]
-fn start_with(tracer: &CachedTracer, builder: SpanBuilder, parent: &Context) -> Context {
+fn start_with(
+    tracer: &CachedTracer,
+    builder: SpanBuilder,
+    parent: &Context,
+    record: impl FnOnce(&mut dyn ObjectSafeSpan),
+) -> (Context, bool) {
     match tracer {
         CachedTracer::Sdk(tracer) => {
-            into_context(tracer.build_with_context(builder, parent), parent)
+            into_context(tracer.build_with_context(builder, parent), parent, record)
         }
         CachedTracer::Other(tracer) => {
-            into_context(tracer.build_with_context(builder, parent), parent)
+            into_context(tracer.build_with_context(builder, parent), parent, record)
         }
     }
 }

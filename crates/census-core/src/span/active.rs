@@ -1,5 +1,6 @@
 use std::borrow::Cow;
 
+use opentelemetry::global::ObjectSafeSpan;
 use opentelemetry::trace::{SpanBuilder, SpanKind, SpanRef, TraceContextExt};
 use opentelemetry::{Context, ContextGuard, KeyValue};
 
@@ -42,24 +43,32 @@ impl Integration {
         parent: &Context,
         attributes: impl FnOnce() -> Vec<KeyValue>,
     ) -> ActiveSpan {
+        self.start_recording(kind, name, parent, |span| {
+            for attribute in attributes() {
+                span.set_attribute(attribute);
+            }
+        })
+    }
+
+    /// [`start`](Self::start), with `record` giving a recording span its
+    /// attributes (and, for statements, its final name) before it is
+    /// shared.
+    pub(crate) fn start_recording(
+        &'static self,
+        kind: SpanKind,
+        name: impl Into<Cow<'static, str>>,
+        parent: &Context,
+        record: impl FnOnce(&mut dyn ObjectSafeSpan),
+    ) -> ActiveSpan {
         let name = name.into();
         let request = matches!(kind, SpanKind::Server | SpanKind::Consumer);
         let operation = request.then(|| name.clone());
-        let mut cx = self.start_in(SpanBuilder::from_name(name).with_kind(kind), parent);
-        if !cx.span().is_recording() {
-            return ActiveSpan {
-                cx,
-                recording: false,
-            };
-        }
-        cx.span().set_attributes(attributes());
-        if let Some(operation) = operation {
+        let (mut cx, recording) =
+            self.start_in(SpanBuilder::from_name(name).with_kind(kind), parent, record);
+        if recording && let Some(operation) = operation {
             cx = crate::operation::within(cx, &operation);
         }
-        ActiveSpan {
-            cx,
-            recording: true,
-        }
+        ActiveSpan { cx, recording }
     }
 }
 

@@ -82,20 +82,19 @@ impl SqlSpans {
         if !self.integration.should_trace() {
             return None;
         }
-        let span = self.integration.start(
+        let span = self.integration.start_recording(
             SpanKind::Client,
             self.system.name(),
             &crate::context::current(),
-            Vec::new,
+            |span| {
+                let prepared = self.prepare(sql().as_ref());
+                span.update_name(prepared.name.clone().into());
+                // The values are shared: cloning them allocates nothing.
+                for attribute in &prepared.attributes {
+                    span.set_attribute(attribute.clone());
+                }
+            },
         );
-        if span.is_recording() {
-            let prepared = self.prepare(sql().as_ref());
-            let handle = span.span();
-            handle.update_name(prepared.name.clone());
-            // One lock for all; the values are shared, so cloning them
-            // allocates nothing.
-            handle.set_attributes(prepared.attributes.iter().cloned());
-        }
         Some(span)
     }
 
