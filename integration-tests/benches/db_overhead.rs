@@ -14,7 +14,6 @@ use census_core::testing::discarding_provider;
 use census_integration_tests::services;
 use criterion::{Criterion, criterion_group, criterion_main};
 use mysql_async::prelude::Queryable as _;
-use sqlx::Connection as _;
 use tokio::runtime::Runtime;
 
 const ROUNDS: usize = 5;
@@ -99,50 +98,32 @@ fn mysql(c: &mut Criterion, rt: &Runtime) {
     );
 }
 
-fn sqlx_postgres(c: &mut Criterion, rt: &Runtime) {
-    let url = services::postgres_url();
-    let connect = || {
-        rt.block_on(sqlx::PgConnection::connect(&url))
-            .unwrap_or_else(|e| services::unreachable("postgres", &url, &e))
-    };
-    let mut raw = connect();
-    let options: sqlx::postgres::PgConnectOptions = url.parse().unwrap();
-    let mut traced = census::sqlx::Traced::for_connection(connect(), &options);
-    rounds(
-        c,
-        "sqlx_postgres_select_1",
-        &census::sqlx::INTEGRATION,
-        |iters| rt.block_on(timed!(iters, sqlx::query("SELECT 1").fetch_one(&mut raw))),
-        |iters| {
-            rt.block_on(timed!(
-                iters,
-                sqlx::query("SELECT 1").fetch_one(&mut traced)
-            ))
-        },
-    );
-}
-
-fn sqlx_mysql(c: &mut Criterion, rt: &Runtime) {
-    let url = services::mysql_url();
-    let connect = || {
-        rt.block_on(sqlx::MySqlConnection::connect(&url))
-            .unwrap_or_else(|e| services::unreachable("mysql", &url, &e))
-    };
-    let mut raw = connect();
-    let options: sqlx::mysql::MySqlConnectOptions = url.parse().unwrap();
-    let mut traced = census::sqlx::Traced::for_connection(connect(), &options);
-    rounds(
-        c,
-        "sqlx_mysql_select_1",
-        &census::sqlx::INTEGRATION,
-        |iters| rt.block_on(timed!(iters, sqlx::query("SELECT 1").fetch_one(&mut raw))),
-        |iters| {
-            rt.block_on(timed!(
-                iters,
-                sqlx::query("SELECT 1").fetch_one(&mut traced)
-            ))
-        },
-    );
+/// One sqlx database: a raw and a traced connection (target from the
+/// same connect options), `SELECT 1` on each. A macro: sqlx's connection
+/// types share no trait that says all this.
+macro_rules! sqlx_rounds {
+    ($c:expr, $rt:expr, $group:literal, $service:literal, $url:expr, $connection:ty) => {{
+        let url = $url;
+        let connect = || {
+            $rt.block_on(<$connection as sqlx::Connection>::connect(&url))
+                .unwrap_or_else(|e| services::unreachable($service, &url, &e))
+        };
+        let mut raw = connect();
+        let options = url.parse().unwrap();
+        let mut traced = census::sqlx::Traced::for_connection(connect(), &options);
+        rounds(
+            $c,
+            $group,
+            &census::sqlx::INTEGRATION,
+            |iters| $rt.block_on(timed!(iters, sqlx::query("SELECT 1").fetch_one(&mut raw))),
+            |iters| {
+                $rt.block_on(timed!(
+                    iters,
+                    sqlx::query("SELECT 1").fetch_one(&mut traced)
+                ))
+            },
+        );
+    }};
 }
 
 fn db_overhead(c: &mut Criterion) {
@@ -154,8 +135,22 @@ fn db_overhead(c: &mut Criterion) {
     set_tracer_provider(sampled.clone());
     postgres(c, &rt);
     mysql(c, &rt);
-    sqlx_postgres(c, &rt);
-    sqlx_mysql(c, &rt);
+    sqlx_rounds!(
+        c,
+        rt,
+        "sqlx_postgres_select_1",
+        "postgres",
+        services::postgres_url(),
+        sqlx::PgConnection
+    );
+    sqlx_rounds!(
+        c,
+        rt,
+        "sqlx_mysql_select_1",
+        "mysql",
+        services::mysql_url(),
+        sqlx::MySqlConnection
+    );
     sampled.shutdown().unwrap();
 }
 
