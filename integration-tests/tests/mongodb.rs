@@ -200,3 +200,45 @@ async fn without_capture_the_command_text_is_not_recorded() {
     assert_eq!(names(&children), ["find t"]);
     assert!(!attributes(&children[0]).contains_key("db.query.text"));
 }
+
+// Multi-threaded: the pool's worker task, which hears the connection come
+// back, must run while the test waits for the span.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_whose_caller_gives_up_ends_its_span() {
+    let db = database("cancel").await;
+    let big = db.collection::<Document>("big");
+    let docs: Vec<Document> = (0..100_000).map(|n| doc! { "n": n, "s": "x" }).collect();
+    big.insert_many(docs).await.unwrap();
+    // Grouping 100 000 documents takes the server well over the 20 ms the
+    // caller waits.
+    let pipeline = [
+        doc! { "$group": { "_id": { "$mod": ["$n", 1000] }, "c": { "$sum": 1 } } },
+        doc! { "$sort": { "c": -1 } },
+    ];
+    let (cx, trace) = spans().root("test");
+    let timed_out = tokio::time::timeout(
+        std::time::Duration::from_millis(20),
+        opentelemetry::context::FutureExt::with_context(
+            big.aggregate(pipeline).into_future(),
+            cx.clone(),
+        ),
+    )
+    .await;
+    assert!(timed_out.is_err(), "the aggregate finished within 20 ms");
+    let root = {
+        use opentelemetry::trace::TraceContextExt as _;
+        let id = cx.span().span_context().span_id();
+        cx.span().end();
+        id
+    };
+    let ended = spans().wait_for(trace, 2);
+    let aggregate: Vec<_> = ended.iter().filter(|s| s.name == "aggregate big").collect();
+    assert_eq!(aggregate.len(), 1, "{:?}", names(&ended));
+    assert_eq!(aggregate[0].parent_span_id, root);
+    assert_eq!(aggregate[0].status, Status::Unset, "abandoned, not failed");
+    let lasted = aggregate[0]
+        .end_time
+        .duration_since(aggregate[0].start_time)
+        .unwrap();
+    assert!(lasted < std::time::Duration::from_secs(1), "{lasted:?}");
+}

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use census_core::model::{DbSystem, Target};
 use mongodb::event::EventHandler;
+use mongodb::event::cmap::CmapEvent;
 use mongodb::event::command::{CommandEvent, CommandStartedEvent};
 use mongodb::options::{ClientOptions, ServerAddress};
 use opentelemetry::KeyValue;
@@ -68,16 +69,41 @@ impl Commands {
         self
     }
 
-    /// Puts the handler on `options`. A handler already there keeps
-    /// receiving every event, after census's.
+    /// Puts census's command handler on `options`, and a connection-pool
+    /// handler that ends the span of a command whose caller dropped its
+    /// future (the driver sends no reply event then; the connection going
+    /// back to the pool says it). Handlers already there keep receiving
+    /// every event, after census's.
     pub fn install(self, options: &mut ClientOptions) {
         let handler = Arc::new(Handler {
             in_flight: InFlight::new(self.max_in_flight),
             commands: self,
         });
         let previous = options.command_event_handler.take().filter(forwardable);
+        let commands = handler.clone();
         options.command_event_handler = Some(EventHandler::callback(move |event: CommandEvent| {
-            handler.handle(&event);
+            commands.handle(&event);
+            if let Some(previous) = &previous {
+                forward(previous, event);
+            }
+        }));
+        // The pool says when a connection comes back with a command still
+        // on it: its caller gave up.
+        let previous = options.cmap_event_handler.take().filter(forwardable);
+        options.cmap_event_handler = Some(EventHandler::callback(move |event: CmapEvent| {
+            match &event {
+                CmapEvent::ConnectionCheckedIn(e) => {
+                    handler
+                        .in_flight
+                        .connection_released(&e.address, e.connection_id);
+                }
+                CmapEvent::ConnectionClosed(e) => {
+                    handler
+                        .in_flight
+                        .connection_released(&e.address, e.connection_id);
+                }
+                _ => {}
+            }
             if let Some(previous) = &previous {
                 forward(previous, event);
             }
@@ -86,7 +112,7 @@ impl Commands {
 }
 
 /// Hands `event` to the application's own handler, as the driver would.
-fn forward(handler: &EventHandler<CommandEvent>, event: CommandEvent) {
+fn forward<T: Send + 'static>(handler: &EventHandler<T>, event: T) {
     match handler {
         EventHandler::Callback(callback) => callback(event),
         EventHandler::AsyncCallback(callback) => {
@@ -105,14 +131,14 @@ fn forward(handler: &EventHandler<CommandEvent>, event: CommandEvent) {
 
 /// Whether census can hand events on to `handler`; a kind added to the
 /// driver later cannot be, which the application hears about once, here.
-fn forwardable(handler: &EventHandler<CommandEvent>) -> bool {
+fn forwardable<T>(handler: &EventHandler<T>) -> bool {
     let known = matches!(
         handler,
         EventHandler::Callback(_) | EventHandler::AsyncCallback(_) | EventHandler::TokioMpsc(_)
     );
     if !known {
         census_core::diagnostics::warn(
-            "census-mongodb cannot forward command events to the handler already set on these \
+            "census-mongodb cannot forward events to a handler already set on these \
              ClientOptions (a kind of handler it does not know), so that handler no longer \
              receives them; use `EventHandler::callback` for your own handler",
         );
@@ -159,7 +185,12 @@ impl Handler {
             &census_core::context::current(),
             || self.attributes(event, collection),
         );
-        self.in_flight.insert(event.request_id, span);
+        self.in_flight.insert(
+            event.request_id,
+            span,
+            event.connection.address.clone(),
+            event.connection.id,
+        );
     }
 
     fn attributes(&self, event: &CommandStartedEvent, collection: Option<&str>) -> Vec<KeyValue> {

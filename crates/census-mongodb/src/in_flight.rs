@@ -1,13 +1,16 @@
-//! Spans of commands sent and not yet answered, by request id. Bounded: a
-//! command whose reply never comes (a connection dropped mid-flight, an
-//! event the driver never sends) must not keep its span forever, so past
-//! the bound the oldest is ended as failed.
+//! Spans of commands sent and not yet answered, by request id, with the
+//! connection each went out on. A command whose caller dropped its future
+//! gets no reply event; its connection goes back to the pool, which
+//! [`InFlight::connection_released`] hears, and the span ends there. The map
+//! is bounded too, for anything else that never answers: past the bound
+//! the oldest span is ended as failed.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, PoisonError};
 
 use census_core::model::{Failure, Outcome};
 use census_core::span::ActiveSpan;
+use mongodb::options::ServerAddress;
 
 /// `error.type` of a span ended because its reply never came in time.
 pub(crate) const EVICTED: &str = "census.no_reply";
@@ -18,9 +21,17 @@ pub(crate) struct InFlight {
     state: Mutex<State>,
 }
 
+/// A command's span and the connection it was sent on.
+#[derive(Debug)]
+struct Sent {
+    span: ActiveSpan,
+    address: ServerAddress,
+    connection: u32,
+}
+
 #[derive(Debug, Default)]
 struct State {
-    spans: HashMap<i32, ActiveSpan>,
+    spans: HashMap<i32, Sent>,
     /// Request ids in the order they started; may hold ids already
     /// answered, skipped when evicting.
     order: VecDeque<i32>,
@@ -34,17 +45,28 @@ impl InFlight {
         }
     }
 
-    pub(crate) fn insert(&self, request_id: i32, span: ActiveSpan) {
+    pub(crate) fn insert(
+        &self,
+        request_id: i32,
+        span: ActiveSpan,
+        address: ServerAddress,
+        connection: u32,
+    ) {
         let evicted = {
             let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-            state.spans.insert(request_id, span);
+            let sent = Sent {
+                span,
+                address,
+                connection,
+            };
+            state.spans.insert(request_id, sent);
             state.order.push_back(request_id);
             let mut evicted = Vec::new();
             while state.spans.len() > self.capacity {
                 let Some(oldest) = state.order.pop_front() else {
                     break;
                 };
-                evicted.extend(state.spans.remove(&oldest));
+                evicted.extend(state.spans.remove(&oldest).map(|sent| sent.span));
             }
             // Answered ids pile up at the front otherwise.
             if state.order.len() > 2 * self.capacity {
@@ -68,6 +90,27 @@ impl InFlight {
             .unwrap_or_else(PoisonError::into_inner)
             .spans
             .remove(&request_id)
+            .map(|sent| sent.span)
+    }
+
+    /// The connection is back in the pool (or closed): a command still in
+    /// flight on it was abandoned by its caller, so its span ends now,
+    /// without an outcome, as a dropped future's does.
+    pub(crate) fn connection_released(&self, address: &ServerAddress, connection: u32) {
+        let abandoned: Vec<ActiveSpan> = {
+            let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+            let ids: Vec<i32> = state
+                .spans
+                .iter()
+                .filter(|(_, sent)| sent.connection == connection && sent.address == *address)
+                .map(|(id, _)| *id)
+                .collect();
+            ids.iter()
+                .filter_map(|id| state.spans.remove(id))
+                .map(|sent| sent.span)
+                .collect()
+        };
+        drop(abandoned);
     }
 
     #[cfg(test)]
@@ -84,6 +127,13 @@ mod tests {
 
     use super::*;
 
+    fn address() -> ServerAddress {
+        ServerAddress::Tcp {
+            host: "db".into(),
+            port: Some(27017),
+        }
+    }
+
     #[tokio::test]
     async fn past_the_bound_the_oldest_span_ends_as_failed() {
         let capture = capture(&[&crate::INTEGRATION]);
@@ -98,7 +148,7 @@ mod tests {
                     &parent,
                     Vec::new,
                 );
-                in_flight.insert(id, span);
+                in_flight.insert(id, span, address(), 1);
             }
         }
         .with_context(root)
@@ -118,5 +168,47 @@ mod tests {
         drop(in_flight.take(3));
         assert_eq!(in_flight.len(), 0);
         assert_eq!(capture.spans(trace).len(), 4);
+    }
+
+    #[tokio::test]
+    async fn a_released_connection_ends_the_spans_still_on_it_and_only_those() {
+        let capture = capture(&[&crate::INTEGRATION]);
+        let (root, trace) = capture.root("test");
+        let in_flight = InFlight::new(10);
+        async {
+            for (id, connection) in [(1, 7), (2, 8)] {
+                let parent = census_core::context::current();
+                let span = crate::INTEGRATION.start(
+                    SpanKind::Client,
+                    format!("find on {connection}"),
+                    &parent,
+                    Vec::new,
+                );
+                in_flight.insert(id, span, address(), connection);
+            }
+        }
+        .with_context(root)
+        .await;
+        let other_server = ServerAddress::Tcp {
+            host: "elsewhere".into(),
+            port: Some(27017),
+        };
+        in_flight.connection_released(&other_server, 7);
+        assert_eq!(in_flight.len(), 2, "same id on another server: not ours");
+        in_flight.connection_released(&address(), 7);
+        assert_eq!(in_flight.len(), 1);
+        let ended: Vec<_> = capture
+            .spans(trace)
+            .into_iter()
+            .filter(|s| s.name != "test")
+            .collect();
+        assert_eq!(ended.len(), 1);
+        assert_eq!(ended[0].name, "find on 7");
+        assert_eq!(
+            ended[0].status,
+            opentelemetry::trace::Status::Unset,
+            "abandoned, not failed"
+        );
+        assert!(in_flight.take(2).is_some());
     }
 }

@@ -6,7 +6,9 @@
 //!
 //! The driver reports every command it sends to a command event handler
 //! on its [`ClientOptions`](mongodb::options::ClientOptions); [`install`]
-//! puts census's there, keeping a handler the application set. Handshake,
+//! puts census's there, keeping a handler the application set. A command
+//! whose caller drops its future ends when its connection goes back to the
+//! pool, which the connection-pool handler hears. Handshake,
 //! heartbeat and authentication commands are not reported. The command
 //! text is recorded only when asked for ([`Commands::capture_text`]), and
 //! then with every value masked.
