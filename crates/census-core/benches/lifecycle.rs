@@ -1,19 +1,24 @@
 //! The per-span cost of census's lifecycle (on/off check, start from the
 //! cached tracer, attributes, outcome, end) next to a bare OpenTelemetry
 //! SDK span with the same name, kind and attributes, in the same run and
-//! on the same kind of provider (batch processor, exporter that discards).
+//! on the same provider (batch processor, exporter that discards), for a
+//! sampled span, an unsampled root and an unsampled child.
 
 use std::hint::black_box;
 use std::time::Duration;
 
+use census_core::Tracer;
 use census_core::model::Outcome;
-use census_core::registry::{Integration, set_tracer_provider};
+use census_core::registry::Integration;
 use census_core::sampling::ProbabilitySampler;
 use criterion::{Criterion, criterion_group, criterion_main};
-use opentelemetry::trace::{Span as _, SpanKind, Tracer as _, TracerProvider as _};
+use opentelemetry::trace::{
+    Span as _, SpanContext, SpanId, SpanKind, TraceContextExt, TraceFlags, TraceId, TraceState,
+    Tracer as _, TracerProvider as _,
+};
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::trace::{SdkTracerProvider, SpanData, SpanExporter};
+use opentelemetry_sdk::trace::{SdkTracer, SpanData, SpanExporter};
 
 static BENCH: Integration = Integration::new("bench", "census-core", "0");
 
@@ -27,11 +32,24 @@ impl SpanExporter for Discard {
     }
 }
 
-fn provider(rate: f64) -> SdkTracerProvider {
-    SdkTracerProvider::builder()
-        .with_batch_exporter(Discard)
-        .with_sampler(ProbabilitySampler::new(rate).unwrap())
+/// Census's tracer on a batch processor that discards; it installs itself,
+/// as applications do, so census knows its sampler.
+fn tracer(rate: f64) -> Tracer {
+    Tracer::builder()
+        .exporter(Discard)
+        .sampler(ProbabilitySampler::new(rate).unwrap())
         .build()
+}
+
+/// A caller's `traceparent` that says its operation was not sampled.
+fn unsampled_caller() -> Context {
+    Context::new().with_remote_span_context(SpanContext::new(
+        TraceId::from_bytes([7; 16]),
+        SpanId::from_bytes([3; 8]),
+        TraceFlags::default(),
+        true,
+        TraceState::default(),
+    ))
 }
 
 fn attributes() -> Vec<KeyValue> {
@@ -51,9 +69,21 @@ fn census_span() {
     }
 }
 
+fn bare_unsampled(bare: &SdkTracer) {
+    let mut span = bare
+        .span_builder("SELECT users")
+        .with_kind(SpanKind::Client)
+        .start_with_context(bare, &Context::current());
+    if span.is_recording() {
+        span.set_attributes(attributes());
+    }
+    span.end();
+}
+
 fn lifecycle(c: &mut Criterion) {
-    let sampled = provider(1.0);
-    let bare = sampled.tracer("bare");
+    let sampled = tracer(1.0);
+    let bare = sampled.provider().tracer("bare");
+    BENCH.set_enabled(true);
     let mut group = c.benchmark_group("span");
     // Pairs run back to back so that both sides see the same machine load.
     for round in 0..2 {
@@ -67,36 +97,34 @@ fn lifecycle(c: &mut Criterion) {
                 span.end();
             })
         });
-        set_tracer_provider(sampled.clone());
-        BENCH.set_enabled(true);
         group.bench_function(format!("census_sampled/{round}"), |b| b.iter(census_span));
     }
-    let unsampled = provider(0.0);
-    let bare = unsampled.tracer("bare");
-    set_tracer_provider(unsampled.clone());
+    let unsampled = tracer(0.0);
+    let bare = unsampled.provider().tracer("bare");
     for round in 0..2 {
-        group.bench_function(format!("bare_sdk_unsampled/{round}"), |b| {
-            b.iter(|| {
-                let mut span = bare
-                    .span_builder("SELECT users")
-                    .with_kind(SpanKind::Client)
-                    .start_with_context(&bare, &Context::current());
-                if span.is_recording() {
-                    span.set_attributes(attributes());
-                }
-                span.end();
-            })
+        // A root: no caller, so the SDK draws the trace id and decides.
+        group.bench_function(format!("bare_sdk_unsampled_root/{round}"), |b| {
+            b.iter(|| bare_unsampled(&bare))
         });
-        group.bench_function(format!("census_unsampled/{round}"), |b| b.iter(census_span));
+        group.bench_function(format!("census_unsampled_root/{round}"), |b| {
+            b.iter(census_span)
+        });
+        // Inside an operation its caller did not sample: the common case.
+        let _in_caller = unsampled_caller().attach();
+        group.bench_function(format!("bare_sdk_unsampled_child/{round}"), |b| {
+            b.iter(|| bare_unsampled(&bare))
+        });
+        group.bench_function(format!("census_unsampled_child/{round}"), |b| {
+            b.iter(census_span)
+        });
     }
     BENCH.set_enabled(false);
     black_box(BENCH.should_trace()); // the one warning, outside the measurement
     group.bench_function("census_disabled", |b| b.iter(census_span));
     group.finish();
-    let _ = sampled.shutdown();
-    let _ = unsampled.shutdown();
+    let _ = sampled.shutdown(Duration::from_secs(5));
+    let _ = unsampled.shutdown(Duration::from_secs(5));
 }
-
 criterion_group! {
     name = benches;
     config = Criterion::default().measurement_time(Duration::from_secs(3)).warm_up_time(Duration::from_secs(1));

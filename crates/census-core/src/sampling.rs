@@ -2,7 +2,9 @@
 //! SDK, from a hash of the operation (trace) id, so services written in
 //! different languages keep or drop the same operations.
 
-use opentelemetry::trace::{Link, SpanKind, TraceContextExt, TraceId, TraceState};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use opentelemetry::trace::{Link, SpanContext, SpanKind, TraceContextExt, TraceId, TraceState};
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::trace::{SamplingDecision, SamplingResult, ShouldSample};
 
@@ -85,6 +87,44 @@ impl ProbabilitySampler {
     fn keeps(&self, trace_id: TraceId) -> bool {
         self.percentage >= 100.0 || trace_id_score(trace_id) < self.percentage
     }
+
+    /// The decision for a span of trace `trace_id` whose parent, if valid,
+    /// is `parent`.
+    pub(crate) fn keeps_child_of(&self, parent: Option<&SpanContext>, trace_id: TraceId) -> bool {
+        (self.parent_based && parent.is_some_and(SpanContext::is_sampled)) || self.keeps(trace_id)
+    }
+}
+
+/// A process-wide slot for the sampler of the installed provider, read
+/// with one atomic load on every span. The sampler packs into one word:
+/// the percentage's bits (never negative, never NaN) with the sign bit
+/// saying `parent_based`; a NaN pattern means none.
+#[derive(Debug)]
+pub(crate) struct SamplerSlot(AtomicU64);
+
+const NO_SAMPLER: u64 = u64::MAX;
+const PARENT_BASED: u64 = 1 << 63;
+
+impl SamplerSlot {
+    pub(crate) const fn empty() -> Self {
+        Self(AtomicU64::new(NO_SAMPLER))
+    }
+
+    pub(crate) fn store(&self, sampler: Option<ProbabilitySampler>) {
+        let bits = sampler.map_or(NO_SAMPLER, |s| {
+            s.percentage.to_bits() | if s.parent_based { PARENT_BASED } else { 0 }
+        });
+        self.0.store(bits, Ordering::Release);
+    }
+
+    #[inline]
+    pub(crate) fn load(&self) -> Option<ProbabilitySampler> {
+        let bits = self.0.load(Ordering::Acquire);
+        (bits != NO_SAMPLER).then(|| ProbabilitySampler {
+            percentage: f64::from_bits(bits & !PARENT_BASED),
+            parent_based: bits & PARENT_BASED != 0,
+        })
+    }
 }
 
 impl ShouldSample for ProbabilitySampler {
@@ -102,8 +142,7 @@ impl ShouldSample for ProbabilitySampler {
             .as_ref()
             .map(|span| span.span_context())
             .filter(|sc| sc.is_valid());
-        let by_parent = self.parent_based && parent.as_ref().is_some_and(|p| p.is_sampled());
-        let keep = by_parent || self.keeps(trace_id);
+        let keep = self.keeps_child_of(parent, trace_id);
         let attributes = if keep && self.percentage < 100.0 {
             vec![KeyValue::new(SAMPLE_RATE_ATTRIBUTE, self.percentage)]
         } else {
@@ -184,6 +223,23 @@ mod tests {
     use opentelemetry::trace::{SpanContext, SpanId, TraceFlags};
 
     use super::*;
+
+    #[test]
+    fn a_sampler_slot_gives_back_what_it_was_given() {
+        let slot = SamplerSlot::empty();
+        assert_eq!(slot.load(), None);
+        for rate in [0.0, 1e-9, 0.25, 0.3, 0.999_999_999, 1.0] {
+            for sampler in [
+                ProbabilitySampler::new(rate).unwrap(),
+                ProbabilitySampler::new(rate).unwrap().parent_based(),
+            ] {
+                slot.store(Some(sampler));
+                assert_eq!(slot.load(), Some(sampler));
+            }
+        }
+        slot.store(None);
+        assert_eq!(slot.load(), None);
+    }
 
     #[test]
     fn rates_outside_zero_to_one_are_rejected() {

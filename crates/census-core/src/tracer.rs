@@ -1,6 +1,7 @@
 //! The tracer: OpenCensus's `Tracer(exporter=..., sampler=...)` over the
 //! OpenTelemetry SDK, with batch export off the request path.
 
+use std::any::Any;
 use std::borrow::Cow;
 use std::future::Future;
 use std::time::Duration;
@@ -15,6 +16,7 @@ use opentelemetry_sdk::trace::{
 
 use crate::model::Outcome;
 use crate::operation::OperationNameProcessor;
+use crate::sampling::ProbabilitySampler;
 use crate::span::{ActiveSpan, EnteredSpan, InSpan};
 
 /// Environment variable: a file to append JSON lines of finished spans to
@@ -53,6 +55,8 @@ pub struct TracerBuilder {
     provider: TracerProviderBuilder,
     service_name: Option<String>,
     install: bool,
+    /// The sampler given, when it is one whose rule census knows.
+    sampler: Option<ProbabilitySampler>,
 }
 
 impl TracerBuilder {
@@ -71,8 +75,13 @@ impl TracerBuilder {
     }
 
     /// Sets the sampler; the default keeps every operation whose parent
-    /// (if any) was kept.
+    /// (if any) was kept. With a [`ProbabilitySampler`] census takes the
+    /// decision itself before the SDK builds a span, so a dropped span
+    /// costs only its ids.
     pub fn sampler(mut self, sampler: impl ShouldSample + 'static) -> Self {
+        self.sampler = (&sampler as &dyn Any)
+            .downcast_ref::<ProbabilitySampler>()
+            .copied();
         self.provider = self.provider.with_sampler(sampler);
         self
     }
@@ -103,10 +112,11 @@ impl TracerBuilder {
         let provider = self
             .provider
             .with_span_processor(OperationNameProcessor)
+            .with_id_generator(crate::registry::CensusIds::default())
             .with_resource(resource.build())
             .build();
         if self.install {
-            crate::registry::set_tracer_provider(provider.clone());
+            crate::registry::install(provider.clone(), self.sampler);
             global::set_tracer_provider(provider.clone());
         }
         let tracer = provider.tracer("census");
@@ -139,6 +149,7 @@ impl Tracer {
             provider: SdkTracerProvider::builder(),
             service_name: None,
             install: true,
+            sampler: None,
         }
     }
 

@@ -9,11 +9,14 @@
 mod catalog;
 mod error;
 mod integration;
+mod presample;
 mod provider;
 
 pub use catalog::Offer;
 pub use error::{IntegrationError, NameOrigin};
 pub use integration::{EnableHook, Integration};
+pub(crate) use presample::CensusIds;
+pub(crate) use provider::install;
 pub use provider::set_tracer_provider;
 
 /// Environment variable naming integrations to enable, comma-separated.

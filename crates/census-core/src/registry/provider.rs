@@ -2,16 +2,19 @@
 //! tracer cached on it so that starting a span takes no lock.
 
 use std::any::Any;
+use std::borrow::Cow;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use arc_swap::ArcSwapOption;
 use opentelemetry::global::{self, BoxedTracer, ObjectSafeSpan, ObjectSafeTracerProvider};
-use opentelemetry::trace::{Span, SpanBuilder, TraceContextExt, Tracer, TracerProvider};
+use opentelemetry::trace::{Span, SpanBuilder, SpanKind, TraceContextExt, Tracer, TracerProvider};
 use opentelemetry::{Context, InstrumentationScope};
 use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
 
 use super::Integration;
+use super::presample::{Presampled, SAMPLER, in_trace, presample};
+use crate::sampling::ProbabilitySampler;
 
 struct Installed {
     provider: Arc<dyn ObjectSafeTracerProvider + Send + Sync>,
@@ -46,6 +49,18 @@ where
     T: Tracer<Span = S> + Send + Sync + 'static,
     P: TracerProvider<Tracer = T> + Send + Sync + 'static,
 {
+    install(provider, None);
+}
+
+/// [`set_tracer_provider`], told the sampler `provider` was built with, if
+/// it is a [`ProbabilitySampler`] and the provider's ids come from
+/// [`CensusIds`](super::CensusIds).
+pub(crate) fn install<P, T, S>(provider: P, sampler: Option<ProbabilitySampler>)
+where
+    S: Span + Send + Sync + 'static,
+    T: Tracer<Span = S> + Send + Sync + 'static,
+    P: TracerProvider<Tracer = T> + Send + Sync + 'static,
+{
     let sdk = (&provider as &dyn Any)
         .downcast_ref::<SdkTracerProvider>()
         .cloned();
@@ -53,6 +68,7 @@ where
     // published last; readers trust a cache whose generation is current.
     let _one_at_a_time = INSTALLING.lock().unwrap_or_else(PoisonError::into_inner);
     let generation = GENERATION.load(Ordering::Relaxed) + 1;
+    SAMPLER.store(sampler.filter(|_| sdk.is_some()));
     PROVIDER.store(Some(Arc::new(Installed {
         provider: Arc::new(provider),
         sdk,
@@ -116,7 +132,7 @@ impl Integration {
             .build()
     }
 
-    /// Starts `builder`'s span as a child of `parent` from this
+    /// Starts a span of `kind` named `name` as a child of `parent` from this
     /// integration's tracer (its instrumentation scope is the integration's
     /// crate) on the registry's provider or, without one, the global
     /// provider; returns `parent` with the span in it.
@@ -124,10 +140,30 @@ impl Integration {
     #[inline(always)]
     pub(crate) fn start_in(
         &self,
-        builder: SpanBuilder,
+        kind: SpanKind,
+        name: Cow<'static, str>,
         parent: &Context,
         record: impl FnOnce(&mut dyn ObjectSafeSpan),
     ) -> (Context, bool) {
+        match presample(parent) {
+            Presampled::Dropped(cx) => (cx, false),
+            Presampled::KeptRoot(trace_id) => {
+                in_trace(trace_id, || self.start_sdk(kind, name, parent, record))
+            }
+            Presampled::Undecided => self.start_sdk(kind, name, parent, record),
+        }
+    }
+
+    /// Starts the span with the SDK, from the cached tracer.
+    #[inline(always)]
+    fn start_sdk(
+        &self,
+        kind: SpanKind,
+        name: Cow<'static, str>,
+        parent: &Context,
+        record: impl FnOnce(&mut dyn ObjectSafeSpan),
+    ) -> (Context, bool) {
+        let builder = SpanBuilder::from_name(name).with_kind(kind);
         let generation = GENERATION.load(Ordering::Acquire);
         let cached = self.tracer.0.load();
         if let Some(cached) = cached.as_deref()

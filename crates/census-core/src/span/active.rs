@@ -1,7 +1,7 @@
 use std::borrow::Cow;
 
 use opentelemetry::global::ObjectSafeSpan;
-use opentelemetry::trace::{SpanBuilder, SpanKind, SpanRef, TraceContextExt};
+use opentelemetry::trace::{SpanKind, SpanRef, TraceContextExt};
 use opentelemetry::{Context, ContextGuard, KeyValue};
 
 use crate::model::Outcome;
@@ -63,8 +63,7 @@ impl Integration {
         let name = name.into();
         let request = matches!(kind, SpanKind::Server | SpanKind::Consumer);
         let operation = request.then(|| name.clone());
-        let (mut cx, recording) =
-            self.start_in(SpanBuilder::from_name(name).with_kind(kind), parent, record);
+        let (mut cx, recording) = self.start_in(kind, name, parent, record);
         if recording && let Some(operation) = operation {
             cx = crate::operation::within(cx, &operation);
         }

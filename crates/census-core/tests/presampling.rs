@@ -1,0 +1,107 @@
+//! Census drops an unsampled child span itself when it built the provider
+//! with a `ProbabilitySampler`. Its own process: it installs providers.
+
+use census_core::Tracer;
+use census_core::model::Outcome;
+use census_core::registry::Integration;
+use census_core::sampling::{ProbabilitySampler, sampling_score};
+use opentelemetry::trace::{
+    SpanContext, SpanId, SpanKind, TraceContextExt, TraceFlags, TraceId, TraceState, Tracer as _,
+    TracerProvider as _,
+};
+use opentelemetry::{Context, KeyValue};
+use opentelemetry_sdk::trace::{InMemorySpanExporter, SimpleSpanProcessor};
+
+static PRESAMPLED: Integration = Integration::new("presampled", "census-core", "0");
+
+/// Trace ids whose Application Insights score is below and above 30.
+const LOW: &str = "0123456789abcdef0123456789abcdef"; // 25.7
+const HIGH: &str = "4bf92f3577b34da6a3ce929d0e0e4736"; // 33.5
+
+fn remote_parent(trace: &str, sampled: bool) -> Context {
+    Context::new().with_remote_span_context(SpanContext::new(
+        TraceId::from_hex(trace).unwrap(),
+        SpanId::from_hex("00f067aa0ba902b7").unwrap(),
+        if sampled {
+            TraceFlags::SAMPLED
+        } else {
+            TraceFlags::default()
+        },
+        true,
+        TraceState::from_key_value([("vendor", "v1")]).unwrap(),
+    ))
+}
+
+fn installed(sampler: ProbabilitySampler) -> (Tracer, InMemorySpanExporter) {
+    let exporter = InMemorySpanExporter::default();
+    let tracer = Tracer::builder()
+        .span_processor(SimpleSpanProcessor::new(exporter.clone()))
+        .sampler(sampler)
+        .build();
+    (tracer, exporter)
+}
+
+/// What census started under `parent`, and what the SDK starts there.
+fn both(tracer: &Tracer, parent: &Context) -> (SpanContext, bool, SpanContext, bool) {
+    let census = PRESAMPLED.start(SpanKind::Client, "SELECT", parent, || {
+        vec![KeyValue::new("db.system.name", "postgresql")]
+    });
+    let ours = census.context().span().span_context().clone();
+    let recording = census.is_recording();
+    census.finish(&Outcome::Ok);
+    let sdk = tracer.provider().tracer("sdk");
+    let span = sdk
+        .span_builder("SELECT")
+        .with_kind(SpanKind::Client)
+        .start_with_context(&sdk, parent);
+    let theirs = opentelemetry::trace::Span::span_context(&span).clone();
+    let sdk_recording = opentelemetry::trace::Span::is_recording(&span);
+    (ours, recording, theirs, sdk_recording)
+}
+
+#[test]
+fn census_decides_every_span_as_the_sdk_would() {
+    PRESAMPLED.set_enabled(true);
+    let thirty = ProbabilitySampler::new(0.3).unwrap();
+    for sampler in [thirty, thirty.parent_based()] {
+        let (tracer, exporter) = installed(sampler);
+        for trace in [LOW, HIGH] {
+            for sampled in [true, false] {
+                let parent = remote_parent(trace, sampled);
+                let (ours, recording, theirs, sdk_recording) = both(&tracer, &parent);
+                let case = format!("{sampler:?}, trace {trace}, parent sampled: {sampled}");
+                let kept = trace == LOW || (sampled && sampler != thirty);
+                assert_eq!(recording, kept, "{case}");
+                assert_eq!(sdk_recording, kept, "{case}");
+                assert_eq!(ours.trace_id(), theirs.trace_id(), "{case}");
+                assert_eq!(ours.trace_flags(), theirs.trace_flags(), "{case}");
+                assert_eq!(ours.trace_state(), theirs.trace_state(), "{case}");
+                assert_eq!(ours.trace_state().get("vendor"), Some("v1"), "{case}");
+                assert_eq!(ours.is_remote(), theirs.is_remote(), "{case}");
+                assert!(ours.is_valid(), "{case}");
+                assert_ne!(
+                    ours.span_id(),
+                    SpanId::from_hex("00f067aa0ba902b7").unwrap()
+                );
+            }
+        }
+        // Roots: census draws the trace id and decides on it; a kept root
+        // is recorded in that very trace, so every service agrees.
+        let mut kept = 0;
+        for _ in 0..2000 {
+            let (ours, recording, _, _) = both(&tracer, &Context::new());
+            let score = sampling_score(&ours.trace_id().to_string());
+            assert_eq!(recording, score < 30.0, "root {ours:?}, score {score}");
+            assert_eq!(ours.is_sampled(), recording);
+            assert!(ours.is_valid());
+            kept += usize::from(recording);
+        }
+        assert!(
+            (450..750).contains(&kept),
+            "{kept} of 2000 roots kept at 30%"
+        );
+        let exported = exporter.get_finished_spans().unwrap();
+        assert!(exported.iter().any(|s| s.name == "SELECT"));
+        tracer.shutdown(std::time::Duration::from_secs(5)).unwrap();
+    }
+}
