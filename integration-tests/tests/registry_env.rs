@@ -7,8 +7,8 @@ use serde_json::{Value, json};
 
 /// What the errors list: the integrations of the facade features this
 /// crate turns on.
-const BUILD: &str = "integrations census offers: tower, reqwest, sqlx, postgres, mysql, mongodb, diesel; \
-                     compiled into this build: tower, reqwest, sqlx, postgres, mysql, mongodb, diesel";
+const BUILD: &str = "integrations census offers: tower, reqwest, hyper, sqlx, postgres, mysql, mongodb, diesel; \
+                     compiled into this build: tower, reqwest, hyper, sqlx, postgres, mysql, mongodb, diesel";
 
 fn run(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_registry_probe"));

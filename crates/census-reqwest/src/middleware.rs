@@ -1,6 +1,3 @@
-use std::borrow::Cow;
-use std::error::Error as _;
-
 use census_core::model::{Failure, HttpCommand, Outcome};
 use census_core::span::InSpan;
 use http::Extensions;
@@ -55,21 +52,17 @@ impl Middleware for TracingMiddleware {
 fn classify(result: &Result<Response>) -> Outcome {
     match result {
         Ok(response) => Outcome::HttpClient(response.status().as_u16()),
-        Err(error) => {
-            let (error_type, message) = describe(error);
-            Outcome::Failed(Failure::new(error_type, message))
-        }
+        Err(error) => Outcome::Failed(describe(error)),
     }
 }
 
-/// `error.type` and a message for a failed request. reqwest's own message
-/// names the URL, secrets included, so the message is built from the kind
-/// and the underlying cause instead.
-fn describe(error: &reqwest_middleware::Error) -> (&'static str, Cow<'static, str>) {
+/// The failure of a request. reqwest's own message names the URL, secrets
+/// included, so the message is built from the kind and the causes.
+fn describe(error: &reqwest_middleware::Error) -> Failure {
     let error = match error {
         reqwest_middleware::Error::Reqwest(error) => error,
         reqwest_middleware::Error::Middleware(error) => {
-            return ("middleware", format!("middleware failed: {error}").into());
+            return Failure::new("middleware", format!("middleware failed: {error}"));
         }
     };
     let kind = if error.is_timeout() {
@@ -87,12 +80,5 @@ fn describe(error: &reqwest_middleware::Error) -> (&'static str, Cow<'static, st
     } else {
         "_OTHER"
     };
-    let mut message = format!("{kind} error");
-    let mut cause = error.source();
-    while let Some(inner) = cause {
-        message.push_str(": ");
-        message.push_str(&inner.to_string());
-        cause = inner.source();
-    }
-    (kind, message.into())
+    Failure::from_causes(kind, error)
 }

@@ -38,6 +38,7 @@ macro_rules! offers {
 offers! {
     "tower" => census_tower, ["tower", "axum"];
     "reqwest" => census_reqwest, ["reqwest", "requests"];
+    "hyper" => census_hyper, ["hyper", "httplib"];
     "sqlx" => census_sqlx, ["sqlx"];
     "postgres" => census_postgres, ["postgres", "postgresql"];
     "mysql" => census_mysql, ["mysql", "pymysql", "mariadb"];

@@ -30,6 +30,8 @@
 //!   services; `axum` adds axum's route templates (alias of the `tower`
 //!   integration name);
 //! - `reqwest`: [`reqwest`] (`census-reqwest`), outgoing HTTP calls;
+//! - `hyper`: [`hyper`] (`census-hyper`), outgoing HTTP calls through
+//!   hyper-util's client or any tower HTTP client service;
 //! - `sqlx`: [`sqlx`] (`census-sqlx`), database calls through sqlx, with
 //!   `sqlx-sqlite`, `sqlx-postgres` and `sqlx-mysql` for each database;
 //! - `postgres`: [`postgres`] (`census-postgres`), tokio-postgres
@@ -85,6 +87,8 @@ pub mod prelude {
 pub use census_azure as azure;
 #[cfg(feature = "diesel")]
 pub use census_diesel as diesel;
+#[cfg(feature = "hyper")]
+pub use census_hyper as hyper;
 #[cfg(feature = "mongodb")]
 pub use census_mongodb as mongodb;
 #[cfg(feature = "mysql")]

@@ -34,6 +34,45 @@ impl HttpCommand {
         }
     }
 
+    /// Describes a request from its URI as an HTTP library holds it: an
+    /// absolute URI as it is, an origin-form one (`/path?query`, sent on
+    /// a connection of its own) completed with `host` (the `Host` header)
+    /// and plain `http`.
+    ///
+    /// ```
+    /// use census_core::model::HttpCommand;
+    /// let uri: http::Uri = "/items?sig=abc".parse().unwrap();
+    /// let cmd = HttpCommand::from_uri(&http::Method::PUT, &uri, Some("store.local:9000"));
+    /// assert_eq!(cmd.url(), "http://store.local:9000/items?sig=REDACTED");
+    /// let bare = HttpCommand::from_uri(&http::Method::PUT, &uri, None);
+    /// assert_eq!(bare.url(), "/items?sig=REDACTED");
+    /// ```
+    pub fn from_uri(method: &http::Method, uri: &http::Uri, host: Option<&str>) -> Self {
+        let absolute = match (uri.scheme(), host) {
+            (Some(_), _) => Url::parse(&uri.to_string()),
+            (None, Some(host)) => Url::parse(&format!("http://{host}{}", path_and_query(uri))),
+            (None, None) => Err(url::ParseError::RelativeUrlWithoutBase),
+        };
+        if let Ok(url) = absolute {
+            return Self::new(method, &url);
+        }
+        // Nowhere to say where it goes: the path and query alone, redacted
+        // like any URL.
+        const BASE: &str = "http://relative.invalid";
+        let url = Url::parse(BASE)
+            .and_then(|base| base.join(path_and_query(uri)))
+            .map(|joined| redact_url(&joined))
+            .ok()
+            .and_then(|redacted| redacted.strip_prefix(BASE).map(str::to_owned))
+            .unwrap_or_default();
+        Self {
+            method: method.clone(),
+            url,
+            host: None,
+            port: None,
+        }
+    }
+
     /// The redacted URL (`url.full`).
     pub fn url(&self) -> &str {
         &self.url
@@ -63,6 +102,11 @@ impl HttpCommand {
         }
         out
     }
+}
+
+fn path_and_query(uri: &http::Uri) -> &str {
+    uri.path_and_query()
+        .map_or("/", http::uri::PathAndQuery::as_str)
 }
 
 /// The `http.request.method` value: the method when it is one of the nine

@@ -1,4 +1,5 @@
 use std::borrow::Cow;
+use std::error::Error;
 
 use opentelemetry::KeyValue;
 use opentelemetry::trace::{SpanRef, Status};
@@ -71,6 +72,29 @@ impl Failure {
         }
     }
 
+    /// A failure of type `error_type` described by the chain of causes
+    /// under `error`: `"{error_type} error: {cause}: {cause}"`. `error`'s
+    /// own message is left out, because client libraries put the request's
+    /// URL, secrets included, in it.
+    ///
+    /// ```
+    /// use census_core::model::Failure;
+    /// let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+    /// let error = std::io::Error::other(refused);
+    /// let failure = Failure::from_causes("connect", &error);
+    /// assert_eq!(failure.message(), "connect error: connection refused");
+    /// ```
+    pub fn from_causes(error_type: &'static str, error: &(dyn Error + 'static)) -> Self {
+        let mut message = format!("{error_type} error");
+        let mut cause = error.source();
+        while let Some(inner) = cause {
+            message.push_str(": ");
+            message.push_str(&inner.to_string());
+            cause = inner.source();
+        }
+        Self::new(error_type, message)
+    }
+
     /// Adds the database's status code (`db.response.status_code`), e.g. a
     /// SQLSTATE or a MySQL error number.
     pub fn with_db_status_code(mut self, code: impl Into<String>) -> Self {
@@ -81,6 +105,11 @@ impl Failure {
     /// The `error.type` value.
     pub fn error_type(&self) -> &str {
         &self.error_type
+    }
+
+    /// The message: the span status description and the exception's.
+    pub fn message(&self) -> &str {
+        &self.message
     }
 }
 
