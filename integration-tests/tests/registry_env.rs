@@ -7,8 +7,8 @@ use serde_json::{Value, json};
 
 /// What the errors list: the integrations of the facade features this
 /// crate turns on.
-const BUILD: &str = "integrations census offers: tower, reqwest, hyper, sqlx, postgres, mysql, mongodb, diesel; \
-                     compiled into this build: tower, reqwest, hyper, sqlx, postgres, mysql, mongodb, diesel";
+const BUILD: &str = "integrations census offers: tower, actix, reqwest, hyper, sqlx, postgres, mysql, mongodb, diesel; \
+                     compiled into this build: tower, actix, reqwest, hyper, sqlx, postgres, mysql, mongodb, diesel";
 
 fn run(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_registry_probe"));
@@ -63,13 +63,13 @@ fn environment_only_configuration() {
 
 #[test]
 fn a_name_that_does_not_ship_is_unknown_and_the_error_lists_what_does() {
-    // No `actix` feature exists yet, so none may be suggested.
-    let out = probe(&["sqlx"], &[("CENSUS_INTEGRATIONS", "actix")]);
+    // An OpenCensus integration with no Rust counterpart: no feature to suggest.
+    let out = probe(&["sqlx"], &[("CENSUS_INTEGRATIONS", "django")]);
     assert_eq!(
         out,
         json!({
             "outcome": { "error":
-                format!("unknown integration `actix` (from CENSUS_INTEGRATIONS); {BUILD}") },
+                format!("unknown integration `django` (from CENSUS_INTEGRATIONS); {BUILD}") },
             "enabled": []
         })
     );
@@ -79,7 +79,7 @@ fn a_name_that_does_not_ship_is_unknown_and_the_error_lists_what_does() {
 fn without_a_tracing_subscriber_problems_are_printed_on_stderr() {
     let output = run(
         &["--lenient", "sqlx", "postgress"],
-        &[("CENSUS_INTEGRATIONS", "actix")],
+        &[("CENSUS_INTEGRATIONS", "django")],
     );
     let out: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(
@@ -92,7 +92,7 @@ fn without_a_tracing_subscriber_problems_are_printed_on_stderr() {
         [
             format!("census: warning: unknown integration `postgress`; {BUILD}"),
             format!(
-                "census: warning: unknown integration `actix` (from CENSUS_INTEGRATIONS); {BUILD}"
+                "census: warning: unknown integration `django` (from CENSUS_INTEGRATIONS); {BUILD}"
             ),
         ]
     );

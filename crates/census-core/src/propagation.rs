@@ -21,7 +21,21 @@ use opentelemetry_sdk::propagation::TraceContextPropagator;
 /// assert_eq!(cx.span().span_context().trace_id().to_string(), "4bf92f3577b34da6a3ce929d0e0e4736");
 /// ```
 pub fn extract(headers: &HeaderMap) -> Context {
-    TraceContextPropagator::new().extract_with_context(&Context::new(), &HeaderReader(headers))
+    extract_from(&HeaderReader(headers))
+}
+
+/// [`extract`] from the headers of a framework with its own header type
+/// (actix-web), read through an OpenTelemetry [`Extractor`].
+///
+/// ```
+/// use opentelemetry::trace::TraceContextExt;
+/// let mut carrier = std::collections::HashMap::new();
+/// carrier.insert("traceparent".to_owned(), "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".to_owned());
+/// let cx = census_core::propagation::extract_from(&carrier);
+/// assert!(cx.span().span_context().is_sampled());
+/// ```
+pub fn extract_from(headers: &dyn Extractor) -> Context {
+    TraceContextPropagator::new().extract_with_context(&Context::new(), headers)
 }
 
 /// Writes `cx`'s span as `traceparent` (and `tracestate`) into `headers`.

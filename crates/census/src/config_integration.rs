@@ -37,6 +37,7 @@ macro_rules! offers {
 
 offers! {
     "tower" => census_tower, ["tower", "axum"];
+    "actix" => census_actix, ["actix", "actix-web", "actix_web"];
     "reqwest" => census_reqwest, ["reqwest", "requests"];
     "hyper" => census_hyper, ["hyper", "httplib"];
     "sqlx" => census_sqlx, ["sqlx"];

@@ -29,6 +29,8 @@
 //! - `tower`: [`tower`] (`census-tower`), server middleware for tower
 //!   services; `axum` adds axum's route templates (alias of the `tower`
 //!   integration name);
+//! - `actix`: [`actix`] (`census-actix`), server middleware for
+//!   actix-web;
 //! - `reqwest`: [`reqwest`] (`census-reqwest`), outgoing HTTP calls;
 //! - `hyper`: [`hyper`] (`census-hyper`), outgoing HTTP calls through
 //!   hyper-util's client or any tower HTTP client service;
@@ -83,6 +85,8 @@ pub mod prelude {
     pub use crate::{Tracer, TracerBuilder, TracerFromEnv};
 }
 
+#[cfg(feature = "actix")]
+pub use census_actix as actix;
 #[cfg(feature = "azure")]
 pub use census_azure as azure;
 #[cfg(feature = "diesel")]

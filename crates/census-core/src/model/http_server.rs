@@ -54,27 +54,46 @@ impl HttpServerRequest {
     pub fn from_http<B>(request: &http::Request<B>) -> Self {
         let uri = request.uri();
         let headers = request.headers();
-        let header = |name: http::header::HeaderName| {
-            headers
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::trim)
-                .filter(|v| !v.is_empty())
-        };
-        let mut out = Self::new(request.method(), uri.path());
-        if uri.scheme() == Some(&http::uri::Scheme::HTTPS) {
-            out.scheme = "https";
-        }
-        let authority = uri.authority().cloned().or_else(|| {
-            header(http::header::HOST).and_then(|h| h.parse::<http::uri::Authority>().ok())
-        });
+        Self::from_parts(
+            request.method(),
+            uri.path(),
+            uri.scheme() == Some(&http::uri::Scheme::HTTPS),
+            uri.authority().map(http::uri::Authority::as_str),
+            |name| headers.get(name).and_then(|v| v.to_str().ok()),
+        )
+    }
+
+    /// [`from_http`](Self::from_http) for a framework with types of its
+    /// own (actix-web): the request's `path`, whether it came over
+    /// `https`, the authority of its URI if absolute, and its headers by
+    /// name.
+    ///
+    /// ```
+    /// use census_core::model::HttpServerRequest;
+    /// let request = HttpServerRequest::from_parts(&http::Method::GET, "/", false, None, |name| {
+    ///     (name == "host").then_some("shop.local:8080")
+    /// });
+    /// assert_eq!(request, HttpServerRequest::new(&http::Method::GET, "/").with_authority("shop.local", Some(8080)));
+    /// ```
+    pub fn from_parts<'h>(
+        method: &http::Method,
+        path: &str,
+        https: bool,
+        uri_authority: Option<&str>,
+        header: impl Fn(&str) -> Option<&'h str>,
+    ) -> Self {
+        let header = |name| header(name).map(str::trim).filter(|v| !v.is_empty());
+        let mut out = Self::new(method, path).with_scheme(https);
+        let authority = uri_authority
+            .or_else(|| header("host"))
+            .and_then(|a| a.parse::<http::uri::Authority>().ok());
         if let Some(authority) = authority {
             out = out.with_authority(authority.host(), authority.port_u16());
         }
-        if let Some(agent) = header(http::header::USER_AGENT) {
+        if let Some(agent) = header("user-agent") {
             out = out.with_user_agent(agent);
         }
-        if let Some(client) = header(http::header::HeaderName::from_static("x-forwarded-for"))
+        if let Some(client) = header("x-forwarded-for")
             .and_then(|list| list.split(',').next())
             .map(str::trim)
             .filter(|c| !c.is_empty())

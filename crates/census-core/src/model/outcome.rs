@@ -79,8 +79,17 @@ impl Failure {
     ///
     /// ```
     /// use census_core::model::Failure;
-    /// let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
-    /// let error = std::io::Error::other(refused);
+    /// #[derive(Debug)]
+    /// struct Send(std::io::Error);
+    /// impl std::fmt::Display for Send {
+    ///     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+    ///         f.write_str("sending to http://user:secret@api.local failed")
+    ///     }
+    /// }
+    /// impl std::error::Error for Send {
+    ///     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> { Some(&self.0) }
+    /// }
+    /// let error = Send(std::io::ErrorKind::ConnectionRefused.into());
     /// let failure = Failure::from_causes("connect", &error);
     /// assert_eq!(failure.message(), "connect error: connection refused");
     /// ```

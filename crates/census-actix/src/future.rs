@@ -1,0 +1,110 @@
+use std::any::Any;
+use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::pin::Pin;
+use std::task::{Context as TaskContext, Poll};
+
+use actix_web::Error;
+use actix_web::body::MessageBody;
+use actix_web::dev::ServiceResponse;
+use census_core::model::{Failure, Outcome};
+use census_core::span::ActiveSpan;
+use pin_project_lite::pin_project;
+
+use crate::TracedBody;
+
+pin_project! {
+    /// The response future of [`TraceService`](crate::TraceService): polls
+    /// the application inside the request span's context, records the
+    /// response, and hands the span on to the body, which ends it.
+    #[must_use = "futures do nothing unless polled"]
+    pub struct TraceFuture<F> {
+        #[pin]
+        inner: F,
+        span: Option<ActiveSpan>,
+    }
+}
+
+impl<F> TraceFuture<F> {
+    pub(crate) fn new(inner: F, span: Option<ActiveSpan>) -> Self {
+        Self { inner, span }
+    }
+}
+
+impl<F> std::fmt::Debug for TraceFuture<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TraceFuture")
+            .field("span", &self.span)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<F, B> Future for TraceFuture<F>
+where
+    F: Future<Output = Result<ServiceResponse<B>, Error>>,
+    B: MessageBody + 'static,
+{
+    type Output = Result<ServiceResponse<TracedBody<B>>, Error>;
+
+    fn poll(self: Pin<&mut Self>, task: &mut TaskContext<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let mut inner = this.inner;
+        let Some(span) = this.span.take() else {
+            return inner
+                .poll(task)
+                .map_ok(|response| response.map_body(|_, body| TracedBody::new(body, None)));
+        };
+        let polled = catch_unwind(AssertUnwindSafe(|| {
+            span.in_context(|| inner.as_mut().poll(task))
+        }));
+        let result = match polled {
+            Ok(Poll::Pending) => {
+                *this.span = Some(span);
+                return Poll::Pending;
+            }
+            Ok(Poll::Ready(result)) => result,
+            Err(panic) => return Poll::Ready(Err(answer_panic(span, panic.as_ref()))),
+        };
+        Poll::Ready(match result {
+            Ok(response) => {
+                record(
+                    &span,
+                    response.status().as_u16(),
+                    response.response().error(),
+                );
+                Ok(response.map_body(|_, body| TracedBody::new(body, Some(span))))
+            }
+            Err(error) => {
+                // actix turns the error into the response after this
+                // middleware: what the client gets is decided here.
+                let status = error.as_response_error().status_code().as_u16();
+                record(&span, status, Some(&error));
+                Err(error)
+            }
+        })
+    }
+}
+
+/// The status, and for a 5xx the error behind it as an `exception`.
+fn record(span: &ActiveSpan, status: u16, error: Option<&Error>) {
+    span.record(&Outcome::HttpServer(status));
+    if let Some(error) = error.filter(|_| status >= 500) {
+        span.record(&Outcome::Failed(Failure::new(
+            status.to_string(),
+            error.to_string(),
+        )));
+    }
+}
+
+/// The error that makes actix answer a handler that panicked with a 500,
+/// after recording the panic's message (which the client is not shown).
+fn answer_panic(span: ActiveSpan, panic: &(dyn Any + Send)) -> Error {
+    let message = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "the handler panicked".to_owned());
+    span.record(&Outcome::HttpServer(500));
+    span.finish(&Outcome::Failed(Failure::new("panic", message)));
+    actix_web::error::ErrorInternalServerError("the handler panicked")
+}
