@@ -7,6 +7,7 @@ use std::task::{Context as TaskContext, Poll};
 use actix_web::Error;
 use actix_web::body::MessageBody;
 use actix_web::dev::ServiceResponse;
+use census_core::http::ResponseHook;
 use census_core::model::{Failure, Outcome};
 use census_core::span::ActiveSpan;
 use pin_project_lite::pin_project;
@@ -21,12 +22,12 @@ pin_project! {
     pub struct TraceFuture<F> {
         #[pin]
         inner: F,
-        span: Option<ActiveSpan>,
+        span: Option<(ActiveSpan, ResponseHook)>,
     }
 }
 
 impl<F> TraceFuture<F> {
-    pub(crate) fn new(inner: F, span: Option<ActiveSpan>) -> Self {
+    pub(crate) fn new(inner: F, span: Option<(ActiveSpan, ResponseHook)>) -> Self {
         Self { inner, span }
     }
 }
@@ -34,7 +35,7 @@ impl<F> TraceFuture<F> {
 impl<F> std::fmt::Debug for TraceFuture<F> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TraceFuture")
-            .field("span", &self.span)
+            .field("span", &self.span.as_ref().map(|(span, _)| span))
             .finish_non_exhaustive()
     }
 }
@@ -49,7 +50,7 @@ where
     fn poll(self: Pin<&mut Self>, task: &mut TaskContext<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let mut inner = this.inner;
-        let Some(span) = this.span.take() else {
+        let Some((span, on_response)) = this.span.take() else {
             return inner
                 .poll(task)
                 .map_ok(|response| response.map_body(|_, body| TracedBody::new(body, None)));
@@ -59,7 +60,7 @@ where
         }));
         let result = match polled {
             Ok(Poll::Pending) => {
-                *this.span = Some(span);
+                *this.span = Some((span, on_response));
                 return Poll::Pending;
             }
             Ok(Poll::Ready(result)) => result,
@@ -67,11 +68,9 @@ where
         };
         Poll::Ready(match result {
             Ok(response) => {
-                record(
-                    &span,
-                    response.status().as_u16(),
-                    response.response().error(),
-                );
+                let status = response.status().as_u16();
+                record(&span, status, response.response().error());
+                on_response.run(status, &span.span());
                 Ok(response.map_body(|_, body| TracedBody::new(body, Some(span))))
             }
             Err(error) => {
@@ -79,6 +78,7 @@ where
                 // middleware: what the client gets is decided here.
                 let status = error.as_response_error().status_code().as_u16();
                 record(&span, status, Some(&error));
+                on_response.run(status, &span.span());
                 Err(error)
             }
         })

@@ -7,12 +7,10 @@ use opentelemetry::propagation::Extractor;
 
 /// The request's description: actix's own types (http 0.2) read into the
 /// model every server integration shares.
-pub(crate) fn describe(request: &ServiceRequest) -> HttpServerRequest {
-    // Always parses: actix's methods are valid tokens already.
-    let method = http::Method::from_bytes(request.method().as_str().as_bytes()).unwrap_or_default();
+pub(crate) fn describe(request: &ServiceRequest, method: &http::Method) -> HttpServerRequest {
     let headers = request.headers();
     let described = HttpServerRequest::from_parts(
-        &method,
+        method,
         request.path(),
         request.app_config().secure(),
         request.uri().authority().map(|a| a.as_str()),
@@ -26,6 +24,12 @@ pub(crate) fn describe(request: &ServiceRequest) -> HttpServerRequest {
         Some(peer) => described.with_client_address(peer.ip().to_string()),
         None => described,
     }
+}
+
+/// The request's method as the `http` crate (1.x) spells it.
+pub(crate) fn method(request: &ServiceRequest) -> http::Method {
+    // Always parses: actix's methods are valid tokens already.
+    http::Method::from_bytes(request.method().as_str().as_bytes()).unwrap_or_default()
 }
 
 /// actix's headers, read by the W3C propagator.

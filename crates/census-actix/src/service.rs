@@ -1,11 +1,12 @@
 use std::future::{Ready, ready};
 
-use actix_web::Error;
 use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
+use actix_web::{Error, HttpMessage};
+use census_core::http::{HttpHooks, RequestInfo, Untraced};
 use opentelemetry::trace::SpanKind;
 
-use crate::request::{Headers, describe};
+use crate::request::{Headers, describe, method};
 use crate::{INTEGRATION, TraceFuture, TracedBody};
 
 /// actix-web middleware recording a Server span per request; add it with
@@ -14,15 +15,27 @@ use crate::{INTEGRATION, TraceFuture, TracedBody};
 /// ```
 /// let app = actix_web::App::new().wrap(census_actix::Trace::new());
 /// ```
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Trace {
-    _private: (),
+    hooks: HttpHooks,
 }
 
 impl Trace {
     /// The middleware, as described in the crate docs.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Configures which requests are traced, span names and callbacks.
+    ///
+    /// ```
+    /// use census_core::http::{Exclusions, HttpHooks};
+    /// let trace = census_actix::Trace::new()
+    ///     .hooks(HttpHooks::new().exclusions(Exclusions::new().path("/health")));
+    /// ```
+    pub fn hooks(mut self, hooks: HttpHooks) -> Self {
+        self.hooks = hooks;
+        self
     }
 }
 
@@ -38,7 +51,10 @@ where
     type Future = Ready<Result<TraceService<S>, ()>>;
 
     fn new_transform(&self, service: S) -> Self::Future {
-        ready(Ok(TraceService { service }))
+        ready(Ok(TraceService {
+            service,
+            hooks: self.hooks.clone(),
+        }))
     }
 }
 
@@ -46,6 +62,7 @@ where
 #[derive(Debug)]
 pub struct TraceService<S> {
     service: S,
+    hooks: HttpHooks,
 }
 
 impl<S, B> Service<ServiceRequest> for TraceService<S>
@@ -60,17 +77,33 @@ where
     forward_ready!(service);
 
     fn call(&self, request: ServiceRequest) -> Self::Future {
-        if !INTEGRATION.should_trace() {
+        if !INTEGRATION.should_trace() || request.extensions().contains::<Untraced>() {
             return TraceFuture::new(self.service.call(request), None);
         }
-        let described = describe(&request);
-        let span = INTEGRATION.start(
-            SpanKind::Server,
-            described.span_name(),
-            &census_core::propagation::extract_from(&Headers(request.headers())),
-            || described.attributes(),
-        );
+        let span = {
+            let method = method(&request);
+            let headers = request.headers();
+            let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+            let authority = request
+                .uri()
+                .authority()
+                .map(|a| a.as_str())
+                .or_else(|| header("host"));
+            let info = RequestInfo::new(&method, request.path(), authority, &header);
+            if !self.hooks.traces(&info) {
+                return TraceFuture::new(self.service.call(request), None);
+            }
+            let described = describe(&request, &method);
+            let span = INTEGRATION.start(
+                SpanKind::Server,
+                self.hooks.name(&info, described.span_name()),
+                &census_core::propagation::extract_from(&Headers(headers)),
+                || described.attributes(),
+            );
+            self.hooks.request(&info, &span.span());
+            span
+        };
         let future = span.in_context(|| self.service.call(request));
-        TraceFuture::new(future, Some(span))
+        TraceFuture::new(future, Some((span, self.hooks.response_hook())))
     }
 }

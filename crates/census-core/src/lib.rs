@@ -37,6 +37,7 @@
 pub mod context;
 pub mod diagnostics;
 pub mod export;
+pub mod http;
 pub mod model;
 pub mod operation;
 pub mod propagation;

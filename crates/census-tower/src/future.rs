@@ -2,6 +2,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll, ready};
 
+use census_core::http::ResponseHook;
 use census_core::model::{Failure, Outcome};
 use census_core::span::ActiveSpan;
 use http::Response;
@@ -17,12 +18,12 @@ pin_project! {
     pub struct ResponseFuture<F> {
         #[pin]
         inner: F,
-        span: Option<ActiveSpan>,
+        span: Option<(ActiveSpan, ResponseHook)>,
     }
 }
 
 impl<F> ResponseFuture<F> {
-    pub(crate) fn new(inner: F, span: Option<ActiveSpan>) -> Self {
+    pub(crate) fn new(inner: F, span: Option<(ActiveSpan, ResponseHook)>) -> Self {
         Self { inner, span }
     }
 }
@@ -37,24 +38,26 @@ where
     fn poll(self: Pin<&mut Self>, task: &mut TaskContext<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let result = match this.span.as_ref() {
-            Some(span) => ready!(span.in_context(|| this.inner.poll(task))),
+            Some((span, _)) => ready!(span.in_context(|| this.inner.poll(task))),
             None => ready!(this.inner.poll(task)),
         };
-        let span = this.span.take();
+        let Some((span, on_response)) = this.span.take() else {
+            return Poll::Ready(
+                result.map(|response| response.map(|body| ResponseBody::new(body, None))),
+            );
+        };
         Poll::Ready(match result {
             Ok(response) => {
-                if let Some(span) = &span {
-                    span.record(&Outcome::HttpServer(response.status().as_u16()));
-                }
-                Ok(response.map(|body| ResponseBody::new(body, span)))
+                let status = response.status().as_u16();
+                span.record(&Outcome::HttpServer(status));
+                on_response.run(status, &span.span());
+                Ok(response.map(|body| ResponseBody::new(body, Some(span))))
             }
             Err(error) => {
-                if let Some(span) = span {
-                    span.finish(&Outcome::Failed(Failure::new(
-                        std::any::type_name::<E>(),
-                        "the service failed without a response",
-                    )));
-                }
+                span.finish(&Outcome::Failed(Failure::new(
+                    std::any::type_name::<E>(),
+                    "the service failed without a response",
+                )));
                 Err(error)
             }
         })

@@ -1,3 +1,4 @@
+use census_core::http::HttpHooks;
 use tower_layer::Layer;
 
 use crate::Trace;
@@ -9,9 +10,9 @@ use crate::Trace;
 /// let handler: axum::routing::MethodRouter = axum::routing::get(|| async { "ok" });
 /// let traced: census_tower::Trace<_> = census_tower::TraceLayer::new().layer(handler);
 /// ```
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct TraceLayer {
-    _private: (),
+    hooks: HttpHooks,
 }
 
 impl TraceLayer {
@@ -19,12 +20,24 @@ impl TraceLayer {
     pub fn new() -> Self {
         Self::default()
     }
+
+    /// Configures which requests are traced, span names and callbacks.
+    ///
+    /// ```
+    /// use census_core::http::{Exclusions, HttpHooks};
+    /// let layer = census_tower::TraceLayer::new()
+    ///     .hooks(HttpHooks::new().exclusions(Exclusions::new().path("/health")));
+    /// ```
+    pub fn hooks(mut self, hooks: HttpHooks) -> Self {
+        self.hooks = hooks;
+        self
+    }
 }
 
 impl<S> Layer<S> for TraceLayer {
     type Service = Trace<S>;
 
     fn layer(&self, inner: S) -> Trace<S> {
-        Trace::new(inner)
+        Trace::new(inner).hooks(self.hooks.clone())
     }
 }

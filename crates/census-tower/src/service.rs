@@ -1,5 +1,6 @@
 use std::task::{Context as TaskContext, Poll};
 
+use census_core::http::{HttpHooks, RequestInfo, Untraced};
 use census_core::model::HttpServerRequest;
 use http::{Request, Response};
 use opentelemetry::trace::SpanKind;
@@ -11,12 +12,22 @@ use crate::{INTEGRATION, ResponseBody, ResponseFuture};
 #[derive(Debug, Clone)]
 pub struct Trace<S> {
     inner: S,
+    hooks: HttpHooks,
 }
 
 impl<S> Trace<S> {
     /// Traces `inner`.
     pub fn new(inner: S) -> Self {
-        Self { inner }
+        Self {
+            inner,
+            hooks: HttpHooks::default(),
+        }
+    }
+
+    /// Configures which requests are traced, span names and callbacks.
+    pub fn hooks(mut self, hooks: HttpHooks) -> Self {
+        self.hooks = hooks;
+        self
     }
 }
 
@@ -34,19 +45,34 @@ where
     }
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
-        if !INTEGRATION.should_trace() {
+        if !INTEGRATION.should_trace() || request.extensions().get::<Untraced>().is_some() {
             return ResponseFuture::new(self.inner.call(request), None);
         }
-        let described = describe(&request);
-        let span = INTEGRATION.start(
-            SpanKind::Server,
-            described.span_name(),
-            &census_core::propagation::extract(request.headers()),
-            || described.attributes(),
-        );
+        let span = {
+            let headers = request.headers();
+            let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+            let authority = request
+                .uri()
+                .authority()
+                .map(|a| a.as_str())
+                .or_else(|| header("host"));
+            let info = RequestInfo::new(request.method(), request.uri().path(), authority, &header);
+            if !self.hooks.traces(&info) {
+                return ResponseFuture::new(self.inner.call(request), None);
+            }
+            let described = describe(&request);
+            let span = INTEGRATION.start(
+                SpanKind::Server,
+                self.hooks.name(&info, described.span_name()),
+                &census_core::propagation::extract(headers),
+                || described.attributes(),
+            );
+            self.hooks.request(&info, &span.span());
+            span
+        };
         // Some services start work in `call`; it belongs to the request too.
         let future = span.in_context(|| self.inner.call(request));
-        ResponseFuture::new(future, Some(span))
+        ResponseFuture::new(future, Some((span, self.hooks.response_hook())))
     }
 }
 

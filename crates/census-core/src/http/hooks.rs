@@ -1,0 +1,142 @@
+use std::fmt;
+use std::sync::Arc;
+
+use opentelemetry::trace::SpanRef;
+
+use super::{Exclusions, RequestInfo};
+
+type Filter = dyn Fn(&RequestInfo<'_>) -> bool + Send + Sync;
+type Namer = dyn Fn(&RequestInfo<'_>, &str) -> String + Send + Sync;
+type OnRequest = dyn Fn(&RequestInfo<'_>, &SpanRef<'_>) + Send + Sync;
+type OnResponse = dyn Fn(u16, &SpanRef<'_>) + Send + Sync;
+
+/// The configuration of one HTTP integration's middleware or client:
+/// exclusions, a filter, a span-name override and callbacks. Cloning is
+/// cheap; the default traces every request, named as the integration
+/// names it.
+///
+/// Hooks run only while the integration is enabled, and callbacks only
+/// for spans that record (sampled), so they cost nothing otherwise.
+#[derive(Clone, Default)]
+pub struct HttpHooks {
+    exclusions: Arc<Exclusions>,
+    filter: Option<Arc<Filter>>,
+    name: Option<Arc<Namer>>,
+    on_request: Option<Arc<OnRequest>>,
+    on_response: Option<Arc<OnResponse>>,
+}
+
+impl HttpHooks {
+    /// Hooks that change nothing.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Requests not to trace by path or host.
+    pub fn exclusions(mut self, exclusions: Exclusions) -> Self {
+        self.exclusions = Arc::new(exclusions);
+        self
+    }
+
+    /// Traces only requests for which `filter` returns true.
+    pub fn filter(
+        mut self,
+        filter: impl Fn(&RequestInfo<'_>) -> bool + Send + Sync + 'static,
+    ) -> Self {
+        self.filter = Some(Arc::new(filter));
+        self
+    }
+
+    /// Names spans with `name`, given the request and the name census
+    /// would give (`GET /users/{id}`). Keep names low in cardinality: no
+    /// ids, no raw paths.
+    pub fn span_name(
+        mut self,
+        name: impl Fn(&RequestInfo<'_>, &str) -> String + Send + Sync + 'static,
+    ) -> Self {
+        self.name = Some(Arc::new(name));
+        self
+    }
+
+    /// Calls `hook` with each traced request and its span when it starts,
+    /// e.g. to add a user id.
+    pub fn on_request(
+        mut self,
+        hook: impl Fn(&RequestInfo<'_>, &SpanRef<'_>) + Send + Sync + 'static,
+    ) -> Self {
+        self.on_request = Some(Arc::new(hook));
+        self
+    }
+
+    /// Calls `hook` with the response status and the span when a traced
+    /// request gets its response.
+    pub fn on_response(mut self, hook: impl Fn(u16, &SpanRef<'_>) + Send + Sync + 'static) -> Self {
+        self.on_response = Some(Arc::new(hook));
+        self
+    }
+
+    /// Whether to trace `request`: not excluded, and let through by the
+    /// filter.
+    pub fn traces(&self, request: &RequestInfo<'_>) -> bool {
+        !self.exclusions.excludes(request) && self.filter.as_ref().is_none_or(|f| f(request))
+    }
+
+    /// The span's name: `default`, unless overridden.
+    pub fn name(&self, request: &RequestInfo<'_>, default: String) -> String {
+        match &self.name {
+            Some(name) => name(request, &default),
+            None => default,
+        }
+    }
+
+    /// Runs the request callback on a recording span.
+    pub fn request(&self, request: &RequestInfo<'_>, span: &SpanRef<'_>) {
+        if let Some(hook) = &self.on_request
+            && span.is_recording()
+        {
+            hook(request, span);
+        }
+    }
+
+    /// The response callback, to keep until the response arrives (free to
+    /// clone when none is set).
+    pub fn response_hook(&self) -> ResponseHook {
+        ResponseHook(self.on_response.clone())
+    }
+}
+
+/// The response callback of an [`HttpHooks`], carried by a request's
+/// future until its response arrives.
+#[derive(Clone, Default)]
+pub struct ResponseHook(Option<Arc<OnResponse>>);
+
+impl ResponseHook {
+    /// Runs the callback, if any, on a recording span.
+    pub fn run(&self, status: u16, span: &SpanRef<'_>) {
+        if let Some(hook) = &self.0
+            && span.is_recording()
+        {
+            hook(status, span);
+        }
+    }
+}
+
+impl fmt::Debug for ResponseHook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("ResponseHook")
+            .field(&self.0.is_some())
+            .finish()
+    }
+}
+
+impl fmt::Debug for HttpHooks {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpHooks")
+            .field("exclusions", &self.exclusions)
+            .field("filter", &self.filter.is_some())
+            .field("span_name", &self.name.is_some())
+            .field("on_request", &self.on_request.is_some())
+            .field("on_response", &self.on_response.is_some())
+            .finish()
+    }
+}
