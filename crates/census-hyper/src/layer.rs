@@ -1,3 +1,4 @@
+use census_core::http::HttpHooks;
 use tower_layer::Layer;
 
 use crate::TraceClient;
@@ -12,9 +13,9 @@ use crate::TraceClient;
 /// });
 /// let traced = census_hyper::TraceClientLayer::new().layer(client);
 /// ```
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct TraceClientLayer {
-    _private: (),
+    hooks: HttpHooks,
 }
 
 impl TraceClientLayer {
@@ -22,12 +23,25 @@ impl TraceClientLayer {
     pub fn new() -> Self {
         Self::default()
     }
+
+    /// Configures which requests are traced (hosts to leave alone), span
+    /// names and callbacks.
+    ///
+    /// ```
+    /// use census_core::http::{Exclusions, HttpHooks};
+    /// let layer = census_hyper::TraceClientLayer::new()
+    ///     .hooks(HttpHooks::new().exclusions(Exclusions::new().host("metadata.internal")));
+    /// ```
+    pub fn hooks(mut self, hooks: HttpHooks) -> Self {
+        self.hooks = hooks;
+        self
+    }
 }
 
 impl<S> Layer<S> for TraceClientLayer {
     type Service = TraceClient<S>;
 
     fn layer(&self, inner: S) -> TraceClient<S> {
-        TraceClient::new(inner)
+        TraceClient::new(inner).hooks(self.hooks.clone())
     }
 }

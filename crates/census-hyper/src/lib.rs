@@ -33,7 +33,7 @@ mod layer;
 mod service;
 
 pub use layer::TraceClientLayer;
-pub use service::{ResponseFuture, TraceClient};
+pub use service::{ClientOutcome, ResponseFuture, TraceClient};
 
 /// The `hyper` integration (alias `httplib`): its switch and tracer.
 pub static INTEGRATION: census_core::registry::Integration =

@@ -1,12 +1,11 @@
 use std::fmt::Display;
-use std::future::Future;
 use std::task::{Context as TaskContext, Poll};
 
+use census_core::http::{HttpHooks, RequestInfo, ResponseHook, Unpropagated, Untraced};
 use census_core::model::{HttpCommand, Outcome};
-use census_core::span::InSpan;
-use http::header::HOST;
+use census_core::span::{Classify, InSpan};
 use http::{Request, Response};
-use opentelemetry::trace::SpanKind;
+use opentelemetry::trace::{SpanKind, SpanRef};
 use tower_service::Service;
 
 use crate::INTEGRATION;
@@ -16,19 +15,49 @@ use crate::INTEGRATION;
 #[derive(Debug, Clone)]
 pub struct TraceClient<S> {
     inner: S,
+    hooks: HttpHooks,
 }
 
 impl<S> TraceClient<S> {
     /// Traces `inner`.
     pub fn new(inner: S) -> Self {
-        Self { inner }
+        Self {
+            inner,
+            hooks: HttpHooks::default(),
+        }
+    }
+
+    /// Configures which requests are traced, span names and callbacks.
+    pub fn hooks(mut self, hooks: HttpHooks) -> Self {
+        self.hooks = hooks;
+        self
     }
 }
 
 /// The response future of [`TraceClient`]: the inner future, run inside
 /// the request's span, which ends with the response head or the error (or
 /// when the future is dropped).
-pub type ResponseFuture<F> = InSpan<F, fn(&<F as Future>::Output) -> Outcome>;
+pub type ResponseFuture<F> = InSpan<F, ClientOutcome>;
+
+/// How [`TraceClient`] classifies a response: its status, or the error,
+/// after the response callback.
+#[derive(Debug, Clone, Default)]
+pub struct ClientOutcome {
+    on_response: ResponseHook,
+}
+
+impl<B, E: Display + 'static> Classify<Result<Response<B>, E>> for ClientOutcome {
+    fn classify(self, output: &Result<Response<B>, E>, span: &SpanRef<'_>) -> Outcome {
+        match output {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                self.on_response.run(status, span);
+                Outcome::HttpClient(status)
+            }
+            Err(error) => Outcome::Failed(crate::error::describe(error)),
+        }
+    }
+}
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for TraceClient<S>
 where
@@ -44,26 +73,39 @@ where
     }
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
-        if !INTEGRATION.should_trace() {
-            return InSpan::new(self.inner.call(request), None, classify);
+        let untraced = ClientOutcome::default();
+        if !INTEGRATION.should_trace() || request.extensions().get::<Untraced>().is_some() {
+            return InSpan::new(self.inner.call(request), None, untraced);
         }
-        let host = request.headers().get(HOST).and_then(|h| h.to_str().ok());
-        let command = HttpCommand::from_uri(request.method(), request.uri(), host);
-        let span = INTEGRATION.start(
-            SpanKind::Client,
-            command.span_name(),
-            &census_core::context::current(),
-            || command.attributes(),
-        );
-        census_core::propagation::inject(span.context(), request.headers_mut());
+        let span = {
+            let headers = request.headers();
+            let header = |name: &str| headers.get(name).and_then(|h| h.to_str().ok());
+            let authority = request
+                .uri()
+                .authority()
+                .map(|a| a.as_str())
+                .or_else(|| header("host"));
+            let info = RequestInfo::new(request.method(), request.uri().path(), authority, &header);
+            if !self.hooks.traces(&info) {
+                return InSpan::new(self.inner.call(request), None, untraced);
+            }
+            let command = HttpCommand::from_uri(request.method(), request.uri(), header("host"));
+            let span = INTEGRATION.start(
+                SpanKind::Client,
+                self.hooks.name(&info, command.span_name()),
+                &census_core::context::current(),
+                || command.attributes(),
+            );
+            self.hooks.request(&info, &span.span());
+            span
+        };
+        if request.extensions().get::<Unpropagated>().is_none() {
+            census_core::propagation::inject(span.context(), request.headers_mut());
+        }
         let future = span.in_context(|| self.inner.call(request));
+        let classify = ClientOutcome {
+            on_response: self.hooks.response_hook(),
+        };
         InSpan::new(future, Some(span), classify)
-    }
-}
-
-fn classify<B, E: Display + 'static>(result: &Result<Response<B>, E>) -> Outcome {
-    match result {
-        Ok(response) => Outcome::HttpClient(response.status().as_u16()),
-        Err(error) => Outcome::Failed(crate::error::describe(error)),
     }
 }

@@ -1,9 +1,11 @@
+use census_core::http::{HttpHooks, RequestInfo, ResponseHook, Unpropagated, Untraced};
 use census_core::model::{Failure, HttpCommand, Outcome};
-use census_core::span::InSpan;
+use census_core::span::{Classify, InSpan};
 use http::Extensions;
-use opentelemetry::trace::SpanKind;
+use opentelemetry::trace::{SpanKind, SpanRef};
 use reqwest::{Request, Response};
 use reqwest_middleware::{Middleware, Next, Result};
+use url::Position;
 
 use crate::INTEGRATION;
 
@@ -14,15 +16,33 @@ use crate::INTEGRATION;
 ///     .with(census_reqwest::TracingMiddleware::new())
 ///     .build();
 /// ```
-#[derive(Debug, Clone, Copy, Default)]
+///
+/// One request can opt out with reqwest-middleware's request extensions:
+/// `.with_extension(census_core::http::Untraced)` records nothing and
+/// sends no `traceparent`, `Unpropagated` records the span but sends no
+/// `traceparent`.
+#[derive(Debug, Clone, Default)]
 pub struct TracingMiddleware {
-    _private: (),
+    hooks: HttpHooks,
 }
 
 impl TracingMiddleware {
     /// The middleware, as described in the crate docs.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Configures which requests are traced (hosts to leave alone), span
+    /// names and callbacks.
+    ///
+    /// ```
+    /// use census_core::http::{Exclusions, HttpHooks};
+    /// let middleware = census_reqwest::TracingMiddleware::new()
+    ///     .hooks(HttpHooks::new().exclusions(Exclusions::new().host("metadata.internal")));
+    /// ```
+    pub fn hooks(mut self, hooks: HttpHooks) -> Self {
+        self.hooks = hooks;
+        self
     }
 }
 
@@ -34,18 +54,50 @@ impl Middleware for TracingMiddleware {
         extensions: &mut Extensions,
         next: Next<'_>,
     ) -> Result<Response> {
-        if !INTEGRATION.should_trace() {
+        if !INTEGRATION.should_trace() || extensions.get::<Untraced>().is_some() {
             return next.run(request, extensions).await;
         }
-        let command = HttpCommand::new(request.method(), request.url());
-        let span = INTEGRATION.start(
-            SpanKind::Client,
-            command.span_name(),
-            &census_core::context::current(),
-            || command.attributes(),
-        );
-        census_core::propagation::inject(span.context(), request.headers_mut());
+        let span = {
+            let url = request.url();
+            let headers = request.headers();
+            let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+            let authority = &url[Position::BeforeHost..Position::AfterPort];
+            let info = RequestInfo::new(request.method(), url.path(), Some(authority), &header);
+            if !self.hooks.traces(&info) {
+                None
+            } else {
+                let command = HttpCommand::new(request.method(), url);
+                let span = INTEGRATION.start(
+                    SpanKind::Client,
+                    self.hooks.name(&info, command.span_name()),
+                    &census_core::context::current(),
+                    || command.attributes(),
+                );
+                self.hooks.request(&info, &span.span());
+                Some(span)
+            }
+        };
+        // Awaited outside the block: what it borrowed is not `Send`.
+        let Some(span) = span else {
+            return next.run(request, extensions).await;
+        };
+        if extensions.get::<Unpropagated>().is_none() {
+            census_core::propagation::inject(span.context(), request.headers_mut());
+        }
+        let classify = ClientOutcome(self.hooks.response_hook());
         InSpan::new(next.run(request, extensions), Some(span), classify).await
+    }
+}
+
+/// A response's status, after the response callback, or the failure.
+struct ClientOutcome(ResponseHook);
+
+impl Classify<Result<Response>> for ClientOutcome {
+    fn classify(self, result: &Result<Response>, span: &SpanRef<'_>) -> Outcome {
+        if let Ok(response) = result {
+            self.0.run(response.status().as_u16(), span);
+        }
+        classify(result)
     }
 }
 

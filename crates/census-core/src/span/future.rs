@@ -4,6 +4,8 @@ use std::task::{Context as TaskContext, Poll};
 
 use pin_project_lite::pin_project;
 
+use opentelemetry::trace::SpanRef;
+
 use super::ActiveSpan;
 use crate::model::Outcome;
 
@@ -35,10 +37,25 @@ pin_project! {
     }
 }
 
+/// How an [`InSpan`] turns its future's output into the span's
+/// [`Outcome`]. Any `FnOnce(&Output) -> Outcome` closure is one; a type of
+/// its own also gets a last look at the span before it ends, e.g. to run a
+/// response callback.
+pub trait Classify<T> {
+    /// The outcome of `output`, with `span` still open.
+    fn classify(self, output: &T, span: &SpanRef<'_>) -> Outcome;
+}
+
+impl<T, C: FnOnce(&T) -> Outcome> Classify<T> for C {
+    fn classify(self, output: &T, _span: &SpanRef<'_>) -> Outcome {
+        self(output)
+    }
+}
+
 impl<F, C> InSpan<F, C>
 where
     F: Future,
-    C: FnOnce(&F::Output) -> Outcome,
+    C: Classify<F::Output>,
 {
     /// `inner` traced by `span`, or untouched when `span` is `None`.
     pub fn new(inner: F, span: Option<ActiveSpan>, classify: C) -> Self {
@@ -53,7 +70,7 @@ where
 impl<F, C> Future for InSpan<F, C>
 where
     F: Future,
-    C: FnOnce(&F::Output) -> Outcome,
+    C: Classify<F::Output>,
 {
     type Output = F::Output;
 
@@ -66,7 +83,8 @@ where
         if let Poll::Ready(output) = &output
             && let (Some(span), Some(classify)) = (this.span.take(), this.classify.take())
         {
-            span.finish(&classify(output));
+            let outcome = classify.classify(output, &span.span());
+            span.finish(&outcome);
         }
         output
     }

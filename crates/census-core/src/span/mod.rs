@@ -21,7 +21,7 @@ mod sql;
 mod stream;
 
 pub use active::{ActiveSpan, EnteredSpan};
-pub use future::InSpan;
+pub use future::{Classify, InSpan};
 pub use sql::SqlSpans;
 pub use stream::InSpanStream;
 
