@@ -182,9 +182,13 @@ impl TracerFromEnv for Tracer {
 /// ```
 impl TracerFromEnv for TracerBuilder {
     fn from_env() -> Result<Self, FromEnvError> {
-        let plan = Plan::read(&|name| std::env::var_os(name))?;
-        plan.apply(Tracer::builder())
+        builder_from(&|name| std::env::var_os(name))
     }
+}
+
+/// A builder with the exporters `env` asks for.
+pub(crate) fn builder_from(env: Env<'_>) -> Result<TracerBuilder, FromEnvError> {
+    Plan::read(env)?.apply(Tracer::builder())
 }
 
 mod sealed {
@@ -228,7 +232,7 @@ struct Listed {
     none: bool,
 }
 
-type Env<'a> = &'a dyn Fn(&str) -> Option<OsString>;
+pub(crate) type Env<'a> = &'a dyn Fn(&str) -> Option<OsString>;
 
 fn var(env: Env<'_>, name: &str) -> Option<String> {
     env(name)

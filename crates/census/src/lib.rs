@@ -61,6 +61,7 @@ pub mod config_integration;
 mod from_env;
 #[cfg(feature = "otlp")]
 mod otlp_env;
+pub mod settings;
 #[cfg(feature = "tracing")]
 pub mod tracing;
 

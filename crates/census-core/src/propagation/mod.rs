@@ -1,14 +1,88 @@
-//! W3C Trace Context (`traceparent`, `tracestate`) over `http` headers.
+//! Trace context over `http` headers: W3C Trace Context (`traceparent`,
+//! `tracestate`) unless [`set_format`] chose B3.
 //!
-//! census always speaks W3C Trace Context, whatever global propagator is
-//! set, so that middleware and clients agree without configuration.
+//! census speaks its own format, whatever global propagator is set, so
+//! that middleware and clients agree without configuration.
 
 use http::HeaderMap;
 use http::header::{HeaderName, HeaderValue};
 use opentelemetry::Context;
 use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
+use std::sync::atomic::{AtomicU8, Ordering};
+
 use opentelemetry::trace::TraceContextExt;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
+
+mod b3;
+
+/// The header format census reads and writes trace context in, named as
+/// `OTEL_PROPAGATORS` names them.
+///
+/// ```
+/// use census_core::propagation::Format;
+/// assert_eq!("b3multi".parse::<Format>(), Ok(Format::B3Multi));
+/// assert!("jaeger".parse::<Format>().is_err());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Format {
+    /// W3C Trace Context, `tracecontext`: the default.
+    #[default]
+    TraceContext,
+    /// Zipkin's single `b3` header, `b3`; both B3 forms are read.
+    B3,
+    /// Zipkin's `X-B3-*` headers, `b3multi`; both B3 forms are read.
+    B3Multi,
+}
+
+/// A propagation format census does not speak.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "unknown propagation format `{0}`: use `tracecontext` (W3C, the default), `b3` or `b3multi`"
+)]
+pub struct UnknownFormat(pub String);
+
+impl std::str::FromStr for Format {
+    type Err = UnknownFormat;
+
+    fn from_str(name: &str) -> Result<Self, UnknownFormat> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "tracecontext" => Ok(Self::TraceContext),
+            "b3" => Ok(Self::B3),
+            "b3multi" => Ok(Self::B3Multi),
+            _ => Err(UnknownFormat(name.to_owned())),
+        }
+    }
+}
+
+static FORMAT: AtomicU8 = AtomicU8::new(0);
+
+/// Chooses the format every census integration reads and writes from now
+/// on, process-wide.
+///
+/// ```no_run
+/// use census_core::propagation::{Format, format, set_format};
+/// set_format(Format::B3);
+/// assert_eq!(format(), Format::B3);
+/// # set_format(Format::TraceContext);
+/// ```
+pub fn set_format(format: Format) {
+    let code = match format {
+        Format::TraceContext => 0,
+        Format::B3 => 1,
+        Format::B3Multi => 2,
+    };
+    FORMAT.store(code, Ordering::Relaxed);
+}
+
+/// The format in use.
+pub fn format() -> Format {
+    match FORMAT.load(Ordering::Relaxed) {
+        1 => Format::B3,
+        2 => Format::B3Multi,
+        _ => Format::TraceContext,
+    }
+}
 
 /// The context an incoming request continues: its remote parent when the
 /// headers carry a valid `traceparent`, otherwise an empty context.
@@ -35,13 +109,28 @@ pub fn extract(headers: &HeaderMap) -> Context {
 /// assert!(cx.span().span_context().is_sampled());
 /// ```
 pub fn extract_from(headers: &dyn Extractor) -> Context {
-    TraceContextPropagator::new().extract_with_context(&Context::new(), headers)
+    let empty = Context::new();
+    match format() {
+        Format::TraceContext => TraceContextPropagator::new().extract_with_context(&empty, headers),
+        Format::B3 | Format::B3Multi => match b3::extract(headers) {
+            Some(parent) => empty.with_remote_span_context(parent),
+            None => empty,
+        },
+    }
 }
 
 /// Writes `cx`'s span as `traceparent` (and `tracestate`) into `headers`.
 /// Nothing is written when `cx` has no valid span.
 pub fn inject(cx: &Context, headers: &mut HeaderMap) {
-    TraceContextPropagator::new().inject_context(cx, &mut HeaderWriter(headers));
+    let writer = &mut HeaderWriter(headers);
+    let span = cx.span();
+    let ids = span.span_context();
+    match format() {
+        Format::TraceContext => TraceContextPropagator::new().inject_context(cx, writer),
+        Format::B3 if ids.is_valid() => b3::inject_single(ids, writer),
+        Format::B3Multi if ids.is_valid() => b3::inject_multi(ids, writer),
+        Format::B3 | Format::B3Multi => {}
+    }
 }
 
 /// A [sqlcommenter](https://google.github.io/sqlcommenter/) comment
