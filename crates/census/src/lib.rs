@@ -66,7 +66,7 @@ pub mod settings;
 pub mod tracing;
 
 pub use census_core::{
-    ENV_EXPORT_JSONL, Tracer, TracerBuilder, TracerError, context, export, model, operation,
+    ENV_EXPORT_JSONL, Tracer, TracerBuilder, TracerError, context, export, http, model, operation,
     propagation, registry, sampling, sanitize, span,
 };
 pub use from_env::{ENV_TRACES_EXPORTER, FromEnvError, TracerFromEnv};

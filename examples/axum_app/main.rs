@@ -1,0 +1,69 @@
+//! The Flask/FastAPI seed on axum: `GET /` answers `Hello World!`, `GET
+//! /users/{id}` looks the user up in SQLite through sqlx, `GET /health` is
+//! excluded from tracing. Telemetry goes where `Tracer::from_env()` says
+//! (a tree on the console by default); SIGINT or SIGTERM stops the server
+//! gracefully, flushes, and exits 0.
+//!
+//! ```sh
+//! PORT=8080 cargo run --example axum_app
+//! curl localhost:8080/users/42
+//! ```
+
+use std::error::Error;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::routing::get;
+use census::http::{Exclusions, HttpHooks};
+use census::prelude::*;
+use census::sqlx::Traced;
+use sqlx::SqlitePool;
+
+#[path = "../support/port.rs"]
+mod port;
+#[path = "../support/signal.rs"]
+mod signal;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("axum_app example: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<(), Box<dyn Error>> {
+    let tracer = Tracer::from_env()?;
+    census::config_integration::try_trace_integrations(&["axum", "sqlx"])?;
+    let db = Traced::new(SqlitePool::connect("sqlite::memory:").await?);
+    let hooks = HttpHooks::new().exclusions(Exclusions::new().path("/health"));
+    let app = Router::new()
+        .route("/", get(|| async { "Hello World!" }))
+        .route("/users/{id}", get(user))
+        .route("/health", get(|| async { "ok" }))
+        .with_state(db)
+        .layer(census::tower::TraceLayer::new().hooks(hooks));
+    let port = port::port()?;
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .map_err(|e| format!("cannot listen on 127.0.0.1:{port} ({e}); set PORT to a free port"))?;
+    println!("listening on http://127.0.0.1:{port}");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(signal::stop())
+        .await?;
+    tracer.shutdown(Duration::from_secs(5))?;
+    Ok(())
+}
+
+async fn user(State(db): State<Traced<SqlitePool>>, Path(id): Path<i64>) -> String {
+    let name: Result<String, _> = sqlx::query_scalar("SELECT 'user-' || ?")
+        .bind(id)
+        .fetch_one(&db)
+        .await;
+    name.unwrap_or_else(|e| format!("lookup failed: {e}"))
+}
