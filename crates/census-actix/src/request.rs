@@ -12,6 +12,7 @@ pub(crate) fn describe(request: &ServiceRequest, method: &http::Method) -> HttpS
     let described = HttpServerRequest::from_parts(
         method,
         request.path(),
+        Some(request.query_string()),
         request.app_config().secure(),
         request.uri().authority().map(|a| a.as_str()),
         |name| headers.get(name).and_then(|v| v.to_str().ok()),

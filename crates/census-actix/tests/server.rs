@@ -168,6 +168,7 @@ async fn the_request_span_continues_the_caller_and_is_named_by_route() {
         attribute_map([
             KeyValue::new("http.request.method", "GET"),
             KeyValue::new("url.path", "/users/42"),
+            KeyValue::new("url.query", "token=REDACTED"),
             KeyValue::new("url.scheme", "http"),
             KeyValue::new("http.route", "/users/{id}"),
             KeyValue::new("server.address", "127.0.0.1"),

@@ -1,7 +1,7 @@
 use opentelemetry::KeyValue;
 use opentelemetry_semantic_conventions::attribute::{
     CLIENT_ADDRESS, HTTP_REQUEST_METHOD, HTTP_ROUTE, SERVER_ADDRESS, SERVER_PORT, URL_PATH,
-    URL_SCHEME, USER_AGENT_ORIGINAL,
+    URL_QUERY, URL_SCHEME, USER_AGENT_ORIGINAL,
 };
 
 use super::method_name;
@@ -23,6 +23,7 @@ use super::method_name;
 pub struct HttpServerRequest {
     method: &'static str,
     path: String,
+    query: Option<String>,
     scheme: &'static str,
     route: Option<String>,
     host: Option<String>,
@@ -32,12 +33,13 @@ pub struct HttpServerRequest {
 }
 
 impl HttpServerRequest {
-    /// A request for `path` (without the query string: it may carry
-    /// secrets, and it is not part of the operation's identity).
+    /// A request for `path` (without the query string: see
+    /// [`with_query`](Self::with_query)).
     pub fn new(method: &http::Method, path: &str) -> Self {
         Self {
             method: method_name(method),
             path: path.to_owned(),
+            query: None,
             scheme: "http",
             route: None,
             host: None,
@@ -57,6 +59,7 @@ impl HttpServerRequest {
         Self::from_parts(
             request.method(),
             uri.path(),
+            uri.query(),
             uri.scheme() == Some(&http::uri::Scheme::HTTPS),
             uri.authority().map(http::uri::Authority::as_str),
             |name| headers.get(name).and_then(|v| v.to_str().ok()),
@@ -64,13 +67,13 @@ impl HttpServerRequest {
     }
 
     /// [`from_http`](Self::from_http) for a framework with types of its
-    /// own (actix-web): the request's `path`, whether it came over
-    /// `https`, the authority of its URI if absolute, and its headers by
-    /// name.
+    /// own (actix-web): the request's `path` and `query`, whether it came
+    /// over `https`, the authority of its URI if absolute, and its headers
+    /// by name.
     ///
     /// ```
     /// use census_core::model::HttpServerRequest;
-    /// let request = HttpServerRequest::from_parts(&http::Method::GET, "/", false, None, |name| {
+    /// let request = HttpServerRequest::from_parts(&http::Method::GET, "/", None, false, None, |name| {
     ///     (name == "host").then_some("shop.local:8080")
     /// });
     /// assert_eq!(request, HttpServerRequest::new(&http::Method::GET, "/").with_authority("shop.local", Some(8080)));
@@ -78,12 +81,16 @@ impl HttpServerRequest {
     pub fn from_parts<'h>(
         method: &http::Method,
         path: &str,
+        query: Option<&str>,
         https: bool,
         uri_authority: Option<&str>,
         header: impl Fn(&str) -> Option<&'h str>,
     ) -> Self {
         let header = |name| header(name).map(str::trim).filter(|v| !v.is_empty());
         let mut out = Self::new(method, path).with_scheme(https);
+        if let Some(query) = query {
+            out = out.with_query(query);
+        }
         let authority = uri_authority
             .or_else(|| header("host"))
             .and_then(|a| a.parse::<http::uri::Authority>().ok());
@@ -101,6 +108,19 @@ impl HttpServerRequest {
             out = out.with_client_address(client);
         }
         out
+    }
+
+    /// Sets the query string (`url.query`), with the values of
+    /// secret-looking parameters redacted here.
+    ///
+    /// ```
+    /// use census_core::model::HttpServerRequest;
+    /// let request = HttpServerRequest::new(&http::Method::GET, "/login").with_query("code=abc&next=/");
+    /// assert!(request.attributes().contains(&opentelemetry::KeyValue::new("url.query", "code=REDACTED&next=/")));
+    /// ```
+    pub fn with_query(mut self, query: &str) -> Self {
+        self.query = (!query.is_empty()).then(|| crate::sanitize::redact_query(query));
+        self
     }
 
     /// Sets the route template the framework matched, e.g. `/users/{id}`.
@@ -159,6 +179,9 @@ impl HttpServerRequest {
         let mut out = Vec::with_capacity(8);
         out.push(KeyValue::new(HTTP_REQUEST_METHOD, self.method));
         out.push(KeyValue::new(URL_PATH, self.path.clone()));
+        if let Some(query) = &self.query {
+            out.push(KeyValue::new(URL_QUERY, query.clone()));
+        }
         out.push(KeyValue::new(URL_SCHEME, self.scheme));
         if let Some(route) = &self.route {
             out.push(KeyValue::new(HTTP_ROUTE, route.clone()));
@@ -202,6 +225,7 @@ mod tests {
             vec![
                 KeyValue::new("http.request.method", "_OTHER"),
                 KeyValue::new("url.path", "/cache/7"),
+                KeyValue::new("url.query", "token=REDACTED"),
                 KeyValue::new("url.scheme", "http"),
                 KeyValue::new("http.route", "/cache/{id}"),
                 KeyValue::new("server.address", "shop.local"),

@@ -6,7 +6,7 @@ mod sql;
 mod sql_lexer;
 mod url;
 
-pub use self::url::{REDACTED, redact_url};
+pub use self::url::{REDACTED, redact_query, redact_url};
 pub use quoted::mask_quoted;
 pub(crate) use sql::analyze;
 pub(crate) use sql_lexer::Dialect;

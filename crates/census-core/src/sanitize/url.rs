@@ -56,6 +56,17 @@ pub fn redact_url(url: &Url) -> String {
     redacted.into()
 }
 
+/// A query string (without `?`) with the values of secret-looking
+/// parameters replaced, by the rules of [`redact_url`].
+///
+/// ```
+/// use census_core::sanitize::redact_query;
+/// assert_eq!(redact_query("page=2&access_token=abc"), "page=2&access_token=REDACTED");
+/// ```
+pub fn redact_query(query: &str) -> String {
+    redact_pairs(query)
+}
+
 /// Rewrites `a=1&sig=2` pairs, keeping every byte of the pairs it keeps.
 fn redact_pairs(pairs: &str) -> String {
     let mut out = String::with_capacity(pairs.len());
