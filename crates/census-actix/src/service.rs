@@ -98,7 +98,7 @@ where
                 SpanKind::Server,
                 self.hooks.name(&info, described.span_name()),
                 &census_core::propagation::extract_from(&Headers(headers)),
-                || described.attributes(),
+                || described.into_attributes(),
             );
             self.hooks.request(&info, &span.span());
             span

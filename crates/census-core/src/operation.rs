@@ -31,8 +31,8 @@ struct OperationName(Arc<str>);
 /// ```
 /// let cx = census_core::operation::within(opentelemetry::Context::new(), "GET /orders/{id}");
 /// ```
-pub fn within(cx: Context, name: &str) -> Context {
-    cx.with_value(OperationName(Arc::from(name)))
+pub fn within(cx: Context, name: impl Into<Arc<str>>) -> Context {
+    cx.with_value(OperationName(name.into()))
 }
 
 /// Writes the operation name of the parent context onto each span it

@@ -65,7 +65,7 @@ where
                 SpanKind::Server,
                 self.hooks.name(&info, described.span_name()),
                 &census_core::propagation::extract(headers),
-                || described.attributes(),
+                || described.into_attributes(),
             );
             self.hooks.request(&info, &span.span());
             span

@@ -19,6 +19,7 @@
 //! # let _ = hooks;
 //! ```
 
+pub(crate) mod authority;
 mod exclusions;
 mod hooks;
 mod opt_out;

@@ -52,15 +52,7 @@ impl<'a> RequestInfo<'a> {
 
     /// The host name alone (IPv6 addresses keep their brackets).
     pub fn host_name(&self) -> Option<&'a str> {
-        let authority = self.authority?;
-        Some(match authority.rsplit_once(':') {
-            Some((host, port))
-                if port.bytes().all(|b| b.is_ascii_digit()) && !host.ends_with(':') =>
-            {
-                host
-            }
-            _ => authority,
-        })
+        super::authority::split(self.authority?).map(|(host, _)| host)
     }
 
     /// A header's value, when it is text.

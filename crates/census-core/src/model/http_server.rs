@@ -17,7 +17,7 @@ use super::method_name;
 ///     .with_authority("shop.local", Some(8080))
 ///     .with_user_agent("curl/8");
 /// assert_eq!(request.span_name(), "GET /users/{id}");
-/// assert_eq!(request.attributes().len(), 7);
+/// assert_eq!(request.into_attributes().len(), 7);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpServerRequest {
@@ -93,9 +93,9 @@ impl HttpServerRequest {
         }
         let authority = uri_authority
             .or_else(|| header("host"))
-            .and_then(|a| a.parse::<http::uri::Authority>().ok());
-        if let Some(authority) = authority {
-            out = out.with_authority(authority.host(), authority.port_u16());
+            .and_then(crate::http::authority::split);
+        if let Some((host, port)) = authority {
+            out = out.with_authority(host, port);
         }
         if let Some(agent) = header("user-agent") {
             out = out.with_user_agent(agent);
@@ -116,7 +116,7 @@ impl HttpServerRequest {
     /// ```
     /// use census_core::model::HttpServerRequest;
     /// let request = HttpServerRequest::new(&http::Method::GET, "/login").with_query("code=abc&next=/");
-    /// assert!(request.attributes().contains(&opentelemetry::KeyValue::new("url.query", "code=REDACTED&next=/")));
+    /// assert!(request.into_attributes().contains(&opentelemetry::KeyValue::new("url.query", "code=REDACTED&next=/")));
     /// ```
     pub fn with_query(mut self, query: &str) -> Self {
         self.query = (!query.is_empty()).then(|| crate::sanitize::redact_query(query));
@@ -175,28 +175,28 @@ impl HttpServerRequest {
     /// `http.request.method`, `url.path`, `url.scheme`, and what is known
     /// of `http.route`, `server.address`, `server.port`, `client.address`
     /// and `user_agent.original`.
-    pub fn attributes(&self) -> Vec<KeyValue> {
+    pub fn into_attributes(self) -> Vec<KeyValue> {
         let mut out = Vec::with_capacity(8);
         out.push(KeyValue::new(HTTP_REQUEST_METHOD, self.method));
-        out.push(KeyValue::new(URL_PATH, self.path.clone()));
-        if let Some(query) = &self.query {
-            out.push(KeyValue::new(URL_QUERY, query.clone()));
+        out.push(KeyValue::new(URL_PATH, self.path));
+        if let Some(query) = self.query {
+            out.push(KeyValue::new(URL_QUERY, query));
         }
         out.push(KeyValue::new(URL_SCHEME, self.scheme));
-        if let Some(route) = &self.route {
-            out.push(KeyValue::new(HTTP_ROUTE, route.clone()));
+        if let Some(route) = self.route {
+            out.push(KeyValue::new(HTTP_ROUTE, route));
         }
-        if let Some(host) = &self.host {
-            out.push(KeyValue::new(SERVER_ADDRESS, host.clone()));
+        if let Some(host) = self.host {
+            out.push(KeyValue::new(SERVER_ADDRESS, host));
         }
         if let Some(port) = self.port {
             out.push(KeyValue::new(SERVER_PORT, i64::from(port)));
         }
-        if let Some(client) = &self.client_address {
-            out.push(KeyValue::new(CLIENT_ADDRESS, client.clone()));
+        if let Some(client) = self.client_address {
+            out.push(KeyValue::new(CLIENT_ADDRESS, client));
         }
-        if let Some(agent) = &self.user_agent {
-            out.push(KeyValue::new(USER_AGENT_ORIGINAL, agent.clone()));
+        if let Some(agent) = self.user_agent {
+            out.push(KeyValue::new(USER_AGENT_ORIGINAL, agent));
         }
         out
     }
@@ -221,7 +221,7 @@ mod tests {
             .with_client_address("10.0.0.1");
         assert_eq!(described.span_name(), "HTTP /cache/{id}");
         assert_eq!(
-            described.attributes(),
+            described.into_attributes(),
             vec![
                 KeyValue::new("http.request.method", "_OTHER"),
                 KeyValue::new("url.path", "/cache/7"),
@@ -244,7 +244,7 @@ mod tests {
         let described = HttpServerRequest::from_http(&request);
         assert_eq!(described.span_name(), "GET");
         assert_eq!(
-            described.attributes(),
+            described.into_attributes(),
             vec![
                 KeyValue::new("http.request.method", "GET"),
                 KeyValue::new("url.path", "/items/9"),

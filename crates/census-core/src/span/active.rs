@@ -62,10 +62,11 @@ impl Integration {
     ) -> ActiveSpan {
         let name = name.into();
         let request = matches!(kind, SpanKind::Server | SpanKind::Consumer);
-        let operation = request.then(|| name.clone());
+        // Copied once, shared by every child that reads it.
+        let operation = request.then(|| std::sync::Arc::<str>::from(&*name));
         let (mut cx, recording) = self.start_in(kind, name, parent, record);
         if recording && let Some(operation) = operation {
-            cx = crate::operation::within(cx, &operation);
+            cx = crate::operation::within(cx, operation);
         }
         ActiveSpan { cx, recording }
     }
