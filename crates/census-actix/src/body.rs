@@ -3,7 +3,6 @@ use std::task::{Context as TaskContext, Poll};
 
 use actix_web::body::{BodySize, MessageBody};
 use actix_web::web::Bytes;
-use census_core::model::{Failure, Outcome};
 use census_core::span::ActiveSpan;
 use pin_project_lite::pin_project;
 
@@ -50,18 +49,7 @@ impl<B: MessageBody> MessageBody for TracedBody<B> {
             Some(span) => span.in_context(|| inner.as_mut().poll_next(task)),
             None => return inner.poll_next(task),
         };
-        match &polled {
-            Poll::Ready(None) => drop(this.span.take()),
-            Poll::Ready(Some(Err(_))) => {
-                if let Some(span) = this.span.take() {
-                    span.finish(&Outcome::Failed(Failure::new(
-                        std::any::type_name::<B::Error>(),
-                        "the response body failed",
-                    )));
-                }
-            }
-            _ => {}
-        }
+        census_core::span::body_polled(this.span, &polled, false);
         polled
     }
 }

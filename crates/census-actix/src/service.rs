@@ -84,11 +84,7 @@ where
             let method = method(&request);
             let headers = request.headers();
             let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-            let authority = request
-                .uri()
-                .authority()
-                .map(|a| a.as_str())
-                .or_else(|| header("host"));
+            let authority = request.uri().authority().map(|a| a.as_str());
             let info = RequestInfo::new(&method, request.path(), authority, &header);
             if !self.hooks.traces(&info) {
                 return TraceFuture::new(self.service.call(request), None);

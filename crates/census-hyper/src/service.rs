@@ -78,18 +78,12 @@ where
             return InSpan::new(self.inner.call(request), None, untraced);
         }
         let span = {
-            let headers = request.headers();
-            let header = |name: &str| headers.get(name).and_then(|h| h.to_str().ok());
-            let authority = request
-                .uri()
-                .authority()
-                .map(|a| a.as_str())
-                .or_else(|| header("host"));
-            let info = RequestInfo::new(request.method(), request.uri().path(), authority, &header);
+            let info = RequestInfo::of(&request);
             if !self.hooks.traces(&info) {
                 return InSpan::new(self.inner.call(request), None, untraced);
             }
-            let command = HttpCommand::from_uri(request.method(), request.uri(), header("host"));
+            let command =
+                HttpCommand::from_uri(request.method(), request.uri(), info.header("host"));
             let span = INTEGRATION.start(
                 SpanKind::Client,
                 self.hooks.name(&info, command.span_name()),

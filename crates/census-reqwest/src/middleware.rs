@@ -59,10 +59,13 @@ impl Middleware for TracingMiddleware {
         }
         let span = {
             let url = request.url();
-            let headers = request.headers();
-            let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
             let authority = &url[Position::BeforeHost..Position::AfterPort];
-            let info = RequestInfo::new(request.method(), url.path(), Some(authority), &header);
+            let info = RequestInfo::from_headers(
+                request.method(),
+                url.path(),
+                Some(authority),
+                request.headers(),
+            );
             if !self.hooks.traces(&info) {
                 None
             } else {

@@ -1,7 +1,6 @@
 use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll};
 
-use census_core::model::{Failure, Outcome};
 use census_core::span::ActiveSpan;
 use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
@@ -46,19 +45,8 @@ impl<B: Body> Body for ResponseBody<B> {
             Some(span) => span.in_context(|| inner.as_mut().poll_frame(task)),
             None => return inner.poll_frame(task),
         };
-        match &polled {
-            Poll::Ready(None) => drop(this.span.take()),
-            Poll::Ready(Some(Err(_))) => {
-                if let Some(span) = this.span.take() {
-                    span.finish(&Outcome::Failed(Failure::new(
-                        std::any::type_name::<B::Error>(),
-                        "the response body failed",
-                    )));
-                }
-            }
-            Poll::Ready(Some(Ok(_))) if inner.is_end_stream() => drop(this.span.take()),
-            _ => {}
-        }
+        let at_end = inner.is_end_stream();
+        census_core::span::body_polled(this.span, &polled, at_end);
         polled
     }
 

@@ -49,14 +49,7 @@ where
             return ResponseFuture::new(self.inner.call(request), None);
         }
         let span = {
-            let headers = request.headers();
-            let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-            let authority = request
-                .uri()
-                .authority()
-                .map(|a| a.as_str())
-                .or_else(|| header("host"));
-            let info = RequestInfo::new(request.method(), request.uri().path(), authority, &header);
+            let info = RequestInfo::of(&request);
             if !self.hooks.traces(&info) {
                 return ResponseFuture::new(self.inner.call(request), None);
             }
@@ -64,7 +57,7 @@ where
             let span = INTEGRATION.start(
                 SpanKind::Server,
                 self.hooks.name(&info, described.span_name()),
-                &census_core::propagation::extract(headers),
+                &census_core::propagation::extract(request.headers()),
                 || described.into_attributes(),
             );
             self.hooks.request(&info, &span.span());

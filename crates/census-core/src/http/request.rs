@@ -15,24 +15,75 @@ pub struct RequestInfo<'a> {
     method: &'a http::Method,
     path: &'a str,
     authority: Option<&'a str>,
-    headers: &'a dyn Fn(&str) -> Option<&'a str>,
+    headers: Headers<'a>,
+}
+
+#[derive(Clone, Copy)]
+enum Headers<'a> {
+    Http(&'a http::HeaderMap),
+    Lookup(&'a dyn Fn(&str) -> Option<&'a str>),
 }
 
 impl<'a> RequestInfo<'a> {
     /// A request for `path` (no query string) addressed to `authority`
-    /// (`host` or `host:port`), with `headers` looked up by lowercase name.
+    /// (`host` or `host:port`; the `Host` header's without one), with
+    /// `headers` looked up by lowercase name: for libraries with a header
+    /// type of their own (actix-web).
     pub fn new(
         method: &'a http::Method,
         path: &'a str,
         authority: Option<&'a str>,
         headers: &'a dyn Fn(&str) -> Option<&'a str>,
     ) -> Self {
-        Self {
+        Self::with_headers(method, path, authority, Headers::Lookup(headers))
+    }
+
+    /// [`new`](Self::new) with the `http` crate's headers.
+    ///
+    /// ```
+    /// use census_core::http::RequestInfo;
+    /// let mut headers = http::HeaderMap::new();
+    /// headers.insert("host", "shop.local".parse().unwrap());
+    /// let request = RequestInfo::from_headers(&http::Method::GET, "/", None, &headers);
+    /// assert_eq!(request.authority(), Some("shop.local"));
+    /// ```
+    pub fn from_headers(
+        method: &'a http::Method,
+        path: &'a str,
+        authority: Option<&'a str>,
+        headers: &'a http::HeaderMap,
+    ) -> Self {
+        Self::with_headers(method, path, authority, Headers::Http(headers))
+    }
+
+    /// [`from_headers`](Self::from_headers) for an `http` request: its
+    /// method, path, URI authority and headers.
+    pub fn of<B>(request: &'a http::Request<B>) -> Self {
+        let uri = request.uri();
+        Self::from_headers(
+            request.method(),
+            uri.path(),
+            uri.authority().map(http::uri::Authority::as_str),
+            request.headers(),
+        )
+    }
+
+    fn with_headers(
+        method: &'a http::Method,
+        path: &'a str,
+        authority: Option<&'a str>,
+        headers: Headers<'a>,
+    ) -> Self {
+        let mut info = Self {
             method,
             path,
             authority,
             headers,
+        };
+        if info.authority.is_none() {
+            info.authority = info.header("host");
         }
+        info
     }
 
     /// The method.
@@ -57,7 +108,10 @@ impl<'a> RequestInfo<'a> {
 
     /// A header's value, when it is text.
     pub fn header(&self, name: &str) -> Option<&'a str> {
-        (self.headers)(name)
+        match self.headers {
+            Headers::Http(headers) => headers.get(name).and_then(|v| v.to_str().ok()),
+            Headers::Lookup(lookup) => lookup(name),
+        }
     }
 }
 

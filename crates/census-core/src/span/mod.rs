@@ -16,11 +16,13 @@
 //! and how to read its library's errors.
 
 mod active;
+mod body;
 mod future;
 mod sql;
 mod stream;
 
 pub use active::{ActiveSpan, EnteredSpan};
+pub use body::body_polled;
 pub use future::{Classify, InSpan};
 pub use sql::SqlSpans;
 pub use stream::InSpanStream;
