@@ -71,11 +71,19 @@ where
 
 #[cfg(feature = "axum")]
 fn describe<B>(request: &Request<B>) -> HttpServerRequest {
-    let described = HttpServerRequest::from_http(request);
-    match request.extensions().get::<axum::extract::MatchedPath>() {
-        Some(path) => described.with_route(path.as_str()),
-        None => described,
+    use axum::extract::{ConnectInfo, MatchedPath};
+    let mut described = HttpServerRequest::from_http(request);
+    if let Some(path) = request.extensions().get::<MatchedPath>() {
+        described = described.with_route(path.as_str());
     }
+    // Present when the app is served with `into_make_service_with_connect_info`.
+    if let Some(ConnectInfo(peer)) = request
+        .extensions()
+        .get::<ConnectInfo<std::net::SocketAddr>>()
+    {
+        described = described.with_client_address(peer.ip().to_string());
+    }
+    described
 }
 
 #[cfg(not(feature = "axum"))]

@@ -203,3 +203,30 @@ async fn a_failing_body_fails_the_request_span() {
         Value::from(std::any::type_name::<axum::Error>())
     );
 }
+
+#[tokio::test]
+async fn the_peer_address_is_the_client_unless_a_proxy_named_one() {
+    spans();
+    let app = Router::new()
+        .route("/items/{id}", get(current_span))
+        .layer(TraceLayer::new());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let service = app.into_make_service_with_connect_info::<SocketAddr>();
+    tokio::spawn(async move { axum::serve(listener, service).await.unwrap() });
+
+    let (parent, _, _) = call(addr, "/items/1").await;
+    let span = only_span(parent.trace_id());
+    assert_eq!(attributes(&span)["client.address"], Value::from("127.0.0.1"));
+
+    let trace_id = TraceId::from(rand_u128());
+    reqwest::Client::new()
+        .get(format!("http://{addr}/items/2"))
+        .header("traceparent", format!("00-{trace_id}-00f067aa0ba902b7-01"))
+        .header("x-forwarded-for", "203.0.113.9")
+        .send()
+        .await
+        .unwrap();
+    let span = only_span(trace_id);
+    assert_eq!(attributes(&span)["client.address"], Value::from("203.0.113.9"));
+}
