@@ -2,9 +2,11 @@
 //! becomes a Server span that continues the caller's W3C trace context,
 //! named `{method} {route}` (`GET /users/{id}`) — the route template,
 //! never the raw path — with `http.request.method`, `url.path`,
-//! `url.query` (secret values redacted), `url.scheme`, `http.route`, `server.address` and `server.port` (from
-//! the `Host` header), `client.address` (from `X-Forwarded-For`, else the peer when the app is
-//! served with `into_make_service_with_connect_info`), `user_agent.original` and `http.response.status_code`.
+//! `url.query` (secret values redacted), `url.scheme`, `http.route`,
+//! `server.address` and `server.port` (from the `Host` header),
+//! `client.address` (from `X-Forwarded-For`, else the peer when the app is
+//! served with `into_make_service_with_connect_info`),
+//! `user_agent.original` and `http.response.status_code`.
 //! A 5xx response, a service error or a failing body marks the span
 //! failed; 4xx does not (it is the client's error). The handler runs inside
 //! the span's context, so the dependencies it calls are children of the
