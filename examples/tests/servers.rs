@@ -45,8 +45,10 @@ const CALLER_SPAN: &str = "00f067aa0ba902b7";
 async fn requests(port: u16) {
     let client = reqwest::Client::new();
     let get = |path: &str| client.get(format!("http://127.0.0.1:{port}{path}"));
-    let hello = get("/").send().await.unwrap().text().await.unwrap();
-    assert_eq!(hello, "Hello World!");
+    let hello = get("/").send().await.unwrap();
+    // Off unless asked for: it would tell callers the trace ids.
+    assert!(!hello.headers().contains_key("traceresponse"));
+    assert_eq!(hello.text().await.unwrap(), "Hello World!");
     let user = get("/users/42")
         .header("traceparent", format!("00-{CALLER_TRACE}-{CALLER_SPAN}-01"))
         .send()

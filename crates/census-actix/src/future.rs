@@ -7,6 +7,7 @@ use std::task::{Context as TaskContext, Poll};
 use actix_web::Error;
 use actix_web::body::MessageBody;
 use actix_web::dev::ServiceResponse;
+use actix_web::http::header::{HeaderName, HeaderValue};
 use census_core::http::ResponseHook;
 use census_core::model::{Failure, Outcome};
 use census_core::span::ActiveSpan;
@@ -67,10 +68,17 @@ where
             Err(panic) => return Poll::Ready(Err(answer_panic(span, panic.as_ref()))),
         };
         Poll::Ready(match result {
-            Ok(response) => {
+            Ok(mut response) => {
                 let status = response.status().as_u16();
                 record(&span, status, response.response().error());
                 on_response.run(status, &span.span());
+                if let Some(value) = on_response.trace_response(span.context())
+                    && let Ok(value) = HeaderValue::from_str(&value)
+                {
+                    response
+                        .headers_mut()
+                        .insert(HeaderName::from_static("traceresponse"), value);
+                }
                 Ok(response.map_body(|_, body| TracedBody::new(body, Some(span))))
             }
             Err(error) => {

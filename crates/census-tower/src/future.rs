@@ -6,9 +6,12 @@ use census_core::http::ResponseHook;
 use census_core::model::{Failure, Outcome};
 use census_core::span::ActiveSpan;
 use http::Response;
+use http::header::{HeaderName, HeaderValue};
 use pin_project_lite::pin_project;
 
 use crate::ResponseBody;
+
+const TRACERESPONSE: HeaderName = HeaderName::from_static("traceresponse");
 
 pin_project! {
     /// The response future of [`Trace`](crate::Trace): polls the inner
@@ -47,10 +50,15 @@ where
             );
         };
         Poll::Ready(match result {
-            Ok(response) => {
+            Ok(mut response) => {
                 let status = response.status().as_u16();
                 span.record(&Outcome::HttpServer(status));
                 on_response.run(status, &span.span());
+                if let Some(value) = on_response.trace_response(span.context())
+                    && let Ok(value) = HeaderValue::from_str(&value)
+                {
+                    response.headers_mut().insert(TRACERESPONSE, value);
+                }
                 Ok(response.map(|body| ResponseBody::new(body, Some(span))))
             }
             Err(error) => {

@@ -41,7 +41,8 @@ async fn serve() -> SocketAddr {
         })
         .on_response(|status, span| {
             span.set_attribute(KeyValue::new("app.status_class", i64::from(status / 100)));
-        });
+        })
+        .trace_response(true);
     let app = Router::new()
         .route("/users/{id}", get(|| async { "user" }))
         .route("/health", get(|| async { "ok" }))
@@ -128,4 +129,28 @@ async fn callbacks_add_attributes_and_the_name_can_be_overridden() {
     };
     assert_eq!(span.name, "legacy endpoint");
     assert!(!attributes(span).contains_key("enduser.id"));
+}
+
+#[tokio::test]
+async fn traceresponse_names_the_server_span_when_asked_for() {
+    let addr = serve().await;
+    let trace_id = TraceId::from(rand_u128());
+    let response = reqwest::Client::new()
+        .get(format!("http://{addr}/users/3"))
+        .header("traceparent", format!("00-{trace_id}-00f067aa0ba902b7-01"))
+        .send()
+        .await
+        .unwrap();
+    let header = response.headers()["traceresponse"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let spans = spans().wait_for(trace_id, 1);
+    let [span] = spans.as_slice() else {
+        panic!("{spans:#?}")
+    };
+    assert_eq!(
+        header,
+        format!("00-{trace_id}-{}-01", span.span_context.span_id())
+    );
 }

@@ -217,7 +217,10 @@ async fn the_peer_address_is_the_client_unless_a_proxy_named_one() {
 
     let (parent, _, _) = call(addr, "/items/1").await;
     let span = only_span(parent.trace_id());
-    assert_eq!(attributes(&span)["client.address"], Value::from("127.0.0.1"));
+    assert_eq!(
+        attributes(&span)["client.address"],
+        Value::from("127.0.0.1")
+    );
 
     let trace_id = TraceId::from(rand_u128());
     reqwest::Client::new()
@@ -228,5 +231,8 @@ async fn the_peer_address_is_the_client_unless_a_proxy_named_one() {
         .await
         .unwrap();
     let span = only_span(trace_id);
-    assert_eq!(attributes(&span)["client.address"], Value::from("203.0.113.9"));
+    assert_eq!(
+        attributes(&span)["client.address"],
+        Value::from("203.0.113.9")
+    );
 }

@@ -24,6 +24,7 @@ pub struct HttpHooks {
     name: Option<Arc<Namer>>,
     on_request: Option<Arc<OnRequest>>,
     on_response: Option<Arc<OnResponse>>,
+    trace_response: bool,
 }
 
 impl HttpHooks {
@@ -75,6 +76,15 @@ impl HttpHooks {
         self
     }
 
+    /// Servers only: answers each traced request with a W3C
+    /// `traceresponse` header naming its span, so that a caller can find
+    /// the server's side of a call (off by default: it tells callers
+    /// the trace ids).
+    pub fn trace_response(mut self, on: bool) -> Self {
+        self.trace_response = on;
+        self
+    }
+
     /// Whether to trace `request`: not excluded, and let through by the
     /// filter.
     pub fn traces(&self, request: &RequestInfo<'_>) -> bool {
@@ -101,30 +111,54 @@ impl HttpHooks {
     /// The response callback, to keep until the response arrives (free to
     /// clone when none is set).
     pub fn response_hook(&self) -> ResponseHook {
-        ResponseHook(self.on_response.clone())
+        ResponseHook {
+            on_response: self.on_response.clone(),
+            trace_response: self.trace_response,
+        }
     }
 }
 
-/// The response callback of an [`HttpHooks`], carried by a request's
-/// future until its response arrives.
+/// The response side of an [`HttpHooks`] (the callback, and whether to
+/// send `traceresponse`), carried by a request's future until its response
+/// arrives.
 #[derive(Clone, Default)]
-pub struct ResponseHook(Option<Arc<OnResponse>>);
+pub struct ResponseHook {
+    on_response: Option<Arc<OnResponse>>,
+    trace_response: bool,
+}
 
 impl ResponseHook {
     /// Runs the callback, if any, on a recording span.
     pub fn run(&self, status: u16, span: &SpanRef<'_>) {
-        if let Some(hook) = &self.0
+        if let Some(hook) = &self.on_response
             && span.is_recording()
         {
             hook(status, span);
         }
     }
+
+    /// The `traceresponse` header's value for the request span in `cx`,
+    /// when [`trace_response`](HttpHooks::trace_response) is on.
+    pub fn trace_response(&self, cx: &opentelemetry::Context) -> Option<String> {
+        use opentelemetry::trace::TraceContextExt;
+        let span = cx.span();
+        let ids = span.span_context();
+        (self.trace_response && ids.is_valid()).then(|| {
+            format!(
+                "00-{}-{}-{:02x}",
+                ids.trace_id(),
+                ids.span_id(),
+                ids.trace_flags().to_u8()
+            )
+        })
+    }
 }
 
 impl fmt::Debug for ResponseHook {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("ResponseHook")
-            .field(&self.0.is_some())
+        f.debug_struct("ResponseHook")
+            .field("on_response", &self.on_response.is_some())
+            .field("trace_response", &self.trace_response)
             .finish()
     }
 }
@@ -137,6 +171,7 @@ impl fmt::Debug for HttpHooks {
             .field("span_name", &self.name.is_some())
             .field("on_request", &self.on_request.is_some())
             .field("on_response", &self.on_response.is_some())
+            .field("trace_response", &self.trace_response)
             .finish()
     }
 }
