@@ -89,7 +89,12 @@ where
             if !self.hooks.traces(&info) {
                 return TraceFuture::new(self.service.call(request), None);
             }
-            let described = describe(&request, &method);
+            let mut described = describe(&request, &method);
+            if !described.has_route()
+                && let Some(route) = self.hooks.route_of(&info)
+            {
+                described = described.with_route(route);
+            }
             let span = INTEGRATION.start(
                 SpanKind::Server,
                 self.hooks.name(&info, described.span_name()),

@@ -53,7 +53,12 @@ where
             if !self.hooks.traces(&info) {
                 return ResponseFuture::new(self.inner.call(request), None);
             }
-            let described = describe(&request);
+            let mut described = describe(&request);
+            if !described.has_route()
+                && let Some(route) = self.hooks.route_of(&info)
+            {
+                described = described.with_route(route);
+            }
             let span = INTEGRATION.start(
                 SpanKind::Server,
                 self.hooks.name(&info, described.span_name()),

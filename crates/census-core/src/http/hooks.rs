@@ -7,6 +7,7 @@ use super::{Exclusions, RequestInfo};
 
 type Filter = dyn Fn(&RequestInfo<'_>) -> bool + Send + Sync;
 type Namer = dyn Fn(&RequestInfo<'_>, &str) -> String + Send + Sync;
+type Router = dyn Fn(&RequestInfo<'_>) -> Option<String> + Send + Sync;
 type OnRequest = dyn Fn(&RequestInfo<'_>, &SpanRef<'_>) + Send + Sync;
 type OnResponse = dyn Fn(u16, &SpanRef<'_>) + Send + Sync;
 
@@ -22,6 +23,7 @@ pub struct HttpHooks {
     exclusions: Arc<Exclusions>,
     filter: Option<Arc<Filter>>,
     name: Option<Arc<Namer>>,
+    route: Option<Arc<Router>>,
     on_request: Option<Arc<OnRequest>>,
     on_response: Option<Arc<OnResponse>>,
     trace_response: bool,
@@ -57,6 +59,30 @@ impl HttpHooks {
     ) -> Self {
         self.name = Some(Arc::new(name));
         self
+    }
+
+    /// Servers only: the route template (`/users/{id}`) of a request, for
+    /// servers whose framework does not say (plain hyper, tonic); a route
+    /// the framework knows (axum's, actix's) comes first.
+    ///
+    /// ```
+    /// use census_core::http::HttpHooks;
+    /// let hooks = HttpHooks::new().route(|request| {
+    ///     request.path().starts_with("/users/").then(|| "/users/{id}".to_owned())
+    /// });
+    /// ```
+    pub fn route(
+        mut self,
+        route: impl Fn(&RequestInfo<'_>) -> Option<String> + Send + Sync + 'static,
+    ) -> Self {
+        self.route = Some(Arc::new(route));
+        self
+    }
+
+    /// The route template of `request` from the [`route`](Self::route)
+    /// hook, if one is set.
+    pub fn route_of(&self, request: &RequestInfo<'_>) -> Option<String> {
+        self.route.as_ref().and_then(|route| route(request))
     }
 
     /// Calls `hook` with each traced request and its span when it starts,
@@ -169,6 +195,7 @@ impl fmt::Debug for HttpHooks {
             .field("exclusions", &self.exclusions)
             .field("filter", &self.filter.is_some())
             .field("span_name", &self.name.is_some())
+            .field("route", &self.route.is_some())
             .field("on_request", &self.on_request.is_some())
             .field("on_response", &self.on_response.is_some())
             .field("trace_response", &self.trace_response)

@@ -129,6 +129,11 @@ impl HttpServerRequest {
         self
     }
 
+    /// Whether the route template is known.
+    pub fn has_route(&self) -> bool {
+        self.route.is_some()
+    }
+
     /// Sets the scheme, `http` by default.
     pub fn with_scheme(mut self, https: bool) -> Self {
         self.scheme = if https { "https" } else { "http" };
