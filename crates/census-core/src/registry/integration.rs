@@ -1,5 +1,6 @@
 use std::error::Error;
 use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Mutex, PoisonError};
 
 use super::provider::TracerCache;
 
@@ -24,6 +25,9 @@ pub struct Integration {
     version: &'static str,
     state: AtomicU8,
     on_enable: Option<EnableHook>,
+    /// Held while the integration is switched on, so that its hook has
+    /// run before any caller sees it on.
+    enabling: Mutex<()>,
     pub(super) tracer: TracerCache,
 }
 
@@ -48,6 +52,7 @@ impl Integration {
             version,
             state: AtomicU8::new(0),
             on_enable: None,
+            enabling: Mutex::new(()),
             tracer: TracerCache::new(),
         }
     }
@@ -117,20 +122,33 @@ impl Integration {
     /// Turns tracing through this integration on or off, process-wide.
     /// Switching it on from off runs its [enable hook](Self::with_on_enable).
     pub fn set_enabled(&self, enabled: bool) {
-        if enabled {
-            let was = self.state.fetch_or(ON, Ordering::Relaxed);
-            if was & ON == 0
-                && let Some(hook) = self.on_enable
-                && let Err(error) = hook()
-            {
-                crate::diagnostics::warn(&format!(
-                    "the `{}` integration is on, but setting it up failed: {error}",
-                    self.name
-                ));
-            }
-        } else {
-            self.state.fetch_and(!ON, Ordering::Relaxed);
+        if !enabled {
+            self.state.fetch_and(!ON, Ordering::Release);
+            return;
         }
+        if self.is_on() {
+            return;
+        }
+        // The hook runs before the integration reads as on, and one caller
+        // at a time: a second caller must not go on (e.g. open a diesel
+        // connection) before the first one's hook has set things up.
+        let _one_at_a_time = self.enabling.lock().unwrap_or_else(PoisonError::into_inner);
+        if self.is_on() {
+            return;
+        }
+        if let Some(hook) = self.on_enable
+            && let Err(error) = hook()
+        {
+            crate::diagnostics::warn(&format!(
+                "the `{}` integration is on, but setting it up failed: {error}",
+                self.name
+            ));
+        }
+        self.state.fetch_or(ON, Ordering::Release);
+    }
+
+    fn is_on(&self) -> bool {
+        self.state.load(Ordering::Acquire) & ON != 0
     }
 
     /// For wrappers, once per call: whether to trace. One atomic load; the

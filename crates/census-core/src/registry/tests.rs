@@ -247,3 +247,24 @@ fn the_enable_hook_runs_on_each_switch_on_and_its_failure_is_a_warning() {
         "{log}"
     );
 }
+
+static SLOW_HOOK_DONE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+fn slow_hook() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    SLOW_HOOK_DONE.store(true, std::sync::atomic::Ordering::SeqCst);
+    Ok(())
+}
+
+static SLOW: Integration = Integration::new("slow", "slow", "0").with_on_enable(slow_hook);
+
+#[test]
+fn a_concurrent_enabler_returns_only_once_the_hook_has_run() {
+    let first = std::thread::spawn(|| SLOW.set_enabled(true));
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    // The first caller is inside the hook now; this one must wait for it.
+    SLOW.set_enabled(true);
+    assert!(SLOW_HOOK_DONE.load(std::sync::atomic::Ordering::SeqCst));
+    assert!(SLOW.is_enabled());
+    first.join().unwrap();
+}
