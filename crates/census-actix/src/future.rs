@@ -52,9 +52,13 @@ where
         let this = self.project();
         let mut inner = this.inner;
         let Some((span, on_response)) = this.span.take() else {
-            return inner
-                .poll(task)
-                .map_ok(|response| response.map_body(|_, body| TracedBody::new(body, None)));
+            // Untraced requests get the same answer to a panic, so that
+            // switching tracing on or off never changes how the app fails.
+            return match catch_unwind(AssertUnwindSafe(|| inner.as_mut().poll(task))) {
+                Ok(polled) => polled
+                    .map_ok(|response| response.map_body(|_, body| TracedBody::new(body, None))),
+                Err(_) => Poll::Ready(Err(panicked())),
+            };
         };
         let polled = catch_unwind(AssertUnwindSafe(|| {
             span.in_context(|| inner.as_mut().poll(task))
@@ -114,5 +118,11 @@ fn answer_panic(span: ActiveSpan, panic: &(dyn Any + Send)) -> Error {
         .unwrap_or_else(|| "the handler panicked".to_owned());
     span.record(&Outcome::HttpServer(500));
     span.finish(&Outcome::Failed(Failure::new("panic", message)));
+    panicked()
+}
+
+/// What the client of a handler that panicked gets: a 500, without the
+/// panic's message.
+fn panicked() -> Error {
     actix_web::error::ErrorInternalServerError("the handler panicked")
 }

@@ -86,7 +86,7 @@ where
             let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
             let authority = request.uri().authority().map(|a| a.as_str());
             let info = RequestInfo::new(&method, request.path(), authority, &header);
-            if !self.hooks.traces(&info) {
+            if !self.hooks.traces_incoming(&info) {
                 return TraceFuture::new(self.service.call(request), None);
             }
             let mut described = describe(&request, &method);

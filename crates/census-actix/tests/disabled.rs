@@ -17,6 +17,15 @@ async fn disabled_middleware_passes_requests_through_and_records_nothing() {
                 App::new()
                     .wrap(census_actix::Trace::new())
                     .route("/users/{id}", web::get().to(|| async { "hello" }))
+                    .route(
+                        "/panic",
+                        web::get().to(|| async {
+                            if true {
+                                panic!("handler exploded");
+                            }
+                            "unreachable"
+                        }),
+                    )
             };
             HttpServer::new(app)
                 .workers(1)
@@ -35,6 +44,13 @@ async fn disabled_middleware_passes_requests_through_and_records_nothing() {
         .unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(response.text().await.unwrap(), "hello");
+    // A panic is answered as when tracing is on: a 500, and the worker goes on.
+    let panicked = reqwest::get(format!("http://{addr}/panic")).await.unwrap();
+    assert_eq!(panicked.status(), 500);
+    let after = reqwest::get(format!("http://{addr}/users/2"))
+        .await
+        .unwrap();
+    assert_eq!(after.text().await.unwrap(), "hello");
     std::thread::sleep(std::time::Duration::from_millis(200));
     assert!(spans.spans(trace_id).is_empty());
 }

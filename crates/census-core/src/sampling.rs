@@ -61,7 +61,9 @@ impl ProbabilitySampler {
     pub fn new(rate: f64) -> Result<Self, SamplerError> {
         if (0.0..=1.0).contains(&rate) {
             Ok(Self {
-                percentage: rate * 100.0,
+                // `abs` turns -0.0 into 0.0: the sign bit means parent-based
+                // in a `SamplerSlot`.
+                percentage: (rate * 100.0).abs(),
                 parent_based: false,
             })
         } else {
@@ -228,13 +230,14 @@ mod tests {
     fn a_sampler_slot_gives_back_what_it_was_given() {
         let slot = SamplerSlot::empty();
         assert_eq!(slot.load(), None);
-        for rate in [0.0, 1e-9, 0.25, 0.3, 0.999_999_999, 1.0] {
+        for rate in [-0.0, 0.0, 1e-9, 0.25, 0.3, 0.999_999_999, 1.0] {
             for sampler in [
                 ProbabilitySampler::new(rate).unwrap(),
                 ProbabilitySampler::new(rate).unwrap().parent_based(),
             ] {
                 slot.store(Some(sampler));
-                assert_eq!(slot.load(), Some(sampler));
+                assert_eq!(slot.load(), Some(sampler), "{rate}");
+                assert_eq!(slot.load().unwrap().parent_based, sampler.parent_based);
             }
         }
         slot.store(None);

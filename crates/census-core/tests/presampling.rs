@@ -103,5 +103,12 @@ fn census_decides_every_span_as_the_sdk_would() {
         let exported = exporter.get_finished_spans().unwrap();
         assert!(exported.iter().any(|s| s.name == "SELECT"));
         tracer.shutdown(std::time::Duration::from_secs(5)).unwrap();
+        // The one documented difference shows that census decided: after
+        // shutdown the SDK hands out invalid ids, census still fresh ones.
+        let (ours, _, theirs, _) = both(&tracer, &remote_parent(HIGH, false));
+        assert!(
+            ours.is_valid() && !theirs.is_valid(),
+            "{ours:?} / {theirs:?}"
+        );
     }
 }

@@ -2,7 +2,6 @@
 
 use std::any::Any;
 use std::error::Error;
-use std::fmt::Display;
 use std::io::ErrorKind;
 
 use census_core::model::Failure;
@@ -10,11 +9,16 @@ use tower::BoxError;
 
 /// The failure of a request that got no response. Error types census can
 /// read (hyper-util's client error, tower's boxed errors, I/O errors) give
-/// a kind and their causes; any other gives its type and message.
-pub(crate) fn describe<E: Display + 'static>(error: &E) -> Failure {
+/// a kind and their causes; any other only its type, because its message
+/// may name the URL, secrets included.
+pub(crate) fn describe<E: 'static>(error: &E) -> Failure {
+    let type_name = std::any::type_name::<E>();
     match readable(error) {
         Some(error) => Failure::from_causes(kind(error), error),
-        None => Failure::new(std::any::type_name::<E>(), error.to_string()),
+        None => Failure::new(
+            type_name,
+            format!("{type_name} (its message is not recorded)"),
+        ),
     }
 }
 

@@ -1,4 +1,3 @@
-use std::fmt::Display;
 use std::task::{Context as TaskContext, Poll};
 
 use census_core::http::{HttpHooks, RequestInfo, ResponseHook, Unpropagated, Untraced};
@@ -46,7 +45,7 @@ pub struct ClientOutcome {
     on_response: ResponseHook,
 }
 
-impl<B, E: Display + 'static> Classify<Result<Response<B>, E>> for ClientOutcome {
+impl<B, E: 'static> Classify<Result<Response<B>, E>> for ClientOutcome {
     fn classify(self, output: &Result<Response<B>, E>, span: &SpanRef<'_>) -> Outcome {
         match output {
             Ok(response) => {
@@ -62,7 +61,7 @@ impl<B, E: Display + 'static> Classify<Result<Response<B>, E>> for ClientOutcome
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for TraceClient<S>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
-    S::Error: Display + 'static,
+    S::Error: 'static,
 {
     type Response = Response<ResBody>;
     type Error = S::Error;
@@ -79,7 +78,7 @@ where
         }
         let span = {
             let info = RequestInfo::of(&request);
-            if !self.hooks.traces(&info) {
+            if !self.hooks.traces_outgoing(&info) {
                 return InSpan::new(self.inner.call(request), None, untraced);
             }
             let command =

@@ -92,6 +92,8 @@ async fn excluded_hosts_filtered_and_untraced_requests_get_no_span_and_no_header
     let other = serve().await;
     for (url, untraced) in [
         (format!("http://{excluded}/x"), false),
+        // Credentials in the URL do not hide the host from the exclusion.
+        (format!("http://user:pw@{excluded}/x"), false),
         (format!("http://{other}/filtered"), false),
         (format!("http://{other}/x"), true),
     ] {

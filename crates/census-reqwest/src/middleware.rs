@@ -66,7 +66,7 @@ impl Middleware for TracingMiddleware {
                 Some(authority),
                 request.headers(),
             );
-            if !self.hooks.traces(&info) {
+            if !self.hooks.traces_outgoing(&info) {
                 None
             } else {
                 let command = HttpCommand::new(request.method(), url);

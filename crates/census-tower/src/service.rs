@@ -50,7 +50,7 @@ where
         }
         let span = {
             let info = RequestInfo::of(&request);
-            if !self.hooks.traces(&info) {
+            if !self.hooks.traces_incoming(&info) {
                 return ResponseFuture::new(self.inner.call(request), None);
             }
             let mut described = describe(&request);

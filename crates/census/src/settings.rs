@@ -16,8 +16,11 @@
 //! | `excluded_paths` | `CENSUS_EXCLUDED_PATHS` | paths no server traces; `/static/*` is a prefix |
 //! | `excluded_hosts` | `CENSUS_EXCLUDED_HOSTS` | hosts (or `host:port`) no client traces |
 //!
-//! The ratio samplers are census's [`ProbabilitySampler`]: they decide on
-//! the trace id as Application Insights does.
+//! The ratio samplers decide on the trace id as Application Insights does
+//! (census's [`ProbabilitySampler`], not OpenTelemetry's hash), so that
+//! services in other languages at the same rate keep the same operations;
+//! `parentbased_traceidratio` follows the parent's decision either way, as
+//! OpenTelemetry defines it.
 //!
 //! ```
 //! use census::settings::Settings;
@@ -242,13 +245,15 @@ impl Settings {
                 .map_err(|_| invalid("sampler_arg", &rate.to_string(), RATE))
         };
         let parent_based = |sampler| Sampler::ParentBased(Box::new(sampler));
+        let parent_based_ratio = |ratio: ProbabilitySampler| Sampler::ParentBased(Box::new(ratio));
         Ok(match self.sampler {
             SamplerName::AlwaysOn => builder.sampler(Sampler::AlwaysOn),
             SamplerName::AlwaysOff => builder.sampler(Sampler::AlwaysOff),
             SamplerName::ParentbasedAlwaysOn => builder.sampler(parent_based(Sampler::AlwaysOn)),
             SamplerName::ParentbasedAlwaysOff => builder.sampler(parent_based(Sampler::AlwaysOff)),
             SamplerName::TraceIdRatio => builder.sampler(ratio()?),
-            SamplerName::ParentbasedTraceIdRatio => builder.sampler(ratio()?.parent_based()),
+            // OpenTelemetry's meaning: follow the parent either way.
+            SamplerName::ParentbasedTraceIdRatio => builder.sampler(parent_based_ratio(ratio()?)),
         })
     }
 

@@ -1,12 +1,12 @@
 use super::RequestInfo;
 
 /// Requests that are not traced, like OpenCensus's `EXCLUDELIST_PATHS`
-/// and `EXCLUDELIST_HOSTNAMES`.
+/// (for servers) and `EXCLUDELIST_HOSTNAMES` (for clients).
 ///
-/// - A path is matched exactly (`/health` excludes `/health` only), or as
+/// - A path excludes incoming requests: matched exactly (`/health` excludes `/health` only), or as
 ///   a prefix when it ends with `*` (`/static/*` excludes everything
 ///   under `/static/`).
-/// - A host is matched by name (`metadata.internal` excludes it on every
+/// - A host excludes outgoing requests: matched by name (`metadata.internal` excludes it on every
 ///   port), or by name and port (`localhost:9000`); case is ignored.
 ///
 /// ```
@@ -14,11 +14,14 @@ use super::RequestInfo;
 /// let excluded = Exclusions::new().path("/health").path("/static/*").host("localhost:9000");
 /// let headers = |_: &str| None;
 /// let at = |path, host| RequestInfo::new(&http::Method::GET, path, Some(host), &headers);
-/// assert!(excluded.excludes(&at("/health", "shop.local")));
-/// assert!(!excluded.excludes(&at("/healthz", "shop.local")));
-/// assert!(excluded.excludes(&at("/static/app.js", "shop.local")));
-/// assert!(excluded.excludes(&at("/", "LOCALHOST:9000")));
-/// assert!(!excluded.excludes(&at("/", "localhost:9001")));
+/// assert!(excluded.excludes_incoming(&at("/health", "shop.local")));
+/// assert!(!excluded.excludes_incoming(&at("/healthz", "shop.local")));
+/// assert!(excluded.excludes_incoming(&at("/static/app.js", "shop.local")));
+/// assert!(excluded.excludes_outgoing(&at("/", "LOCALHOST:9000")));
+/// assert!(!excluded.excludes_outgoing(&at("/", "localhost:9001")));
+/// // Each applies to its own side only.
+/// assert!(!excluded.excludes_outgoing(&at("/health", "shop.local")));
+/// assert!(!excluded.excludes_incoming(&at("/", "localhost:9000")));
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Exclusions {
@@ -55,14 +58,16 @@ impl Exclusions {
         self.exact.is_empty() && self.prefixes.is_empty() && self.hosts.is_empty()
     }
 
-    /// Whether `request` is excluded.
-    pub fn excludes(&self, request: &RequestInfo<'_>) -> bool {
+    /// Whether an incoming request (a server's) is excluded: by its path.
+    pub fn excludes_incoming(&self, request: &RequestInfo<'_>) -> bool {
         let path = request.path();
-        if self.exact.iter().any(|p| p == path)
+        self.exact.iter().any(|p| p == path)
             || self.prefixes.iter().any(|p| path.starts_with(p.as_str()))
-        {
-            return true;
-        }
+    }
+
+    /// Whether an outgoing request (a client's) is excluded: by the host
+    /// it goes to.
+    pub fn excludes_outgoing(&self, request: &RequestInfo<'_>) -> bool {
         let (Some(authority), Some(name)) = (request.authority(), request.host_name()) else {
             return false;
         };

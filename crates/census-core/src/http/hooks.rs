@@ -35,7 +35,7 @@ impl HttpHooks {
         Self::default()
     }
 
-    /// Requests not to trace by path or host.
+    /// Requests not to trace: incoming ones by path, outgoing ones by host.
     pub fn exclusions(mut self, exclusions: Exclusions) -> Self {
         self.exclusions = Arc::new(exclusions);
         self
@@ -111,10 +111,20 @@ impl HttpHooks {
         self
     }
 
-    /// Whether to trace `request`: not excluded, and let through by the
-    /// filter.
-    pub fn traces(&self, request: &RequestInfo<'_>) -> bool {
-        !self.exclusions.excludes(request) && self.filter.as_ref().is_none_or(|f| f(request))
+    /// Whether a server traces the incoming `request`: its path is not
+    /// excluded, and the filter lets it through.
+    pub fn traces_incoming(&self, request: &RequestInfo<'_>) -> bool {
+        !self.exclusions.excludes_incoming(request) && self.passes(request)
+    }
+
+    /// Whether a client traces the outgoing `request`: its host is not
+    /// excluded, and the filter lets it through.
+    pub fn traces_outgoing(&self, request: &RequestInfo<'_>) -> bool {
+        !self.exclusions.excludes_outgoing(request) && self.passes(request)
+    }
+
+    fn passes(&self, request: &RequestInfo<'_>) -> bool {
+        self.filter.as_ref().is_none_or(|f| f(request))
     }
 
     /// The span's name: `default`, unless overridden.

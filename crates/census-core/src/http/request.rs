@@ -63,7 +63,12 @@ impl<'a> RequestInfo<'a> {
         Self::from_headers(
             request.method(),
             uri.path(),
-            uri.authority().map(http::uri::Authority::as_str),
+            // Credentials in the URI are none of the hooks' business.
+            uri.authority().map(|a| {
+                a.as_str()
+                    .rsplit_once('@')
+                    .map_or(a.as_str(), |(_, host)| host)
+            }),
             request.headers(),
         )
     }

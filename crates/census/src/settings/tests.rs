@@ -131,10 +131,14 @@ fn exclusions_reach_the_http_hooks() {
     let hooks = expected().http_hooks();
     let headers = |_: &str| None;
     let request = |path, host| RequestInfo::new(&http::Method::GET, path, Some(host), &headers);
-    assert!(!hooks.traces(&request("/health", "shop.local")));
-    assert!(!hooks.traces(&request("/static/app.js", "shop.local")));
-    assert!(!hooks.traces(&request("/", "metadata.internal:80")));
-    assert!(hooks.traces(&request("/users/1", "shop.local")));
+    assert!(!hooks.traces_incoming(&request("/health", "shop.local")));
+    assert!(!hooks.traces_incoming(&request("/static/app.js", "shop.local")));
+    assert!(hooks.traces_incoming(&request("/users/1", "shop.local")));
+    assert!(!hooks.traces_outgoing(&request("/", "metadata.internal:80")));
+    assert!(hooks.traces_outgoing(&request("/health", "shop.local")));
+    // A server is not excluded for its own host name, nor a client call
+    // for its path.
+    assert!(hooks.traces_incoming(&request("/", "metadata.internal")));
 }
 
 #[test]
@@ -145,6 +149,9 @@ fn the_tracer_gets_the_sampler_asked_for() {
         ("always_off", None, false),
         ("always_on", None, true),
         ("parentbased_always_off", None, false),
+        ("parentbased_always_on", None, true),
+        ("parentbased_traceidratio", Some(1.0), true),
+        ("parentbased_traceidratio", Some(0.0), false),
     ] {
         let mut settings = Settings::from_toml(&format!("sampler = \"{sampler}\"")).unwrap();
         settings.sampler_arg = arg;
