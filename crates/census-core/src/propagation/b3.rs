@@ -30,6 +30,9 @@ fn parse_single(value: &str) -> Option<SpanContext> {
         Some(_) => return None,
     };
     // The fourth part, the parent's span id, is not needed downstream.
+    if parts.nth(1).is_some() {
+        return None;
+    }
     context(trace_id, span_id, sampled)
 }
 
@@ -51,19 +54,24 @@ fn context(trace_id: TraceId, span_id: SpanId, sampled: bool) -> Option<SpanCont
     cx.is_valid().then_some(cx)
 }
 
-/// 32 hex digits, or 16 (a 64-bit id, widened with zeros).
+/// 32 lowercase hex digits, or 16 (a 64-bit id, widened with zeros).
 fn trace_id(hex: &str) -> Option<TraceId> {
-    matches!(hex.len(), 16 | 32)
+    (matches!(hex.len(), 16 | 32) && lower_hex(hex))
         .then(|| u128::from_str_radix(hex, 16).ok())
         .flatten()
         .map(TraceId::from)
 }
 
 fn span_id(hex: &str) -> Option<SpanId> {
-    (hex.len() == 16)
+    (hex.len() == 16 && lower_hex(hex))
         .then(|| u64::from_str_radix(hex, 16).ok())
         .flatten()
         .map(SpanId::from)
+}
+
+/// `from_str_radix` alone would also take a sign and capitals.
+fn lower_hex(text: &str) -> bool {
+    text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 /// Writes `cx` as one `b3` header.
@@ -146,6 +154,9 @@ mod tests {
             &format!("{TRACE}-e457b5a2"),
             &format!("00000000000000000000000000000000-{SPAN}-1"),
             &format!("{TRACE}-0000000000000000-1"),
+            &format!("{TRACE}-+457b5a2e4d86bd1-1"),
+            &format!("80F198EE56343BA864FE8B2A57D3EFF7-{SPAN}-1"),
+            &format!("{TRACE}-{SPAN}-1-05e3ac9a4f6e3b90-extra"),
         ] {
             assert_eq!(extract(&headers(&[("b3", value)])), None, "{value}");
         }
