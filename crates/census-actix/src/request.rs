@@ -5,9 +5,13 @@ use actix_web::http::header::HeaderMap;
 use census_core::model::HttpServerRequest;
 use opentelemetry::propagation::Extractor;
 
-/// The request's description: actix's own types (http 0.2) read into the
-/// model every server integration shares.
-pub(crate) fn describe(request: &ServiceRequest, method: &http::Method) -> HttpServerRequest {
+/// The request's description, with the route already found: actix's own
+/// types (http 0.2) read into the model every server integration shares.
+pub(crate) fn describe(
+    request: &ServiceRequest,
+    method: &http::Method,
+    route: Option<String>,
+) -> HttpServerRequest {
     let headers = request.headers();
     let described = HttpServerRequest::from_parts(
         method,
@@ -17,7 +21,7 @@ pub(crate) fn describe(request: &ServiceRequest, method: &http::Method) -> HttpS
         request.uri().authority().map(|a| a.as_str()),
         |name| headers.get(name).and_then(|v| v.to_str().ok()),
     );
-    let described = match request.match_pattern() {
+    let described = match route {
         Some(route) => described.with_route(route),
         None => described,
     };

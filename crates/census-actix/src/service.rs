@@ -4,6 +4,7 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
 use actix_web::{Error, HttpMessage};
 use census_core::http::{HttpHooks, RequestInfo, Untraced};
+use census_core::model::HttpServerRequest;
 use opentelemetry::trace::SpanKind;
 
 use crate::request::{Headers, describe, method};
@@ -89,17 +90,16 @@ where
             if !self.hooks.traces_incoming(&info) {
                 return TraceFuture::new(self.service.call(request), None);
             }
-            let mut described = describe(&request, &method);
-            if !described.has_route()
-                && let Some(route) = self.hooks.route_of(&info)
-            {
-                described = described.with_route(route);
-            }
+            let route = request
+                .match_pattern()
+                .or_else(|| self.hooks.route_of(&info));
+            let name = HttpServerRequest::span_name_for(&method, route.as_deref());
             let span = INTEGRATION.start(
                 SpanKind::Server,
-                self.hooks.name(&info, described.span_name()),
+                self.hooks.name(&info, name),
                 &census_core::propagation::extract_from(&Headers(headers)),
-                || described.into_attributes(),
+                // Described only when sampled.
+                || describe(&request, &method, route).into_attributes(),
             );
             self.hooks.request(&info, &span.span());
             span

@@ -1,3 +1,4 @@
+use std::borrow::Cow;
 use std::task::{Context as TaskContext, Poll};
 
 use census_core::http::{HttpHooks, RequestInfo, Untraced};
@@ -53,17 +54,17 @@ where
             if !self.hooks.traces_incoming(&info) {
                 return ResponseFuture::new(self.inner.call(request), None);
             }
-            let mut described = describe(&request);
-            if !described.has_route()
-                && let Some(route) = self.hooks.route_of(&info)
-            {
-                described = described.with_route(route);
-            }
+            let route = match framework_route(&request) {
+                Some(route) => Some(Cow::Borrowed(route)),
+                None => self.hooks.route_of(&info).map(Cow::Owned),
+            };
+            let name = HttpServerRequest::span_name_for(request.method(), route.as_deref());
             let span = INTEGRATION.start(
                 SpanKind::Server,
-                self.hooks.name(&info, described.span_name()),
+                self.hooks.name(&info, name),
                 &census_core::propagation::extract(request.headers()),
-                || described.into_attributes(),
+                // Described only when sampled.
+                || describe(&request, route.as_deref()).into_attributes(),
             );
             self.hooks.request(&info, &span.span());
             span
@@ -74,24 +75,31 @@ where
     }
 }
 
+/// The route template the framework matched.
 #[cfg(feature = "axum")]
-fn describe<B>(request: &Request<B>) -> HttpServerRequest {
-    use axum::extract::{ConnectInfo, MatchedPath};
+fn framework_route<B>(request: &Request<B>) -> Option<&str> {
+    let path = request.extensions().get::<axum::extract::MatchedPath>()?;
+    Some(path.as_str())
+}
+
+#[cfg(not(feature = "axum"))]
+fn framework_route<B>(_: &Request<B>) -> Option<&str> {
+    None
+}
+
+fn describe<B>(request: &Request<B>, route: Option<&str>) -> HttpServerRequest {
     let mut described = HttpServerRequest::from_http(request);
-    if let Some(path) = request.extensions().get::<MatchedPath>() {
-        described = described.with_route(path.as_str());
+    if let Some(route) = route {
+        described = described.with_route(route);
     }
-    // Present when the app is served with `into_make_service_with_connect_info`.
-    if let Some(ConnectInfo(peer)) = request
+    // Present when an axum app is served with
+    // `into_make_service_with_connect_info`.
+    #[cfg(feature = "axum")]
+    if let Some(axum::extract::ConnectInfo(peer)) = request
         .extensions()
-        .get::<ConnectInfo<std::net::SocketAddr>>()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
     {
         described = described.with_client_address(peer.ip().to_string());
     }
     described
-}
-
-#[cfg(not(feature = "axum"))]
-fn describe<B>(request: &Request<B>) -> HttpServerRequest {
-    HttpServerRequest::from_http(request)
 }

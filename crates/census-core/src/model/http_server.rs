@@ -129,11 +129,6 @@ impl HttpServerRequest {
         self
     }
 
-    /// Whether the route template is known.
-    pub fn has_route(&self) -> bool {
-        self.route.is_some()
-    }
-
     /// Sets the scheme, `http` by default.
     pub fn with_scheme(mut self, https: bool) -> Self {
         self.scheme = if https { "https" } else { "http" };
@@ -167,14 +162,19 @@ impl HttpServerRequest {
     /// path would make every URL its own operation); `HTTP` stands for
     /// methods outside the registered nine.
     pub fn span_name(&self) -> String {
-        let method = match self.method {
-            "_OTHER" => "HTTP",
-            method => method,
-        };
-        match &self.route {
-            Some(route) => format!("{method} {route}"),
-            None => method.to_owned(),
-        }
+        name(self.method, self.route.as_deref())
+    }
+
+    /// The [`span_name`](Self::span_name) of a request for `route`, known
+    /// before the rest of the request is described (only a sampled request
+    /// needs the rest).
+    ///
+    /// ```
+    /// use census_core::model::HttpServerRequest;
+    /// assert_eq!(HttpServerRequest::span_name_for(&http::Method::GET, Some("/users/{id}")), "GET /users/{id}");
+    /// ```
+    pub fn span_name_for(method: &http::Method, route: Option<&str>) -> String {
+        name(method_name(method), route)
     }
 
     /// `http.request.method`, `url.path`, `url.scheme`, and what is known
@@ -204,6 +204,17 @@ impl HttpServerRequest {
             out.push(KeyValue::new(USER_AGENT_ORIGINAL, agent));
         }
         out
+    }
+}
+
+fn name(method: &str, route: Option<&str>) -> String {
+    let method = match method {
+        "_OTHER" => "HTTP",
+        method => method,
+    };
+    match route {
+        Some(route) => format!("{method} {route}"),
+        None => method.to_owned(),
     }
 }
 
