@@ -330,9 +330,12 @@ fn request(identity: &Identity, span: &SpanData, attrs: &Attrs<'_>) -> RequestDa
                 .duration_since(span.start_time)
                 .unwrap_or_default(),
         ),
+        // A gRPC request's code is its status (`NOT_FOUND`): gRPC answers
+        // 200 over HTTP whatever happened.
         response_code: truncate(
             attrs
                 .string(semconv::HTTP_RESPONSE_STATUS_CODE)
+                .or_else(|| attrs.string(semconv::RPC_RESPONSE_STATUS_CODE))
                 .unwrap_or_else(|| "0".into()),
             1024,
         ),
@@ -778,6 +781,48 @@ mod tests {
             ]
         );
         assert!(items[0]["data"]["baseData"].get("properties").is_none());
+    }
+
+    #[test]
+    fn a_grpc_request_reports_its_status_and_fails_on_a_server_error() {
+        let items = map(|tracer| {
+            for (status, error) in [("OK", false), ("NOT_FOUND", false), ("INTERNAL", true)] {
+                let mut span = tracer
+                    .span_builder("demo.Greeter/SayHello")
+                    .with_kind(SpanKind::Server)
+                    .with_attributes([
+                        KeyValue::new("rpc.system.name", "grpc"),
+                        KeyValue::new("rpc.method", "demo.Greeter/SayHello"),
+                        KeyValue::new("rpc.response.status_code", status),
+                    ])
+                    .start(tracer);
+                if error {
+                    span.set_status(Status::error(""));
+                }
+                span.end();
+            }
+        });
+        let codes: Vec<(&Value, &Value)> = items
+            .iter()
+            .map(|i| {
+                (
+                    &i["data"]["baseData"]["responseCode"],
+                    &i["data"]["baseData"]["success"],
+                )
+            })
+            .collect();
+        assert_eq!(
+            codes,
+            [
+                (&json!("OK"), &json!(true)),
+                (&json!("NOT_FOUND"), &json!(true)),
+                (&json!("INTERNAL"), &json!(false)),
+            ]
+        );
+        assert_eq!(
+            items[0]["data"]["baseData"]["name"],
+            "demo.Greeter/SayHello"
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll};
 
+use census_core::model::{Outcome, grpc_status};
 use census_core::span::ActiveSpan;
 use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
@@ -14,14 +15,16 @@ pin_project! {
         #[pin]
         inner: B,
         span: Option<ActiveSpan>,
+        // A gRPC response: its status comes in the trailers.
+        grpc: bool,
     }
 }
 
 impl<B: Body> ResponseBody<B> {
-    pub(crate) fn new(inner: B, span: Option<ActiveSpan>) -> Self {
+    pub(crate) fn new(inner: B, span: Option<ActiveSpan>, grpc: bool) -> Self {
         // An empty body is over before it is polled; hyper may never poll it.
         let span = span.filter(|_| !inner.is_end_stream());
-        Self { inner, span }
+        Self { inner, span, grpc }
     }
 }
 
@@ -45,6 +48,14 @@ impl<B: Body> Body for ResponseBody<B> {
             Some(span) => span.in_context(|| inner.as_mut().poll_frame(task)),
             None => return inner.poll_frame(task),
         };
+        if *this.grpc
+            && let (Some(span), Poll::Ready(Some(Ok(frame)))) = (this.span.as_ref(), &polled)
+            && let Some(code) = frame
+                .trailers_ref()
+                .and_then(|t| grpc_status(t.get("grpc-status").and_then(|v| v.to_str().ok())))
+        {
+            span.record(&Outcome::GrpcServer(code));
+        }
         let at_end = inner.is_end_stream();
         census_core::span::body_polled(this.span, &polled, at_end);
         polled

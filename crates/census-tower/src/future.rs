@@ -3,7 +3,7 @@ use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll, ready};
 
 use census_core::http::ResponseHook;
-use census_core::model::{Failure, Outcome};
+use census_core::model::{Failure, Outcome, grpc_status};
 use census_core::span::ActiveSpan;
 use http::Response;
 use http::header::{HeaderName, HeaderValue};
@@ -21,12 +21,20 @@ pin_project! {
     pub struct ResponseFuture<F> {
         #[pin]
         inner: F,
-        span: Option<(ActiveSpan, ResponseHook)>,
+        span: Option<Traced>,
     }
 }
 
+/// What a traced request carries until its response.
+pub(crate) struct Traced {
+    pub(crate) span: ActiveSpan,
+    pub(crate) on_response: ResponseHook,
+    /// A gRPC call: its outcome is its `grpc-status`, not the HTTP status.
+    pub(crate) grpc: bool,
+}
+
 impl<F> ResponseFuture<F> {
-    pub(crate) fn new(inner: F, span: Option<(ActiveSpan, ResponseHook)>) -> Self {
+    pub(crate) fn new(inner: F, span: Option<Traced>) -> Self {
         Self { inner, span }
     }
 }
@@ -41,25 +49,36 @@ where
     fn poll(self: Pin<&mut Self>, task: &mut TaskContext<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let result = match this.span.as_ref() {
-            Some((span, _)) => ready!(span.in_context(|| this.inner.poll(task))),
+            Some(traced) => ready!(traced.span.in_context(|| this.inner.poll(task))),
             None => ready!(this.inner.poll(task)),
         };
-        let Some((span, on_response)) = this.span.take() else {
+        let Some(Traced {
+            span,
+            on_response,
+            grpc,
+        }) = this.span.take()
+        else {
             return Poll::Ready(
-                result.map(|response| response.map(|body| ResponseBody::new(body, None))),
+                result.map(|response| response.map(|body| ResponseBody::new(body, None, false))),
             );
         };
         Poll::Ready(match result {
             Ok(mut response) => {
                 let status = response.status().as_u16();
-                span.record(&Outcome::HttpServer(status));
+                let header = |name| response.headers().get(name).and_then(|v| v.to_str().ok());
+                if !grpc {
+                    span.record(&Outcome::HttpServer(status));
+                } else if let Some(code) = grpc_status(header("grpc-status")) {
+                    // A trailers-only response: the status is in the head.
+                    span.record(&Outcome::GrpcServer(code));
+                }
                 on_response.run(status, &span.span());
                 if let Some(value) = on_response.trace_response(span.context())
                     && let Ok(value) = HeaderValue::from_str(&value)
                 {
                     response.headers_mut().insert(TRACERESPONSE, value);
                 }
-                Ok(response.map(|body| ResponseBody::new(body, Some(span))))
+                Ok(response.map(|body| ResponseBody::new(body, Some(span), grpc)))
             }
             Err(error) => {
                 span.finish(&Outcome::Failed(Failure::new(

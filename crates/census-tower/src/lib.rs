@@ -7,6 +7,12 @@
 //! `client.address` (from `X-Forwarded-For`, else the peer when the app is
 //! served with `into_make_service_with_connect_info`),
 //! `user_agent.original` and `http.response.status_code`.
+//!
+//! A gRPC call (tonic: `Server::builder().layer(TraceLayer::new())`) is
+//! named by its method (`demo.Greeter/SayHello`) with `rpc.system.name`,
+//! `rpc.method` and `rpc.response.status_code` from its `grpc-status`
+//! (in the trailers, or in the head of an error), which decides the
+//! outcome: only codes that point at the server fail the span.
 //! A 5xx response, a service error or a failing body marks the span
 //! failed; 4xx does not (it is the client's error). The handler runs inside
 //! the span's context, so the dependencies it calls are children of the

@@ -2,11 +2,12 @@ use std::borrow::Cow;
 use std::task::{Context as TaskContext, Poll};
 
 use census_core::http::{HttpHooks, RequestInfo, Untraced};
-use census_core::model::HttpServerRequest;
+use census_core::model::{GrpcCall, HttpServerRequest, is_grpc};
 use http::{Request, Response};
 use opentelemetry::trace::SpanKind;
 use tower_service::Service;
 
+use crate::future::Traced;
 use crate::{INTEGRATION, ResponseBody, ResponseFuture};
 
 /// A service that records a Server span for each request to `S`.
@@ -49,29 +50,41 @@ where
         if !INTEGRATION.should_trace() || request.extensions().get::<Untraced>().is_some() {
             return ResponseFuture::new(self.inner.call(request), None);
         }
-        let span = {
+        let traced = {
             let info = RequestInfo::of(&request);
             if !self.hooks.traces_incoming(&info) {
                 return ResponseFuture::new(self.inner.call(request), None);
             }
-            let route = match framework_route(&request) {
-                Some(route) => Some(Cow::Borrowed(route)),
-                None => self.hooks.route_of(&info).map(Cow::Owned),
+            let parent = census_core::propagation::extract(request.headers());
+            let grpc = is_grpc(info.header("content-type"));
+            let span = if grpc {
+                let call = GrpcCall::from_path(request.uri().path());
+                let name = self.hooks.name(&info, call.span_name());
+                INTEGRATION.start(SpanKind::Server, name, &parent, || call.into_attributes())
+            } else {
+                let route = match framework_route(&request) {
+                    Some(route) => Some(Cow::Borrowed(route)),
+                    None => self.hooks.route_of(&info).map(Cow::Owned),
+                };
+                let name = HttpServerRequest::span_name_for(request.method(), route.as_deref());
+                INTEGRATION.start(
+                    SpanKind::Server,
+                    self.hooks.name(&info, name),
+                    &parent,
+                    // Described only when sampled.
+                    || describe(&request, route.as_deref()).into_attributes(),
+                )
             };
-            let name = HttpServerRequest::span_name_for(request.method(), route.as_deref());
-            let span = INTEGRATION.start(
-                SpanKind::Server,
-                self.hooks.name(&info, name),
-                &census_core::propagation::extract(request.headers()),
-                // Described only when sampled.
-                || describe(&request, route.as_deref()).into_attributes(),
-            );
             self.hooks.request(&info, &span.span());
-            span
+            Traced {
+                span,
+                on_response: self.hooks.response_hook(),
+                grpc,
+            }
         };
         // Some services start work in `call`; it belongs to the request too.
-        let future = span.in_context(|| self.inner.call(request));
-        ResponseFuture::new(future, Some((span, self.hooks.response_hook())))
+        let future = traced.span.in_context(|| self.inner.call(request));
+        ResponseFuture::new(future, Some(traced))
     }
 }
 

@@ -5,6 +5,7 @@
 //! attributes and a span name, so integrations never spell attribute keys.
 
 mod db_system;
+mod grpc_call;
 mod http_command;
 mod http_server;
 mod mongo_command;
@@ -13,6 +14,7 @@ mod sql_command;
 mod target;
 
 pub use db_system::DbSystem;
+pub use grpc_call::{GrpcCall, grpc_status, is_grpc};
 pub use http_command::{HttpCommand, method_name};
 pub use http_server::HttpServerRequest;
 pub use mongo_command::MongoCommand;
