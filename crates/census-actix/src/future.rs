@@ -111,13 +111,8 @@ fn record(span: &ActiveSpan, status: u16, error: Option<&Error>) {
 /// The error that makes actix answer a handler that panicked with a 500,
 /// after recording the panic's message (which the client is not shown).
 fn answer_panic(span: ActiveSpan, panic: &(dyn Any + Send)) -> Error {
-    let message = panic
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "the handler panicked".to_owned());
     span.record(&Outcome::HttpServer(500));
-    span.finish(&Outcome::Failed(Failure::new("panic", message)));
+    span.finish(&Outcome::Failed(Failure::panicked(panic)));
     panicked()
 }
 

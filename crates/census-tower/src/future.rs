@@ -1,4 +1,5 @@
 use std::future::Future;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll, ready};
 
@@ -48,9 +49,28 @@ where
 
     fn poll(self: Pin<&mut Self>, task: &mut TaskContext<'_>) -> Poll<Self::Output> {
         let this = self.project();
+        let mut inner = this.inner;
         let result = match this.span.as_ref() {
-            Some(traced) => ready!(traced.span.in_context(|| this.inner.poll(task))),
-            None => ready!(this.inner.poll(task)),
+            Some(traced) => {
+                let polled = catch_unwind(AssertUnwindSafe(|| {
+                    traced.span.in_context(|| inner.as_mut().poll(task))
+                }));
+                match polled {
+                    Ok(polled) => ready!(polled),
+                    Err(panic) => {
+                        // Recorded, then the panic goes on as without census:
+                        // the server decides what a panic means.
+                        if let Some(traced) = this.span.take() {
+                            traced.span.record(&Outcome::HttpServer(500));
+                            traced
+                                .span
+                                .finish(&Outcome::Failed(Failure::panicked(panic.as_ref())));
+                        }
+                        resume_unwind(panic)
+                    }
+                }
+            }
+            None => ready!(inner.poll(task)),
         };
         let Some(Traced {
             span,

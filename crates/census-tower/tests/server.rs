@@ -236,3 +236,46 @@ async fn the_peer_address_is_the_client_unless_a_proxy_named_one() {
         Value::from("203.0.113.9")
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_panicking_handler_fails_its_span_and_the_server_goes_on() {
+    spans();
+    let app = Router::new()
+        .route(
+            "/panic",
+            get(|| async {
+                if true {
+                    panic!("handler exploded");
+                }
+                "unreachable"
+            }),
+        )
+        .route("/items/{id}", get(current_span))
+        .layer(TraceLayer::new());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let trace_id = TraceId::from(rand_u128());
+    // The panic goes on as without census: hyper drops the connection.
+    let answer = reqwest::Client::new()
+        .get(format!("http://{addr}/panic"))
+        .header("traceparent", format!("00-{trace_id}-00f067aa0ba902b7-01"))
+        .send()
+        .await;
+    assert!(answer.is_err(), "{answer:?}");
+    let span = only_span(trace_id);
+    assert_eq!(span.name, "GET /panic");
+    assert_eq!(span.status, Status::error("handler exploded"));
+    assert_eq!(attributes(&span)["error.type"], Value::from("panic"));
+    // The server still answers.
+    let (parent, status, body) = call(addr, "/items/5").await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        body,
+        only_span(parent.trace_id())
+            .span_context
+            .span_id()
+            .to_string()
+    );
+}

@@ -104,6 +104,23 @@ impl Failure {
         Self::new(error_type, message)
     }
 
+    /// The failure of code that panicked with `payload`: type `panic`, the
+    /// panic's message.
+    ///
+    /// ```
+    /// use census_core::model::Failure;
+    /// let payload = std::panic::catch_unwind(|| panic!("out of stock")).unwrap_err();
+    /// assert_eq!(Failure::panicked(payload.as_ref()).message(), "out of stock");
+    /// ```
+    pub fn panicked(payload: &(dyn std::any::Any + Send)) -> Self {
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "the code panicked".to_owned());
+        Self::new("panic", message)
+    }
+
     /// Adds the database's status code (`db.response.status_code`), e.g. a
     /// SQLSTATE or a MySQL error number.
     pub fn with_db_status_code(mut self, code: impl Into<String>) -> Self {
