@@ -26,10 +26,19 @@ async fn echo(headers: HeaderMap) -> String {
 }
 
 async fn serve() -> SocketAddr {
-    let app = Router::new().route("/echo", get(echo)).route(
-        "/unavailable",
-        get(|| async { StatusCode::SERVICE_UNAVAILABLE }),
-    );
+    let app = Router::new()
+        .route("/echo", get(echo))
+        .route(
+            "/unavailable",
+            get(|| async { StatusCode::SERVICE_UNAVAILABLE }),
+        )
+        .route(
+            "/slow",
+            get(|| async {
+                tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+                "late"
+            }),
+        );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -162,5 +171,28 @@ async fn transport_failures_record_error_type_without_the_url() {
         event.attributes[0],
         KeyValue::new("exception.type", "connect")
     );
+    assert!(!format!("{span:?}").contains("t0ken"));
+}
+
+#[tokio::test]
+async fn a_request_that_times_out_is_a_timeout_failure() {
+    let addr = serve().await;
+    let (cx, parent) = root();
+    let result = async {
+        census_reqwest::client()
+            .get(format!("http://{addr}/slow?token=t0ken"))
+            .timeout(std::time::Duration::from_millis(100))
+            .send()
+            .await
+    }
+    .with_context(cx)
+    .await;
+    assert!(result.unwrap_err().is_timeout());
+    let span = client_span(&parent);
+    assert_eq!(attributes(&span)["error.type"], Value::from("timeout"));
+    let Status::Error { description } = &span.status else {
+        panic!("{:?}", span.status)
+    };
+    assert!(description.starts_with("timeout error"), "{description}");
     assert!(!format!("{span:?}").contains("t0ken"));
 }

@@ -279,3 +279,41 @@ async fn a_panicking_handler_fails_its_span_and_the_server_goes_on() {
             .to_string()
     );
 }
+
+// Multi-threaded: the client's connection task must run to close the
+// socket while the test waits for the span.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_that_leaves_mid_response_still_ends_the_span() {
+    spans();
+    let endless = || {
+        futures_util::stream::unfold((), |()| async {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            Some((Ok::<_, std::io::Error>("chunk\n"), ()))
+        })
+    };
+    let app = Router::new()
+        .route(
+            "/endless",
+            get(move || async move { Body::from_stream(endless()) }),
+        )
+        .layer(TraceLayer::new());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let trace_id = TraceId::from(rand_u128());
+    let mut response = reqwest::Client::new()
+        .get(format!("http://{addr}/endless"))
+        .header("traceparent", format!("00-{trace_id}-00f067aa0ba902b7-01"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.chunk().await.unwrap().unwrap(), "chunk\n");
+    drop(response);
+    let span = only_span(trace_id);
+    assert_eq!(span.name, "GET /endless");
+    assert_eq!(
+        attributes(&span)["http.response.status_code"],
+        Value::I64(200)
+    );
+}
