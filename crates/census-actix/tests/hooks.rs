@@ -8,8 +8,7 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::{Next, from_fn};
 use actix_web::{App, HttpMessage, HttpServer, web};
 use census_core::http::{Exclusions, HttpHooks, Untraced};
-use census_core::testing::{SpanCapture, SpanData, attributes, capture};
-use opentelemetry::trace::TraceId;
+use census_core::testing::{SpanCapture, SpanData, attributes, capture, random_trace_id};
 use opentelemetry::{KeyValue, Value};
 
 fn spans() -> &'static SpanCapture {
@@ -73,17 +72,11 @@ fn serve() -> SocketAddr {
     addr
 }
 
-fn rand_u128() -> u128 {
-    use std::hash::{BuildHasher, RandomState};
-    let state = RandomState::new();
-    (u128::from(state.hash_one(1)) << 64) | u128::from(state.hash_one(2))
-}
-
 /// Calls `path` with `headers` in a trace of its own, then a traced
 /// marker request in the same trace; returns the spans of `path` (found
 /// without waiting out a timeout when there are none).
 async fn call(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> Vec<SpanData> {
-    let trace_id = TraceId::from(rand_u128());
+    let trace_id = random_trace_id();
     let get = |path: &str| {
         reqwest::Client::new()
             .get(format!("http://{addr}{path}"))
@@ -149,7 +142,7 @@ async fn callbacks_add_attributes_and_the_name_can_be_overridden() {
 #[tokio::test]
 async fn traceresponse_names_the_server_span_when_asked_for() {
     let addr = serve();
-    let trace_id = TraceId::from(rand_u128());
+    let trace_id = random_trace_id();
     let response = reqwest::Client::new()
         .get(format!("http://{addr}/users/3"))
         .header("traceparent", format!("00-{trace_id}-00f067aa0ba902b7-01"))

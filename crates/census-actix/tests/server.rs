@@ -7,7 +7,9 @@ use std::time::Duration;
 use actix_web::error::{ErrorBadRequest, ErrorInternalServerError};
 use actix_web::web::{self, Bytes};
 use actix_web::{App, HttpResponse, HttpServer};
-use census_core::testing::{SpanCapture, SpanData, attribute_map, attributes, capture};
+use census_core::testing::{
+    SpanCapture, SpanData, attribute_map, attributes, capture, random_trace_id,
+};
 use opentelemetry::trace::{
     SpanContext, SpanId, SpanKind, Status, TraceContextExt, TraceFlags, TraceId, TraceState,
 };
@@ -106,16 +108,10 @@ fn serve() -> SocketAddr {
     addr
 }
 
-fn rand_u128() -> u128 {
-    use std::hash::{BuildHasher, RandomState};
-    let state = RandomState::new();
-    (u128::from(state.hash_one(1)) << 64) | u128::from(state.hash_one(2))
-}
-
 /// A remote caller's context, sampled, with a trace state.
 fn caller() -> SpanContext {
     SpanContext::new(
-        TraceId::from(rand_u128()),
+        random_trace_id(),
         SpanId::from(0x00f0_67aa_0ba9_02b7),
         TraceFlags::SAMPLED,
         true,

@@ -115,6 +115,14 @@ impl SpanCapture {
     }
 }
 
+/// A trace id no other test uses, for a request sent with its own
+/// `traceparent`.
+pub fn random_trace_id() -> TraceId {
+    use std::hash::{BuildHasher, RandomState};
+    let state = RandomState::new();
+    TraceId::from((u128::from(state.hash_one(1)) << 64) | u128::from(state.hash_one(2)))
+}
+
 /// A provider for overhead benches: a batch processor, as in production,
 /// in front of an exporter that drops what it receives, and census's
 /// [`ProbabilitySampler`](crate::sampling::ProbabilitySampler) at `rate`.

@@ -9,7 +9,9 @@ use futures_util::StreamExt as _;
 use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::get;
-use census_core::testing::{SpanCapture, SpanData, attribute_map, attributes, capture};
+use census_core::testing::{
+    SpanCapture, SpanData, attribute_map, attributes, capture, random_trace_id,
+};
 use census_tower::TraceLayer;
 use opentelemetry::trace::{
     SpanContext, SpanId, SpanKind, Status, TraceContextExt, TraceFlags, TraceId, TraceState,
@@ -63,7 +65,7 @@ fn chunks(fail: bool) -> impl futures_util::Stream<Item = Result<&'static str, s
 
 /// Sends `path` as a call from a remote parent; returns parent, status, body.
 async fn call(addr: SocketAddr, path: &str) -> (SpanContext, u16, String) {
-    let trace_id = TraceId::from(rand_u128());
+    let trace_id = random_trace_id();
     let parent = SpanContext::new(
         trace_id,
         SpanId::from(0x00f0_67aa_0ba9_02b7),
@@ -80,12 +82,6 @@ async fn call(addr: SocketAddr, path: &str) -> (SpanContext, u16, String) {
         .unwrap();
     let status = response.status().as_u16();
     (parent, status, response.text().await.unwrap())
-}
-
-fn rand_u128() -> u128 {
-    use std::hash::{BuildHasher, RandomState};
-    let state = RandomState::new();
-    (u128::from(state.hash_one(1)) << 64) | u128::from(state.hash_one(2))
 }
 
 fn only_span(trace_id: TraceId) -> SpanData {
@@ -183,7 +179,7 @@ async fn a_streamed_response_ends_its_span_at_the_end_of_the_body() {
 async fn a_failing_body_fails_the_request_span() {
     spans();
     let addr = serve().await;
-    let trace_id = TraceId::from(rand_u128());
+    let trace_id = random_trace_id();
     let sent = reqwest::Client::new()
         .get(format!("http://{addr}/broken"))
         .header("traceparent", format!("00-{trace_id}-00f067aa0ba902b7-01"))
@@ -222,7 +218,7 @@ async fn the_peer_address_is_the_client_unless_a_proxy_named_one() {
         Value::from("127.0.0.1")
     );
 
-    let trace_id = TraceId::from(rand_u128());
+    let trace_id = random_trace_id();
     reqwest::Client::new()
         .get(format!("http://{addr}/items/2"))
         .header("traceparent", format!("00-{trace_id}-00f067aa0ba902b7-01"))
@@ -256,7 +252,7 @@ async fn a_panicking_handler_fails_its_span_and_the_server_goes_on() {
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
 
-    let trace_id = TraceId::from(rand_u128());
+    let trace_id = random_trace_id();
     // The panic goes on as without census: hyper drops the connection.
     let answer = reqwest::Client::new()
         .get(format!("http://{addr}/panic"))
@@ -301,7 +297,7 @@ async fn a_client_that_leaves_mid_response_still_ends_the_span() {
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
 
-    let trace_id = TraceId::from(rand_u128());
+    let trace_id = random_trace_id();
     let mut response = reqwest::Client::new()
         .get(format!("http://{addr}/endless"))
         .header("traceparent", format!("00-{trace_id}-00f067aa0ba902b7-01"))
