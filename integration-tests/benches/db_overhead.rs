@@ -9,8 +9,7 @@
 
 use std::time::{Duration, Instant};
 
-use census_core::registry::set_tracer_provider;
-use census_core::testing::discarding_provider;
+use census_core::testing::discarding_tracer;
 use census_integration_tests::services;
 use criterion::{Criterion, criterion_group, criterion_main};
 use mysql_async::prelude::Queryable as _;
@@ -131,8 +130,7 @@ fn db_overhead(c: &mut Criterion) {
         .enable_all()
         .build()
         .unwrap();
-    let sampled = discarding_provider(1.0);
-    set_tracer_provider(sampled.clone());
+    let sampled = discarding_tracer(Some(1.0));
     postgres(c, &rt);
     mysql(c, &rt);
     sqlx_rounds!(
@@ -151,7 +149,7 @@ fn db_overhead(c: &mut Criterion) {
         services::mysql_url(),
         sqlx::MySqlConnection
     );
-    sampled.shutdown().unwrap();
+    sampled.shutdown(Duration::from_secs(5)).unwrap();
 }
 
 criterion_group! {

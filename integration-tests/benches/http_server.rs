@@ -1,7 +1,7 @@
 //! What a server middleware costs a trivial handler, through real loopback
 //! HTTP: requests per second of `GET /` answering `Hello World!`, bare and
-//! with the middleware (sampled at 100%, batch processor, exporter that
-//! discards), for census's tower layer and actix middleware, and for
+//! with the middleware (census's default sampler, which keeps every new
+//! operation; batch processor; exporter that discards), for census's tower layer and actix middleware, and for
 //! `axum-tracing-opentelemetry` (the common alternative for axum, through
 //! `tracing-opentelemetry` on the same provider) as the point of
 //! comparison.
@@ -15,8 +15,7 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::routing::get;
-use census_core::registry::set_tracer_provider;
-use census_core::testing::discarding_provider;
+use census_core::testing::discarding_tracer;
 use criterion::{Criterion, criterion_group, criterion_main};
 use futures_util::future::join_all;
 use http_body_util::{BodyExt, Empty};
@@ -91,8 +90,10 @@ async fn load(client: &HttpClient, addr: SocketAddr, iters: u64) -> Duration {
 
 fn http_server(c: &mut Criterion) {
     let runtime = Runtime::new().unwrap();
-    let provider = discarding_provider(1.0);
-    set_tracer_provider(provider.clone());
+    // The default sampler (keep every new operation), as from
+    // `Tracer::from_env()`.
+    let tracer = discarding_tracer(None);
+    let provider = tracer.provider().clone();
     // axum-tracing-opentelemetry records through `tracing` spans, which
     // tracing-opentelemetry turns into spans of the same provider.
     let subscriber = tracing_subscriber::registry().with(
@@ -137,7 +138,7 @@ fn http_server(c: &mut Criterion) {
         }
     }
     group.finish();
-    let _ = provider.shutdown();
+    let _ = tracer.shutdown(Duration::from_secs(5));
 }
 
 criterion_group! {

@@ -97,14 +97,26 @@ impl ProbabilitySampler {
     }
 }
 
+/// A sampler whose rule census knows, so that it can take the decision
+/// before the SDK builds a span.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum KnownSampler {
+    /// A [`ProbabilitySampler`].
+    Probability(ProbabilitySampler),
+    /// The SDK's default: follow a valid parent, keep every root.
+    ParentBasedAlwaysOn,
+}
+
 /// A process-wide slot for the sampler of the installed provider, read
 /// with one atomic load on every span. The sampler packs into one word:
-/// the percentage's bits (never negative, never NaN) with the sign bit
-/// saying `parent_based`; a NaN pattern means none.
+/// a probability sampler's percentage bits (never negative, never NaN)
+/// with the sign bit saying `parent_based`; two NaN patterns mean none and
+/// the SDK's default.
 #[derive(Debug)]
 pub(crate) struct SamplerSlot(AtomicU64);
 
 const NO_SAMPLER: u64 = u64::MAX;
+const PARENT_BASED_ALWAYS_ON: u64 = u64::MAX - 1;
 const PARENT_BASED: u64 = 1 << 63;
 
 impl SamplerSlot {
@@ -112,20 +124,27 @@ impl SamplerSlot {
         Self(AtomicU64::new(NO_SAMPLER))
     }
 
-    pub(crate) fn store(&self, sampler: Option<ProbabilitySampler>) {
-        let bits = sampler.map_or(NO_SAMPLER, |s| {
-            s.percentage.to_bits() | if s.parent_based { PARENT_BASED } else { 0 }
-        });
+    pub(crate) fn store(&self, sampler: Option<KnownSampler>) {
+        let bits = match sampler {
+            None => NO_SAMPLER,
+            Some(KnownSampler::ParentBasedAlwaysOn) => PARENT_BASED_ALWAYS_ON,
+            Some(KnownSampler::Probability(s)) => {
+                s.percentage.to_bits() | if s.parent_based { PARENT_BASED } else { 0 }
+            }
+        };
         self.0.store(bits, Ordering::Release);
     }
 
     #[inline]
-    pub(crate) fn load(&self) -> Option<ProbabilitySampler> {
-        let bits = self.0.load(Ordering::Acquire);
-        (bits != NO_SAMPLER).then(|| ProbabilitySampler {
-            percentage: f64::from_bits(bits & !PARENT_BASED),
-            parent_based: bits & PARENT_BASED != 0,
-        })
+    pub(crate) fn load(&self) -> Option<KnownSampler> {
+        match self.0.load(Ordering::Acquire) {
+            NO_SAMPLER => None,
+            PARENT_BASED_ALWAYS_ON => Some(KnownSampler::ParentBasedAlwaysOn),
+            bits => Some(KnownSampler::Probability(ProbabilitySampler {
+                percentage: f64::from_bits(bits & !PARENT_BASED),
+                parent_based: bits & PARENT_BASED != 0,
+            })),
+        }
     }
 }
 
@@ -230,14 +249,19 @@ mod tests {
     fn a_sampler_slot_gives_back_what_it_was_given() {
         let slot = SamplerSlot::empty();
         assert_eq!(slot.load(), None);
+        slot.store(Some(KnownSampler::ParentBasedAlwaysOn));
+        assert_eq!(slot.load(), Some(KnownSampler::ParentBasedAlwaysOn));
         for rate in [-0.0, 0.0, 1e-9, 0.25, 0.3, 0.999_999_999, 1.0] {
             for sampler in [
                 ProbabilitySampler::new(rate).unwrap(),
                 ProbabilitySampler::new(rate).unwrap().parent_based(),
             ] {
-                slot.store(Some(sampler));
-                assert_eq!(slot.load(), Some(sampler), "{rate}");
-                assert_eq!(slot.load().unwrap().parent_based, sampler.parent_based);
+                slot.store(Some(KnownSampler::Probability(sampler)));
+                assert_eq!(
+                    slot.load(),
+                    Some(KnownSampler::Probability(sampler)),
+                    "{rate}"
+                );
             }
         }
         slot.store(None);

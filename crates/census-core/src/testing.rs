@@ -123,17 +123,22 @@ pub fn random_trace_id() -> TraceId {
     TraceId::from((u128::from(state.hash_one(1)) << 64) | u128::from(state.hash_one(2)))
 }
 
-/// A provider for overhead benches: a batch processor, as in production,
-/// in front of an exporter that drops what it receives, and census's
-/// [`ProbabilitySampler`](crate::sampling::ProbabilitySampler) at `rate`.
+/// A tracer for overhead benches, built and installed as applications do
+/// it: a batch processor in front of an exporter that drops what it
+/// receives, and census's
+/// [`ProbabilitySampler`](crate::sampling::ProbabilitySampler) at `rate`
+/// (the SDK's default sampler without one).
 ///
 /// # Panics
 /// When `rate` is outside 0.0..=1.0.
-pub fn discarding_provider(rate: f64) -> SdkTracerProvider {
-    SdkTracerProvider::builder()
-        .with_batch_exporter(Discard)
-        .with_sampler(crate::sampling::ProbabilitySampler::new(rate).expect("a rate in 0..=1"))
-        .build()
+pub fn discarding_tracer(rate: Option<f64>) -> crate::Tracer {
+    let builder = crate::Tracer::builder().exporter(Discard);
+    match rate {
+        Some(rate) => builder
+            .sampler(crate::sampling::ProbabilitySampler::new(rate).expect("a rate in 0..=1"))
+            .build(),
+        None => builder.build(),
+    }
 }
 
 /// Receives every exported batch and drops it.

@@ -16,7 +16,7 @@ use opentelemetry_sdk::trace::{
 
 use crate::model::Outcome;
 use crate::operation::OperationNameProcessor;
-use crate::sampling::ProbabilitySampler;
+use crate::sampling::{KnownSampler, ProbabilitySampler};
 use crate::span::{ActiveSpan, EnteredSpan, InSpan};
 
 /// Environment variable: a file to append JSON lines of finished spans to
@@ -55,8 +55,8 @@ pub struct TracerBuilder {
     provider: TracerProviderBuilder,
     service_name: Option<String>,
     install: bool,
-    /// The sampler given, when it is one whose rule census knows.
-    sampler: Option<ProbabilitySampler>,
+    /// The sampler, when census knows its rule.
+    sampler: Option<KnownSampler>,
 }
 
 impl TracerBuilder {
@@ -75,13 +75,13 @@ impl TracerBuilder {
     }
 
     /// Sets the sampler; the default keeps every operation whose parent
-    /// (if any) was kept. With a [`ProbabilitySampler`] census takes the
-    /// decision itself before the SDK builds a span, so a dropped span
-    /// costs only its ids.
+    /// (if any) was kept. With that default or a [`ProbabilitySampler`]
+    /// census takes the decision itself before the SDK builds a span, so a
+    /// dropped span costs only its ids.
     pub fn sampler(mut self, sampler: impl ShouldSample + 'static) -> Self {
         self.sampler = (&sampler as &dyn Any)
             .downcast_ref::<ProbabilitySampler>()
-            .copied();
+            .map(|&s| KnownSampler::Probability(s));
         self.provider = self.provider.with_sampler(sampler);
         self
     }
@@ -149,7 +149,10 @@ impl Tracer {
             provider: SdkTracerProvider::builder(),
             service_name: None,
             install: true,
-            sampler: None,
+            // The SDK's default, unless `OTEL_TRACES_SAMPLER` chose another.
+            sampler: std::env::var_os("OTEL_TRACES_SAMPLER")
+                .is_none_or(|v| v.is_empty())
+                .then_some(KnownSampler::ParentBasedAlwaysOn),
         }
     }
 

@@ -14,6 +14,9 @@ use opentelemetry_sdk::trace::{InMemorySpanExporter, SimpleSpanProcessor};
 
 static PRESAMPLED: Integration = Integration::new("presampled", "census-core", "0");
 
+/// Each test installs providers of its own: one at a time.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Trace ids whose Application Insights score is below and above 30.
 const LOW: &str = "0123456789abcdef0123456789abcdef"; // 25.7
 const HIGH: &str = "4bf92f3577b34da6a3ce929d0e0e4736"; // 33.5
@@ -61,6 +64,9 @@ fn both(tracer: &Tracer, parent: &Context) -> (SpanContext, bool, SpanContext, b
 
 #[test]
 fn census_decides_every_span_as_the_sdk_would() {
+    let _serial = SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     PRESAMPLED.set_enabled(true);
     let thirty = ProbabilitySampler::new(0.3).unwrap();
     for sampler in [thirty, thirty.parent_based()] {
@@ -101,7 +107,23 @@ fn census_decides_every_span_as_the_sdk_would() {
             "{kept} of 2000 roots kept at 30%"
         );
         let exported = exporter.get_finished_spans().unwrap();
-        assert!(exported.iter().any(|s| s.name == "SELECT"));
+        // Kept spans got their attributes, handed to the SDK up front, and
+        // the sampler's rate after them.
+        let ours: Vec<_> = exported
+            .iter()
+            .filter(|s| s.instrumentation_scope.name() == "census-core")
+            .collect();
+        assert!(!ours.is_empty());
+        for span in ours {
+            assert_eq!(
+                span.attributes,
+                [
+                    KeyValue::new("db.system.name", "postgresql"),
+                    KeyValue::new("_MS.sampleRate", 30.0),
+                ],
+                "{span:?}"
+            );
+        }
         tracer.shutdown(std::time::Duration::from_secs(5)).unwrap();
         // The one documented difference shows that census decided: after
         // shutdown the SDK hands out invalid ids, census still fresh ones.
@@ -111,4 +133,28 @@ fn census_decides_every_span_as_the_sdk_would() {
             "{ours:?} / {theirs:?}"
         );
     }
+}
+
+#[test]
+fn with_the_default_sampler_census_follows_the_parent_as_the_sdk_does() {
+    let _serial = SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    PRESAMPLED.set_enabled(true);
+    let exporter = InMemorySpanExporter::default();
+    let tracer = Tracer::builder()
+        .span_processor(SimpleSpanProcessor::new(exporter))
+        .build();
+    for sampled in [true, false] {
+        let parent = remote_parent(HIGH, sampled);
+        let (ours, recording, theirs, sdk_recording) = both(&tracer, &parent);
+        assert_eq!((recording, sdk_recording), (sampled, sampled));
+        assert_eq!(ours.trace_id(), theirs.trace_id());
+        assert_eq!(ours.trace_flags(), theirs.trace_flags());
+        assert_eq!(ours.trace_state(), theirs.trace_state());
+    }
+    assert!(both(&tracer, &Context::new()).1, "every root is kept");
+    tracer.shutdown(std::time::Duration::from_secs(5)).unwrap();
+    let (ours, _, theirs, _) = both(&tracer, &remote_parent(HIGH, false));
+    assert!(ours.is_valid() && !theirs.is_valid(), "census decided");
 }

@@ -8,8 +8,7 @@
 use std::time::{Duration, Instant};
 
 use census_core::model::{DbSystem, Target};
-use census_core::registry::set_tracer_provider;
-use census_core::testing::discarding_provider;
+use census_core::testing::discarding_tracer;
 use census_sqlx::Traced;
 use criterion::{Criterion, criterion_group, criterion_main};
 use sqlx::{Connection, Executor, Sqlite, SqliteConnection};
@@ -80,8 +79,7 @@ fn overhead(c: &mut Criterion) {
         b.iter_custom(|iters| rt.block_on(run::<SqliteConnection>(&mut raw, iters)))
     });
 
-    let sampled = discarding_provider(1.0);
-    set_tracer_provider(sampled.clone());
+    let sampled = discarding_tracer(Some(1.0));
     census_sqlx::INTEGRATION.set_enabled(true);
     group.bench_function("traced_sampled", |b| {
         b.iter_custom(|iters| rt.block_on(run::<Traced<SqliteConnection>>(&mut traced, iters)))
@@ -113,7 +111,7 @@ fn overhead(c: &mut Criterion) {
         b.iter_custom(|iters| rt.block_on(run::<Traced<SqliteConnection>>(&mut traced, iters)))
     });
 
-    set_tracer_provider(discarding_provider(0.0));
+    let unsampled = discarding_tracer(Some(0.0));
     census_sqlx::INTEGRATION.set_enabled(true);
     group.bench_function("traced_unsampled", |b| {
         b.iter_custom(|iters| rt.block_on(run::<Traced<SqliteConnection>>(&mut traced, iters)))
@@ -123,7 +121,10 @@ fn overhead(c: &mut Criterion) {
         b.iter_custom(|iters| rt.block_on(run::<SqliteConnection>(&mut raw, iters)))
     });
     group.finish();
-    sampled.shutdown().unwrap();
+    sampled.shutdown(Duration::from_secs(5)).unwrap();
+    unsampled
+        .shutdown(std::time::Duration::from_secs(5))
+        .unwrap();
 }
 
 criterion_group! {

@@ -16,8 +16,8 @@ pub use catalog::Offer;
 pub use error::{IntegrationError, NameOrigin};
 pub use integration::{EnableHook, Integration};
 pub(crate) use presample::CensusIds;
-pub(crate) use provider::install;
 pub use provider::set_tracer_provider;
+pub(crate) use provider::{Attributes, Recorder, install};
 
 /// Environment variable naming integrations to enable, comma-separated.
 pub const ENV_ENABLED: &str = "CENSUS_INTEGRATIONS";

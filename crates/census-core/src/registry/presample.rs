@@ -1,7 +1,7 @@
 //! The sampling decision census takes itself, before the SDK builds a
 //! span, when it built the installed provider: with a
-//! [`ProbabilitySampler`](crate::sampling::ProbabilitySampler) and
-//! [`CensusIds`]. A dropped span then costs only
+//! [`ProbabilitySampler`](crate::sampling::ProbabilitySampler) or the
+//! SDK's default sampler, and [`CensusIds`]. A dropped span then costs only
 //! its ids, and a kept root gets the very trace id it was kept for.
 
 use std::cell::Cell;
@@ -10,7 +10,7 @@ use opentelemetry::Context;
 use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState};
 use opentelemetry_sdk::trace::{IdGenerator, RandomIdGenerator};
 
-use crate::sampling::SamplerSlot;
+use crate::sampling::{KnownSampler, SamplerSlot};
 
 /// The installed provider's sampler, when census built that provider.
 pub(super) static SAMPLER: SamplerSlot = SamplerSlot::empty();
@@ -47,8 +47,11 @@ pub(super) enum Presampled {
     Dropped(Context),
     /// A root, kept: the SDK must start it in this trace.
     KeptRoot(TraceId),
-    /// Left to the SDK: census does not know the sampler, telemetry is
-    /// suppressed, or the child of a valid parent is kept.
+    /// Kept (a child of a valid parent, or a root any id keeps): the SDK
+    /// will decide the same.
+    Kept,
+    /// Left to the SDK: census does not know the sampler, or telemetry is
+    /// suppressed.
     Undecided,
 }
 
@@ -66,13 +69,21 @@ pub(super) fn presample(parent: &Context) -> Presampled {
     }
     let span = parent.span();
     let valid = Some(span.span_context()).filter(|of| of.is_valid());
-    let trace_id = valid.map_or_else(
-        || RandomIdGenerator::default().new_trace_id(),
-        |of| of.trace_id(),
-    );
-    if sampler.keeps_child_of(valid, trace_id) {
+    let (trace_id, keep) = match (sampler, valid) {
+        // A root keeps whatever id the SDK draws.
+        (KnownSampler::ParentBasedAlwaysOn, None) => return Presampled::Kept,
+        (KnownSampler::ParentBasedAlwaysOn, Some(of)) => (of.trace_id(), of.is_sampled()),
+        (KnownSampler::Probability(sampler), _) => {
+            let trace_id = valid.map_or_else(
+                || RandomIdGenerator::default().new_trace_id(),
+                |of| of.trace_id(),
+            );
+            (trace_id, sampler.keeps_child_of(valid, trace_id))
+        }
+    };
+    if keep {
         return match valid {
-            Some(_) => Presampled::Undecided,
+            Some(_) => Presampled::Kept,
             None => Presampled::KeptRoot(trace_id),
         };
     }

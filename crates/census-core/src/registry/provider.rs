@@ -9,12 +9,12 @@ use std::sync::{Arc, Mutex, PoisonError};
 use arc_swap::ArcSwapOption;
 use opentelemetry::global::{self, BoxedTracer, ObjectSafeSpan, ObjectSafeTracerProvider};
 use opentelemetry::trace::{Span, SpanBuilder, SpanKind, TraceContextExt, Tracer, TracerProvider};
-use opentelemetry::{Context, InstrumentationScope};
+use opentelemetry::{Context, InstrumentationScope, KeyValue};
 use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
 
 use super::Integration;
 use super::presample::{Presampled, SAMPLER, in_trace, presample};
-use crate::sampling::ProbabilitySampler;
+use crate::sampling::KnownSampler;
 
 struct Installed {
     provider: Arc<dyn ObjectSafeTracerProvider + Send + Sync>,
@@ -53,9 +53,9 @@ where
 }
 
 /// [`set_tracer_provider`], told the sampler `provider` was built with, if
-/// it is a [`ProbabilitySampler`] and the provider's ids come from
+/// census knows its rule, and that the provider's ids come from
 /// [`CensusIds`](super::CensusIds).
-pub(crate) fn install<P, T, S>(provider: P, sampler: Option<ProbabilitySampler>)
+pub(crate) fn install<P, T, S>(provider: P, sampler: Option<KnownSampler>)
 where
     S: Span + Send + Sync + 'static,
     T: Tracer<Span = S> + Send + Sync + 'static,
@@ -103,6 +103,43 @@ impl std::fmt::Debug for TracerCache {
     }
 }
 
+/// What a started span is given once it is known to record.
+pub(crate) trait Recorder: Sized {
+    /// The attributes, when they can be handed over before the span is
+    /// built; `Err(self)` to [`record`](Self::record) on the span instead.
+    fn up_front(self) -> Result<Vec<KeyValue>, Self>;
+
+    /// Gives a recording span its attributes (and, for statements, its
+    /// final name).
+    fn record(self, span: &mut dyn ObjectSafeSpan);
+}
+
+/// A recorder that works on the span itself.
+impl<F: FnOnce(&mut dyn ObjectSafeSpan)> Recorder for F {
+    fn up_front(self) -> Result<Vec<KeyValue>, Self> {
+        Err(self)
+    }
+
+    fn record(self, span: &mut dyn ObjectSafeSpan) {
+        self(span);
+    }
+}
+
+/// A recorder of plain attributes, built only for a span that records.
+pub(crate) struct Attributes<F>(pub(crate) F);
+
+impl<F: FnOnce() -> Vec<KeyValue>> Recorder for Attributes<F> {
+    fn up_front(self) -> Result<Vec<KeyValue>, Self> {
+        Ok((self.0)())
+    }
+
+    fn record(self, span: &mut dyn ObjectSafeSpan) {
+        for attribute in (self.0)() {
+            span.set_attribute(attribute);
+        }
+    }
+}
+
 /// `parent` with `span` in it, and whether it records. A recording span
 /// gets its name and attributes from `record` while it is still owned here:
 /// no lock, no boxing per call. An unsampled span records nothing and its
@@ -143,14 +180,34 @@ impl Integration {
         kind: SpanKind,
         name: Cow<'static, str>,
         parent: &Context,
-        record: impl FnOnce(&mut dyn ObjectSafeSpan),
+        recorder: impl Recorder,
     ) -> (Context, bool) {
+        let builder = SpanBuilder::from_name(name).with_kind(kind);
         match presample(parent) {
             Presampled::Dropped(cx) => (cx, false),
             Presampled::KeptRoot(trace_id) => {
-                in_trace(trace_id, || self.start_sdk(kind, name, parent, record))
+                // Attributes first: code they run must not take the trace id
+                // drawn for this span.
+                let recorder = recorder.up_front();
+                in_trace(trace_id, || self.start_kept(builder, parent, recorder))
             }
-            Presampled::Undecided => self.start_sdk(kind, name, parent, record),
+            Presampled::Kept => self.start_kept(builder, parent, recorder.up_front()),
+            Presampled::Undecided => self.start_sdk(builder, parent, |span| recorder.record(span)),
+        }
+    }
+
+    /// Starts a span census knows is kept: attributes known up front go to
+    /// the SDK with the builder, in one vector, rather than one by one.
+    #[inline(always)]
+    fn start_kept<R: Recorder>(
+        &self,
+        builder: SpanBuilder,
+        parent: &Context,
+        recorder: Result<Vec<KeyValue>, R>,
+    ) -> (Context, bool) {
+        match recorder {
+            Ok(attributes) => self.start_sdk(builder.with_attributes(attributes), parent, |_| {}),
+            Err(recorder) => self.start_sdk(builder, parent, |span| recorder.record(span)),
         }
     }
 
@@ -158,12 +215,10 @@ impl Integration {
     #[inline(always)]
     fn start_sdk(
         &self,
-        kind: SpanKind,
-        name: Cow<'static, str>,
+        builder: SpanBuilder,
         parent: &Context,
         record: impl FnOnce(&mut dyn ObjectSafeSpan),
     ) -> (Context, bool) {
-        let builder = SpanBuilder::from_name(name).with_kind(kind);
         let generation = GENERATION.load(Ordering::Acquire);
         let cached = self.tracer.0.load();
         if let Some(cached) = cached.as_deref()

@@ -1,11 +1,10 @@
 use std::borrow::Cow;
 
-use opentelemetry::global::ObjectSafeSpan;
 use opentelemetry::trace::{SpanKind, SpanRef, TraceContextExt};
 use opentelemetry::{Context, ContextGuard, KeyValue};
 
 use crate::model::Outcome;
-use crate::registry::Integration;
+use crate::registry::{Attributes, Integration, Recorder};
 
 /// A started span that ends exactly once: when [finished](Self::finish),
 /// or when dropped (a cancelled future, an abandoned stream).
@@ -32,8 +31,8 @@ impl Integration {
     /// this integration's tracer.
     ///
     /// `attributes` is called only when the span records, so an unsampled
-    /// call builds none; samplers therefore see the name and kind, not the
-    /// attributes. A Server or Consumer span marks its context as the
+    /// call builds none; samplers other than census's own therefore see the
+    /// name and kind, not the attributes. A Server or Consumer span marks its context as the
     /// operation its children belong to
     /// ([`operation`](crate::operation)).
     pub fn start(
@@ -43,11 +42,7 @@ impl Integration {
         parent: &Context,
         attributes: impl FnOnce() -> Vec<KeyValue>,
     ) -> ActiveSpan {
-        self.start_recording(kind, name, parent, |span| {
-            for attribute in attributes() {
-                span.set_attribute(attribute);
-            }
-        })
+        self.start_recording(kind, name, parent, Attributes(attributes))
     }
 
     /// [`start`](Self::start), with `record` giving a recording span its
@@ -58,7 +53,7 @@ impl Integration {
         kind: SpanKind,
         name: impl Into<Cow<'static, str>>,
         parent: &Context,
-        record: impl FnOnce(&mut dyn ObjectSafeSpan),
+        record: impl Recorder,
     ) -> ActiveSpan {
         let name = name.into();
         let request = matches!(kind, SpanKind::Server | SpanKind::Consumer);

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
+use opentelemetry::global::ObjectSafeSpan;
 use opentelemetry::trace::SpanKind;
 use opentelemetry::{KeyValue, StringValue, Value};
 
@@ -86,7 +87,7 @@ impl SqlSpans {
             SpanKind::Client,
             self.system.name(),
             &crate::context::current(),
-            |span| {
+            |span: &mut dyn ObjectSafeSpan| {
                 let prepared = self.prepare(sql().as_ref());
                 span.update_name(prepared.name.clone().into());
                 // The values are shared: cloning them allocates nothing.
