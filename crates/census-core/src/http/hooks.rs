@@ -176,17 +176,9 @@ impl ResponseHook {
     /// The `traceresponse` header's value for the request span in `cx`,
     /// when [`trace_response`](HttpHooks::trace_response) is on.
     pub fn trace_response(&self, cx: &opentelemetry::Context) -> Option<String> {
-        use opentelemetry::trace::TraceContextExt;
-        let span = cx.span();
-        let ids = span.span_context();
-        (self.trace_response && ids.is_valid()).then(|| {
-            format!(
-                "00-{}-{}-{:02x}",
-                ids.trace_id(),
-                ids.span_id(),
-                ids.trace_flags().to_u8()
-            )
-        })
+        self.trace_response
+            .then(|| crate::propagation::traceparent(cx))
+            .flatten()
     }
 }
 

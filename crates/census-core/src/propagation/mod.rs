@@ -154,15 +154,26 @@ pub fn inject(cx: &Context, headers: &mut HeaderMap) {
 /// assert_eq!(census_core::propagation::sql_comment(&opentelemetry::Context::new()), None);
 /// ```
 pub fn sql_comment(cx: &Context) -> Option<String> {
-    let span = cx.span();
-    let sc = span.span_context();
     // Hex ids and flags need no escaping inside the quotes.
-    sc.is_valid().then(|| {
+    traceparent(cx).map(|value| format!("/*traceparent='{value}'*/"))
+}
+
+/// `cx`'s span as a W3C `traceparent` value (`00-{trace}-{span}-{flags}`),
+/// for places other than request headers: a SQL comment, a
+/// `traceresponse` header. `None` when `cx` has no valid span.
+///
+/// ```
+/// assert_eq!(census_core::propagation::traceparent(&opentelemetry::Context::new()), None);
+/// ```
+pub fn traceparent(cx: &Context) -> Option<String> {
+    let span = cx.span();
+    let ids = span.span_context();
+    ids.is_valid().then(|| {
         format!(
-            "/*traceparent='00-{}-{}-{:02x}'*/",
-            sc.trace_id(),
-            sc.span_id(),
-            sc.trace_flags().to_u8()
+            "00-{}-{}-{:02x}",
+            ids.trace_id(),
+            ids.span_id(),
+            ids.trace_flags().to_u8()
         )
     })
 }
