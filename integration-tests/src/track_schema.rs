@@ -178,6 +178,10 @@ fn check_tags(tags: Option<&Value>, v: &mut Vec<String>) {
         ("ai.cloud.role", 256),
         ("ai.cloud.roleInstance", 256),
         ("ai.internal.sdkVersion", 64),
+        ("ai.location.ip", 46),
+        // Not in the reference's list, but asked for by issue 9 and read
+        // by the portal; its schema length is 64.
+        ("ai.user.userAgent", 64),
     ];
     for (key, value) in tags {
         let Some(text) = value.as_str() else {

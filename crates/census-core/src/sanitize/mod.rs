@@ -8,7 +8,7 @@ mod url;
 
 pub use self::url::{REDACTED, redact_query, redact_url};
 pub use quoted::mask_quoted;
-pub(crate) use sql::analyze;
+pub(crate) use sql::{MAX_ANALYZED, analyze};
 pub(crate) use sql_lexer::Dialect;
 
 use crate::model::DbSystem;

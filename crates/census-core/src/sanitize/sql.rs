@@ -13,11 +13,22 @@ pub(crate) struct SqlParts {
     pub(crate) tables: Vec<String>,
 }
 
+/// The longest prefix of a statement that is analysed. Past it, a
+/// statement (often generated, with its values inline) would cost time and
+/// memory in proportion to its size on every call; what is cut off is
+/// never shown, and cutting inside a literal leaves it unterminated, which
+/// hides it like any other.
+pub(crate) const MAX_ANALYZED: usize = 32 * 1024;
+
 pub(crate) fn analyze(sql: &str, dialect: Dialect) -> SqlParts {
-    let mut tokens = tokenize(sql, dialect);
-    settle_double_quoted(sql, &mut tokens);
-    let text = render(sql, &tokens);
-    let (operation, tables) = summarize(sql, &tokens);
+    let analysed = &sql[..sql.floor_char_boundary(MAX_ANALYZED)];
+    let mut tokens = tokenize(analysed, dialect);
+    settle_double_quoted(analysed, &mut tokens);
+    let mut text = render(analysed, &tokens);
+    if analysed.len() < sql.len() {
+        text.push_str(" …");
+    }
+    let (operation, tables) = summarize(analysed, &tokens);
     SqlParts {
         text,
         operation,

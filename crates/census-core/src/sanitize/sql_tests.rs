@@ -452,3 +452,29 @@ fn analyze_reports_text_operation_and_tables_in_one_pass() {
         }
     );
 }
+
+#[test]
+fn a_huge_statement_is_analysed_up_to_a_bound_and_shows_nothing_past_it() {
+    let secret = "s3cr3t-".repeat(10 * 1024 * 1024 / 7);
+    let numbers: Vec<String> = (0..200_000).map(|i| (i * 7919).to_string()).collect();
+    for sql in [
+        format!("SELECT * FROM orders WHERE note = '{secret}' AND id = 42"),
+        format!("INSERT INTO t (v) VALUES ({})", numbers.join("), (")),
+        // Cut inside a multi-byte character.
+        format!("SELECT 1 FROM t WHERE a = 'x' {}", "é".repeat(MAX_ANALYZED)),
+    ] {
+        for system in ALL {
+            let command = SqlCommand::parse(&sql, system);
+            assert!(command.text().len() <= MAX_ANALYZED + " …".len());
+            assert!(command.text().ends_with(" …"), "{system:?}");
+            assert!(!command.text().contains("s3cr3t"), "{system:?}");
+            assert!(!command.text().contains("7919"), "{system:?}");
+            assert!(command.summary().is_some(), "{system:?}");
+        }
+    }
+    let insert = SqlCommand::parse(
+        &format!("INSERT INTO t (v) VALUES ({})", numbers.join("), (")),
+        DbSystem::Postgres,
+    );
+    assert_eq!(insert.summary().as_deref(), Some("INSERT t"));
+}

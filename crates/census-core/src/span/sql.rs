@@ -11,6 +11,7 @@ use opentelemetry::{KeyValue, StringValue, Value};
 use super::ActiveSpan;
 use crate::model::{DbSystem, SqlCommand, Target};
 use crate::registry::Integration;
+use crate::sanitize::MAX_ANALYZED;
 
 /// Statement texts remembered per target; past this, statements are
 /// analysed on every call (their texts are likely built with literals).
@@ -114,8 +115,9 @@ impl SqlSpans {
             .chain(self.target.iter().cloned())
             .collect();
         let prepared = Arc::new(Prepared { name, attributes });
-        // Once full, misses never take the write lock that hits would wait on.
-        if !full {
+        // Once full, misses never take the write lock that hits would wait
+        // on; a statement too long to analyse whole is not kept as a key.
+        if !full && sql.len() <= MAX_ANALYZED {
             let mut cache = self.cache.write().unwrap_or_else(|p| p.into_inner());
             if cache.len() < CACHE_CAPACITY {
                 cache.insert(sql.into(), prepared.clone());
@@ -200,5 +202,13 @@ mod tests {
         assert_eq!(spans.cache.read().unwrap().len(), CACHE_CAPACITY);
         // Past the bound, statements are still analysed correctly.
         assert_eq!(spans.prepare("DELETE FROM late").name, "DELETE late");
+    }
+
+    #[test]
+    fn a_statement_too_long_to_analyse_whole_is_not_kept() {
+        let spans = SqlSpans::new(&SQL, DbSystem::Sqlite, &Target::new());
+        let long = format!("SELECT * FROM t WHERE v = '{}'", "x".repeat(MAX_ANALYZED));
+        assert_eq!(spans.prepare(&long).name, "SELECT t");
+        assert!(spans.cache.read().unwrap().is_empty());
     }
 }
