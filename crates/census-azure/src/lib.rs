@@ -33,6 +33,10 @@ mod mapping;
 mod storage;
 mod transport;
 
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzzing;
+
 pub use census_core::sampling::SAMPLE_RATE_ATTRIBUTE;
 pub use connection_string::{ConnectionString, ConnectionStringError, ENV_CONNECTION_STRING};
 pub use exporter::{AzureExporter, AzureExporterBuilder, AzureExporterError, ExportStats};

@@ -147,7 +147,7 @@ impl Transport {
 }
 
 /// A 206: only the failed items whose own status is retryable are resent.
-fn partial(text: &str, sent: usize) -> Outcome {
+pub(crate) fn partial(text: &str, sent: usize) -> Outcome {
     let Ok(response) = serde_json::from_str::<TrackResponse>(text) else {
         // An unreadable partial answer: resending all risks duplicates,
         // resending none risks loss; duplicates are the lesser harm.

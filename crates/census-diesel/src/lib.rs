@@ -70,6 +70,10 @@ mod instrumentation;
 mod query;
 mod target;
 
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzzing;
+
 pub use instrumentation::{CensusInstrumentation, default_instrumentation};
 
 use census_core::registry::Integration;

@@ -6,6 +6,7 @@
 use std::borrow::Cow;
 
 use census_core::model::{DbSystem, Target};
+use census_core::sanitize::redact_url;
 use percent_encoding::percent_decode_str;
 use url::Url;
 
@@ -95,15 +96,19 @@ fn postgres_conninfo(pairs: &[(&str, String)]) -> Target {
 
 /// The `key=value` pairs of a libpq connection string, when `text` is
 /// one: every word a pair, and at least one key saying where to connect
-/// (a SQLite file may well be named `a=b`).
+/// or carrying a password (a SQLite file may well be named `a=b`). Keys
+/// are matched without case: a misspelt one makes the connection fail,
+/// but its text must still not be shown as a file name.
 fn conninfo(text: &str) -> Option<Vec<(&str, String)>> {
-    const WHERE: [&str; 6] = ["host", "hostaddr", "port", "dbname", "user", "service"];
+    const KNOWN: [&str; 7] = [
+        "host", "hostaddr", "port", "dbname", "user", "service", "password",
+    ];
     let mut pairs = Vec::new();
     let mut rest = text.trim_start();
     while !rest.is_empty() {
         let (key, after) = rest.split_once('=')?;
         let key = key.trim_end();
-        if key.is_empty() || !key.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
+        if key.is_empty() || !key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
             return None;
         }
         let (value, after) = conninfo_value(after.trim_start())?;
@@ -112,7 +117,7 @@ fn conninfo(text: &str) -> Option<Vec<(&str, String)>> {
     }
     pairs
         .iter()
-        .any(|(k, _)| WHERE.contains(k))
+        .any(|(k, _)| KNOWN.iter().any(|known| k.eq_ignore_ascii_case(known)))
         .then_some(pairs)
 }
 
@@ -156,6 +161,15 @@ fn mysql_url(url: &Url) -> Target {
 /// opens names as SQLite URIs, turning `sqlite://` into `file:`; a URI's
 /// parameters are left out.
 fn sqlite(url: &str) -> Target {
+    // What diesel reads as a SQLite name may still be meant as a URL with
+    // credentials (`sqlite://u:pw@host/x`, `postgresql+psycopg://...`).
+    let redacted = Url::parse(url)
+        .ok()
+        .filter(|u| u.password().is_some() || !u.username().is_empty())
+        .map(|u| redact_url(&u));
+    let url = redacted.as_deref().unwrap_or(url);
+    // Or a libpq string too broken for `conninfo` to recognise.
+    let url = &*redact_password_pairs(url);
     let uri_path = |rest: &str| decode(rest.split(['?', '#']).next().unwrap_or("")).into_owned();
     let path = if let Some(rest) = strip_prefix_ignore_case(url, "sqlite://") {
         uri_path(rest)
@@ -178,6 +192,43 @@ fn sqlite(url: &str) -> Target {
     } else {
         Target::new().with_namespace(path)
     }
+}
+
+/// `text` with the value of every `password=...` word (any case, quoted
+/// or not) replaced by `REDACTED`.
+fn redact_password_pairs(text: &str) -> Cow<'_, str> {
+    const KEY: &str = "password";
+    let lower = text.to_ascii_lowercase();
+    let mut out = String::new();
+    let mut copied = 0;
+    let mut from = 0;
+    while let Some(found) = lower[from..].find(KEY) {
+        let start = from + found;
+        from = start + KEY.len();
+        let word_start = text[..start]
+            .chars()
+            .next_back()
+            .is_none_or(char::is_whitespace);
+        let after_key = text[from..].trim_start();
+        let Some(value) = after_key.strip_prefix('=').filter(|_| word_start) else {
+            continue;
+        };
+        let value = value.trim_start();
+        let value_start = text.len() - value.len();
+        let value_end = match conninfo_value(value) {
+            Some((_, rest)) => text.len() - rest.len(),
+            None => text.len(),
+        };
+        out.push_str(&text[copied..value_start]);
+        out.push_str(census_core::sanitize::REDACTED);
+        copied = value_end;
+        from = value_end.max(from);
+    }
+    if copied == 0 {
+        return Cow::Borrowed(text);
+    }
+    out.push_str(&text[copied..]);
+    Cow::Owned(out)
 }
 
 fn strip_prefix_ignore_case<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
@@ -279,6 +330,34 @@ mod tests {
         );
         assert_eq!(from_url("sqlite://app.db"), lite(file("app.db")));
         assert_eq!(from_url(""), lite(Target::new()));
+    }
+
+    #[test]
+    fn a_libpq_string_with_a_misspelt_key_or_only_a_password_shows_no_password() {
+        let pg = |t| (DbSystem::Postgres, t);
+        assert_eq!(
+            from_url("host=db user=bob password=hunter2 dbnAme=shop"),
+            pg(server("db", 5432).with_namespace("bob"))
+        );
+        assert_eq!(from_url("password=hunter2"), pg(server("localhost", 5432)));
+    }
+
+    #[test]
+    fn credentials_in_what_diesel_opens_as_a_sqlite_name_are_redacted() {
+        let lite = |t| (DbSystem::Sqlite, t);
+        assert_eq!(
+            from_url("h\0st=db PassWord = 'hun ter2' x"),
+            lite(file("h\0st=db PassWord = REDACTED x"))
+        );
+        assert_eq!(from_url("mypassword=x.db"), lite(file("mypassword=x.db")));
+        assert_eq!(
+            from_url("sqlite://bob:hunter2@db/app.db"),
+            lite(file("REDACTED:REDACTED@db/app.db"))
+        );
+        assert_eq!(
+            from_url("postgresql+psycopg://bob:hunter2@db/shop"),
+            lite(file("postgresql+psycopg://REDACTED:REDACTED@db/shop"))
+        );
     }
 
     #[test]

@@ -35,6 +35,10 @@ mod error;
 mod handler;
 mod in_flight;
 
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzzing;
+
 pub use handler::{Commands, install};
 
 use census_core::registry::Integration;

@@ -111,7 +111,15 @@ pub fn extract(headers: &HeaderMap) -> Context {
 pub fn extract_from(headers: &dyn Extractor) -> Context {
     let empty = Context::new();
     match format() {
-        Format::TraceContext => TraceContextPropagator::new().extract_with_context(&empty, headers),
+        Format::TraceContext => {
+            let propagator = TraceContextPropagator::new();
+            match headers.get(TRACESTATE) {
+                Some(state) if !is_printable(state) => {
+                    propagator.extract_with_context(&empty, &WithoutTracestate(headers))
+                }
+                _ => propagator.extract_with_context(&empty, headers),
+            }
+        }
         Format::B3 | Format::B3Multi => match b3::extract(headers) {
             Some(parent) => empty.with_remote_span_context(parent),
             None => empty,
@@ -200,6 +208,36 @@ impl Extractor for HeaderReader<'_> {
     }
 }
 
+const TRACESTATE: &str = "tracestate";
+
+/// Whether every character of a `tracestate` is one W3C Trace Context
+/// allows there: printable ASCII. The SDK's parser does not look at the
+/// values, and a list that cannot be passed on as received is dropped
+/// whole, as the specification asks; the parent's ids still count.
+fn is_printable(tracestate: &str) -> bool {
+    tracestate.bytes().all(|b| (0x20..=0x7e).contains(&b))
+}
+
+/// Headers as received, less `tracestate`.
+struct WithoutTracestate<'a>(&'a dyn Extractor);
+
+impl Extractor for WithoutTracestate<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        match key {
+            TRACESTATE => None,
+            key => self.0.get(key),
+        }
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        self.0
+            .keys()
+            .into_iter()
+            .filter(|k| *k != TRACESTATE)
+            .collect()
+    }
+}
+
 struct HeaderWriter<'a>(&'a mut HeaderMap);
 
 impl Injector for HeaderWriter<'_> {
@@ -211,5 +249,32 @@ impl Injector for HeaderWriter<'_> {
         ) {
             self.0.insert(name, value);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn extracted(tracestate: &str) -> opentelemetry::trace::SpanContext {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "traceparent",
+            HeaderValue::from_static("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"),
+        );
+        headers.insert("tracestate", HeaderValue::from_str(tracestate).unwrap());
+        extract(&headers).span().span_context().clone()
+    }
+
+    #[test]
+    fn a_tracestate_that_cannot_be_passed_on_is_dropped_and_the_parent_kept() {
+        let kept = extracted("rojo=00f067aa0ba902b7,congo=t61rcWkgMzE");
+        assert_eq!(kept.trace_state().get("congo"), Some("t61rcWkgMzE"));
+
+        // A tab, which a header may carry and tracestate may not.
+        let dropped = extracted("rojo=00f067aa0ba902b7,congo=t61\trcWkgMzE");
+        assert!(dropped.is_valid() && dropped.is_sampled());
+        assert_eq!(dropped.trace_id(), kept.trace_id());
+        assert_eq!(dropped.trace_state().header(), "");
     }
 }
