@@ -15,7 +15,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use mysql_async::prelude::Queryable as _;
 use tokio::runtime::Runtime;
 
-const ROUNDS: usize = 5;
+const ROUNDS: usize = 9;
 
 /// Times `$iters` runs of `$call` (an expression awaited each time); a
 /// macro because the calls borrow their connection mutably.
@@ -155,8 +155,8 @@ fn db_overhead(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = Criterion::default()
-        .measurement_time(Duration::from_secs(2))
-        .warm_up_time(Duration::from_millis(500));
+        .measurement_time(Duration::from_secs(1))
+        .warm_up_time(Duration::from_millis(300));
     targets = db_overhead
 }
 criterion_main!(benches);

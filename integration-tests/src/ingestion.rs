@@ -56,6 +56,7 @@ struct Shared {
     /// Whether to record and check what arrives (off for benchmarks).
     discard: bool,
     script: VecDeque<Reply>,
+    otherwise: Option<Reply>,
     received: Vec<Received>,
     accepted: Vec<Value>,
     violations: Vec<String>,
@@ -129,9 +130,15 @@ impl Ingestion {
         connection_string_for(self.addr)
     }
 
-    /// Queues replies for the next requests; afterwards the server accepts.
+    /// Queues replies for the next requests; afterwards the server accepts
+    /// (or gives the reply of [`reply_otherwise`](Self::reply_otherwise)).
     pub fn script(&self, replies: impl IntoIterator<Item = Reply>) {
         self.lock().script.extend(replies);
+    }
+
+    /// The reply once the script is used up, instead of accepting.
+    pub fn reply_otherwise(&self, reply: Reply) {
+        self.lock().otherwise = Some(reply);
     }
 
     /// Stops recording and checking items: answers stay as scripted, memory
@@ -207,7 +214,11 @@ async fn track(
     };
     let reply = {
         let mut shared = shared.lock().unwrap_or_else(|p| p.into_inner());
-        let reply = shared.script.pop_front().unwrap_or(Reply::Accept);
+        let reply = shared
+            .script
+            .pop_front()
+            .or_else(|| shared.otherwise.clone())
+            .unwrap_or(Reply::Accept);
         if !shared.discard {
             record(&mut shared, &reply, uri.path(), gzip, &items);
         }
@@ -272,7 +283,7 @@ async fn reply_to(reply: Reply, count: usize) -> Response {
 fn track_response(status: StatusCode, received: usize, errors: &[(usize, u16)]) -> Response {
     let body = json!({
         "itemsReceived": received,
-        "itemsAccepted": received - errors.len(),
+        "itemsAccepted": received.saturating_sub(errors.len()),
         "errors": errors.iter().map(|(index, code)| json!({
             "index": index, "statusCode": code, "message": "scripted item failure"
         })).collect::<Vec<_>>(),

@@ -1,0 +1,272 @@
+//! Reads the criterion results under `CRITERION_DIR` (default
+//! `$CARGO_TARGET_DIR/criterion`) and prints the markdown comparison table
+//! of `scripts/bench`: for each pair measured in the same run, both
+//! medians and their ratio. With `--readme FILE`, also writes it into
+//! FILE between `<!-- bench:start -->` and `<!-- bench:end -->`, after a
+//! line naming the machine (`BENCH_MACHINE`). Benches measured in rounds (`name/0`,
+//! `name/1`, ...) give one ratio per round; the table shows the median
+//! round, which a noisy neighbour during one round cannot move.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// What is compared with what: (group, measured, baseline, what it shows).
+const PAIRS: &[(&str, &str, &str, &str)] = &[
+    (
+        "span",
+        "census_sampled",
+        "bare_sdk_sampled",
+        "span, sampled: census vs bare OTel SDK",
+    ),
+    (
+        "span",
+        "census_unsampled_root",
+        "bare_sdk_unsampled_root",
+        "span, unsampled root: census vs bare SDK",
+    ),
+    (
+        "span",
+        "census_unsampled_child",
+        "bare_sdk_unsampled_child",
+        "span, unsampled child: census vs bare SDK",
+    ),
+    (
+        "sqlite_fetch_optional",
+        "traced_sampled",
+        "raw",
+        "sqlx SQLite query, sampled vs raw",
+    ),
+    (
+        "sqlite_fetch_optional",
+        "traced_unsampled",
+        "raw",
+        "sqlx SQLite query, unsampled vs raw",
+    ),
+    (
+        "sqlite_fetch_optional",
+        "traced_disabled",
+        "raw",
+        "sqlx SQLite query, integration off vs raw",
+    ),
+    (
+        "tokio_postgres_select_1",
+        "traced_sampled",
+        "raw",
+        "tokio-postgres `SELECT 1`, sampled vs raw",
+    ),
+    (
+        "tokio_postgres_select_1",
+        "traced_disabled",
+        "raw",
+        "tokio-postgres `SELECT 1`, off vs raw",
+    ),
+    (
+        "mysql_async_select_1",
+        "traced_sampled",
+        "raw",
+        "mysql_async `SELECT 1`, sampled vs raw",
+    ),
+    (
+        "mysql_async_select_1",
+        "traced_disabled",
+        "raw",
+        "mysql_async `SELECT 1`, off vs raw",
+    ),
+    (
+        "sqlx_postgres_select_1",
+        "traced_sampled",
+        "raw",
+        "sqlx PostgreSQL `SELECT 1`, sampled vs raw",
+    ),
+    (
+        "sqlx_postgres_select_1",
+        "traced_disabled",
+        "raw",
+        "sqlx PostgreSQL `SELECT 1`, off vs raw",
+    ),
+    (
+        "sqlx_mysql_select_1",
+        "traced_sampled",
+        "raw",
+        "sqlx MySQL `SELECT 1`, sampled vs raw",
+    ),
+    (
+        "sqlx_mysql_select_1",
+        "traced_disabled",
+        "raw",
+        "sqlx MySQL `SELECT 1`, off vs raw",
+    ),
+    (
+        "http_server",
+        "axum_census",
+        "axum_bare",
+        "axum `GET /` ×16, census vs bare",
+    ),
+    (
+        "http_server",
+        "axum_tracing_opentelemetry",
+        "axum_bare",
+        "axum `GET /` ×16, axum-tracing-opentelemetry vs bare",
+    ),
+    (
+        "http_server",
+        "axum_census",
+        "axum_tracing_opentelemetry",
+        "axum `GET /` ×16, census vs axum-tracing-opentelemetry",
+    ),
+    (
+        "http_server",
+        "actix_census",
+        "actix_bare",
+        "actix-web `GET /` ×16, census vs bare",
+    ),
+    (
+        "azure_export_to_local_ingestion",
+        "census",
+        "opentelemetry-application-insights",
+        "export 512 spans to Application Insights: census vs opentelemetry-application-insights",
+    ),
+];
+
+/// Median times (ns) by group, then bench name, then round (`None` for
+/// a bench measured once).
+type Results = BTreeMap<String, BTreeMap<String, BTreeMap<Option<u32>, f64>>>;
+
+fn main() {
+    let dir = std::env::var_os("CRITERION_DIR").map_or_else(
+        || {
+            let target = std::env::var_os("CARGO_TARGET_DIR").unwrap_or_else(|| "target".into());
+            PathBuf::from(target).join("criterion")
+        },
+        PathBuf::from,
+    );
+    let mut results = Results::new();
+    collect(&dir, &mut results);
+    if results.is_empty() {
+        eprintln!(
+            "bench_table: no criterion results under {}: run the benches first (scripts/bench)",
+            dir.display()
+        );
+        std::process::exit(1);
+    }
+    let table = table(&results);
+    print!("{table}");
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let [flag, file] = args.as_slice()
+        && flag == "--readme"
+    {
+        let machine = std::env::var("BENCH_MACHINE").unwrap_or_else(|_| "this machine".into());
+        if let Err(error) = write_into(Path::new(file), &machine, &table) {
+            eprintln!("bench_table: {file}: {error}");
+            std::process::exit(1);
+        }
+    }
+}
+
+const START: &str = "<!-- bench:start -->";
+const END: &str = "<!-- bench:end -->";
+
+fn write_into(file: &Path, machine: &str, table: &str) -> Result<(), String> {
+    let text = std::fs::read_to_string(file).map_err(|e| e.to_string())?;
+    let (Some(start), Some(end)) = (text.find(START), text.find(END)) else {
+        return Err(format!("no `{START}` ... `{END}` markers"));
+    };
+    let block = format!("{START}\nMeasured by `scripts/bench` on {machine}.\n\n{table}");
+    let text = format!("{}{block}{}", &text[..start], &text[end..]);
+    std::fs::write(file, text).map_err(|e| e.to_string())
+}
+
+fn table(results: &Results) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    out.push_str("| comparison | measured | baseline | time ratio (median of rounds) | rounds |\n");
+    out.push_str("|---|---|---|---|---|\n");
+    for (group, measured, baseline, label) in PAIRS {
+        let Some(benches) = results.get(*group) else {
+            continue;
+        };
+        let (Some(a), Some(b)) = (benches.get(*measured), benches.get(*baseline)) else {
+            continue;
+        };
+        let ratios: Vec<f64> = a
+            .iter()
+            .filter_map(|(round, t)| b.get(round).map(|base| t / base))
+            .collect();
+        if ratios.is_empty() {
+            continue;
+        }
+        let ratio = median(ratios.clone());
+        // Servers are judged by requests per second: the inverse ratio.
+        let shown = match *group {
+            "http_server" => format!("{ratio:.3}× (requests/s {:.3}×)", 1.0 / ratio),
+            _ => format!("{ratio:.3}×"),
+        };
+        let _ = writeln!(
+            out,
+            "| {label} | {} | {} | {shown} | {} |",
+            time(median(a.values().copied().collect())),
+            time(median(b.values().copied().collect())),
+            ratios.len(),
+        );
+    }
+    out
+}
+
+/// Walks `dir` for criterion's `new/benchmark.json` and `new/estimates.json`.
+fn collect(dir: &Path, results: &mut Results) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if !path.is_dir() {
+            continue;
+        }
+        if path.file_name().is_some_and(|n| n == "new") {
+            if let Some((group, name, round, ns)) = read(&path) {
+                results
+                    .entry(group)
+                    .or_default()
+                    .entry(name)
+                    .or_default()
+                    .insert(round, ns);
+            }
+        } else {
+            collect(&path, results);
+        }
+    }
+}
+
+fn read(dir: &Path) -> Option<(String, String, Option<u32>, f64)> {
+    let json = |file: &str| -> Option<serde_json::Value> {
+        serde_json::from_str(&std::fs::read_to_string(dir.join(file)).ok()?).ok()
+    };
+    let benchmark = json("benchmark.json")?;
+    let estimates = json("estimates.json")?;
+    let group = benchmark["group_id"].as_str()?.to_owned();
+    let function = benchmark["function_id"].as_str()?;
+    let ns = estimates["median"]["point_estimate"].as_f64()?;
+    let (name, round) = match function.rsplit_once('/') {
+        Some((name, round)) if round.parse::<u32>().is_ok() => (name, round.parse().ok()),
+        _ => (function, None),
+    };
+    Some((group, name.to_owned(), round, ns))
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let mid = values.len() / 2;
+    if values.len() % 2 == 1 {
+        values[mid]
+    } else {
+        (values[mid - 1] + values[mid]) / 2.0
+    }
+}
+
+fn time(ns: f64) -> String {
+    match ns {
+        ns if ns >= 1e6 => format!("{:.2} ms", ns / 1e6),
+        ns if ns >= 1e3 => format!("{:.1} µs", ns / 1e3),
+        ns => format!("{ns:.1} ns"),
+    }
+}
