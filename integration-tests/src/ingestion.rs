@@ -26,6 +26,8 @@ pub const KEY: &str = "0f6c9b11-3b55-4a5e-9f7b-2c1d4e5f6a7b";
 pub enum Reply {
     /// 200: every item accepted.
     Accept,
+    /// 200 after this long: a slow ingestion endpoint.
+    Slow(Duration),
     /// 206: the listed `(index, status)` items fail, the others are accepted.
     Partial(Vec<(usize, u16)>),
     /// This status, nothing accepted; with `Retry-After` seconds if given.
@@ -233,7 +235,7 @@ fn record(shared: &mut Shared, reply: &Reply, path: &str, gzip: bool, items: &[V
         shared.violations.extend(found);
     }
     let failed: Vec<usize> = match reply {
-        Reply::Accept => Vec::new(),
+        Reply::Accept | Reply::Slow(_) => Vec::new(),
         Reply::Partial(errors) => errors.iter().map(|(i, _)| *i).collect(),
         _ => (0..items.len()).collect(),
     };
@@ -255,6 +257,10 @@ fn record(shared: &mut Shared, reply: &Reply, path: &str, gzip: bool, items: &[V
 async fn reply_to(reply: Reply, count: usize) -> Response {
     match reply {
         Reply::Accept => track_response(StatusCode::OK, count, &[]),
+        Reply::Slow(time) => {
+            tokio::time::sleep(time).await;
+            track_response(StatusCode::OK, count, &[])
+        }
         Reply::Partial(errors) => track_response(StatusCode::PARTIAL_CONTENT, count, &errors),
         Reply::Status(status, retry_after) => {
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
