@@ -3,8 +3,9 @@
 //! with the middleware (census's default sampler, which keeps every new
 //! operation; batch processor; exporter that discards), for census's tower layer and actix middleware, and for
 //! `axum-tracing-opentelemetry` (the common alternative for axum, through
-//! `tracing-opentelemetry` on the same provider) as the point of
-//! comparison.
+//! `tracing-opentelemetry` on the same provider) and
+//! `opentelemetry-instrumentation-actix-web` (the global provider, the
+//! same one) as the points of comparison.
 //!
 //! Each iteration sends 16 requests at once over kept-alive connections.
 //! The machines are shared and noisy, so the variants run back to back in
@@ -41,31 +42,42 @@ async fn serve_axum(app: Router) -> SocketAddr {
     addr
 }
 
-fn serve_actix(traced: bool) -> SocketAddr {
+/// Which middleware an actix server runs.
+#[derive(Clone, Copy)]
+enum Actix {
+    Bare,
+    Census,
+    OpenTelemetry,
+}
+
+fn serve_actix(middleware: Actix) -> SocketAddr {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
+    // One app type per middleware: `wrap` changes the type.
+    macro_rules! run {
+        ($app:expr) => {
+            actix_web::HttpServer::new(move || $app.route("/", actix_web::web::get().to(hello)))
+                .workers(1)
+                .listen(listener)
+                .unwrap()
+                .run()
+        };
+    }
     std::thread::spawn(move || {
         actix_web::rt::System::new().block_on(async move {
-            let server = if traced {
-                actix_web::HttpServer::new(|| {
-                    actix_web::App::new()
-                        .wrap(census::actix::Trace::new())
-                        .route("/", actix_web::web::get().to(hello))
-                })
-                .workers(1)
-                .listen(listener)
-                .unwrap()
-                .run()
-            } else {
-                actix_web::HttpServer::new(|| {
-                    actix_web::App::new().route("/", actix_web::web::get().to(hello))
-                })
-                .workers(1)
-                .listen(listener)
-                .unwrap()
-                .run()
-            };
-            server.await
+            match middleware {
+                Actix::Bare => run!(actix_web::App::new()).await,
+                Actix::Census => {
+                    run!(actix_web::App::new().wrap(census::actix::Trace::new())).await
+                }
+                Actix::OpenTelemetry => {
+                    run!(
+                        actix_web::App::new()
+                            .wrap(opentelemetry_instrumentation_actix_web::RequestTracing::new())
+                    )
+                    .await
+                }
+            }
         })
     });
     addr
@@ -119,7 +131,11 @@ fn http_server(c: &mut Criterion) {
             .await,
         )
     });
-    let (actix_bare, actix_census) = (serve_actix(false), serve_actix(true));
+    let (actix_bare, actix_census, actix_alternative) = (
+        serve_actix(Actix::Bare),
+        serve_actix(Actix::Census),
+        serve_actix(Actix::OpenTelemetry),
+    );
     let client: HttpClient = Client::builder(TokioExecutor::new()).build_http();
 
     let mut group = c.benchmark_group("http_server");
@@ -131,6 +147,7 @@ fn http_server(c: &mut Criterion) {
             ("axum_tracing_opentelemetry", alternative),
             ("actix_bare", actix_bare),
             ("actix_census", actix_census),
+            ("actix_opentelemetry_instrumentation", actix_alternative),
         ] {
             group.bench_function(format!("{name}/{round}"), |b| {
                 b.iter_custom(|iters| runtime.block_on(load(&client, addr, iters)))

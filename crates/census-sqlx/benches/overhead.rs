@@ -4,6 +4,10 @@
 //! traced with the integration off; traced but not sampled (0%). The
 //! `uncached` pair sends a new text every call (a literal built into it),
 //! so every traced call misses the statement cache and is sanitized anew.
+//! The point of comparison is what sqlx users do without census: a
+//! `tracing` span around each query, sqlx's own statement logging as its
+//! event, and `tracing-opentelemetry` turning both into OpenTelemetry on
+//! the same provider.
 
 use std::time::{Duration, Instant};
 
@@ -11,7 +15,9 @@ use census_core::model::{DbSystem, Target};
 use census_core::testing::discarding_tracer;
 use census_sqlx::Traced;
 use criterion::{Criterion, criterion_group, criterion_main};
+use opentelemetry::trace::TracerProvider as _;
 use sqlx::{Connection, Executor, Sqlite, SqliteConnection};
+use tracing_subscriber::layer::SubscriberExt as _;
 
 const QUERY: &str = "SELECT name, price FROM products WHERE sku = ? AND status = 'active'";
 
@@ -36,6 +42,23 @@ where
         let row = sqlx::query(QUERY)
             .bind("sku-42")
             .fetch_optional(&mut *executor)
+            .await
+            .unwrap();
+        assert!(row.is_some());
+    }
+    start.elapsed()
+}
+
+/// [`run`] on a raw connection, each query in a `tracing` span that
+/// sqlx's statement log lands in.
+async fn run_in_spans(conn: &mut SqliteConnection, iters: u64) -> Duration {
+    use tracing::Instrument as _;
+    let start = Instant::now();
+    for _ in 0..iters {
+        let row = sqlx::query(QUERY)
+            .bind("sku-42")
+            .fetch_optional(&mut *conn)
+            .instrument(tracing::info_span!("sqlx.query"))
             .await
             .unwrap();
         assert!(row.is_some());
@@ -83,6 +106,17 @@ fn overhead(c: &mut Criterion) {
     census_sqlx::INTEGRATION.set_enabled(true);
     group.bench_function("traced_sampled", |b| {
         b.iter_custom(|iters| rt.block_on(run::<Traced<SqliteConnection>>(&mut traced, iters)))
+    });
+
+    // Scoped to this thread and this bench: a global subscriber would make
+    // every other variant's sqlx calls log too.
+    let subscriber = tracing_subscriber::registry().with(
+        tracing_opentelemetry::layer().with_tracer(sampled.provider().tracer("sqlx-tracing")),
+    );
+    tracing::subscriber::with_default(subscriber, || {
+        group.bench_function("tracing_opentelemetry", |b| {
+            b.iter_custom(|iters| rt.block_on(run_in_spans(&mut raw, iters)))
+        });
     });
 
     // Fresh texts every run: neither SQLite's nor census's cache helps.

@@ -121,6 +121,48 @@ const PAIRS: &[(&str, &str, &str, &str)] = &[
         "actix-web `GET /` ×16, census vs bare",
     ),
     (
+        "sqlite_fetch_optional",
+        "tracing_opentelemetry",
+        "raw",
+        "sqlx SQLite query, sqlx logging + tracing-opentelemetry vs raw",
+    ),
+    (
+        "sqlite_fetch_optional",
+        "traced_sampled",
+        "tracing_opentelemetry",
+        "sqlx SQLite query, census vs sqlx logging + tracing-opentelemetry",
+    ),
+    (
+        "http_server",
+        "actix_opentelemetry_instrumentation",
+        "actix_bare",
+        "actix-web `GET /` ×16, opentelemetry-instrumentation-actix-web vs bare",
+    ),
+    (
+        "http_server",
+        "actix_census",
+        "actix_opentelemetry_instrumentation",
+        "actix-web `GET /` ×16, census vs opentelemetry-instrumentation-actix-web",
+    ),
+    (
+        "http_client",
+        "reqwest_census",
+        "reqwest_raw",
+        "reqwest `GET` ×16, census vs raw",
+    ),
+    (
+        "http_client",
+        "reqwest_tracing",
+        "reqwest_raw",
+        "reqwest `GET` ×16, reqwest-tracing (no traceparent) vs raw",
+    ),
+    (
+        "http_client",
+        "reqwest_census",
+        "reqwest_tracing",
+        "reqwest `GET` ×16, census vs reqwest-tracing",
+    ),
+    (
         "azure_export_to_local_ingestion",
         "census",
         "opentelemetry-application-insights",
