@@ -4,8 +4,11 @@
 //! processor, exporter that discards) and traced with the integration off.
 //!
 //! The machines are shared and noisy, so the three variants of a client
-//! run back to back in rounds; compare each round's traced/raw and take
-//! the median.
+//! run back to back in rounds, in the opposite order every other round so
+//! that drift within a round favours neither; compare each round's
+//! traced/raw and take the median. Raw and traced calls go over the same
+//! connection (the wrapper's `get_ref`/`get_mut`), so a difference
+//! between two server backends cannot pass for tracing's cost.
 
 use std::time::{Duration, Instant};
 
@@ -15,7 +18,14 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use mysql_async::prelude::Queryable as _;
 use tokio::runtime::Runtime;
 
-const ROUNDS: usize = 9;
+const ROUNDS: usize = 15;
+
+/// Which side of the pair a measurement runs.
+#[derive(Clone, Copy)]
+enum Variant {
+    Raw,
+    Traced,
+}
 
 /// Times `$iters` runs of `$call` (an expression awaited each time); a
 /// macro because the calls borrow their connection mutably.
@@ -37,89 +47,88 @@ fn rounds(
     c: &mut Criterion,
     group: &str,
     integration: &'static census_core::registry::Integration,
-    mut raw: impl FnMut(u64) -> Duration,
-    mut traced: impl FnMut(u64) -> Duration,
+    mut measure: impl FnMut(Variant, u64) -> Duration,
 ) {
     // The "used while off" warning, once, outside the measurement.
     integration.set_enabled(false);
     let _ = integration.should_trace();
     let mut group = c.benchmark_group(group);
     for round in 0..ROUNDS {
-        group.bench_function(format!("raw/{round}"), |b| b.iter_custom(&mut raw));
-        integration.set_enabled(true);
-        group.bench_function(format!("traced_sampled/{round}"), |b| {
-            b.iter_custom(&mut traced)
-        });
-        integration.set_enabled(false);
-        group.bench_function(format!("traced_disabled/{round}"), |b| {
-            b.iter_custom(&mut traced)
-        });
+        let mut order = [
+            ("raw", Variant::Raw, false),
+            ("traced_sampled", Variant::Traced, true),
+            ("traced_disabled", Variant::Traced, false),
+        ];
+        if round % 2 == 1 {
+            order.reverse();
+        }
+        for (name, variant, enabled) in order {
+            integration.set_enabled(enabled);
+            group.bench_function(format!("{name}/{round}"), |b| {
+                b.iter_custom(|iters| measure(variant, iters))
+            });
+        }
     }
     group.finish();
 }
 
 fn postgres(c: &mut Criterion, rt: &Runtime) {
     let url = services::postgres_url();
-    let connect = || async {
-        census::postgres::connect(&url, tokio_postgres::NoTls)
-            .await
-            .unwrap_or_else(|e| services::unreachable("postgres", &url, &e))
-    };
-    let (raw, raw_connection) = rt.block_on(connect());
-    let (traced, traced_connection) = rt.block_on(connect());
-    rt.spawn(raw_connection);
-    rt.spawn(traced_connection);
-    let raw = raw.into_inner();
+    let (client, connection) = rt
+        .block_on(census::postgres::connect(&url, tokio_postgres::NoTls))
+        .unwrap_or_else(|e| services::unreachable("postgres", &url, &e));
+    rt.spawn(connection);
     rounds(
         c,
         "tokio_postgres_select_1",
         &census::postgres::INTEGRATION,
-        |iters| rt.block_on(timed!(iters, raw.query_one("SELECT 1", &[]))),
-        |iters| rt.block_on(timed!(iters, traced.query_one("SELECT 1", &[]))),
+        |variant, iters| match variant {
+            Variant::Raw => rt.block_on(timed!(iters, client.get_ref().query_one("SELECT 1", &[]))),
+            Variant::Traced => rt.block_on(timed!(iters, client.query_one("SELECT 1", &[]))),
+        },
     );
 }
 
 fn mysql(c: &mut Criterion, rt: &Runtime) {
     let url = services::mysql_url();
     let opts = mysql_async::Opts::from_url(&url).unwrap();
-    let mut raw = rt
-        .block_on(mysql_async::Conn::new(opts.clone()))
-        .unwrap_or_else(|e| services::unreachable("mysql", &url, &e));
-    let mut traced = rt
+    let mut conn = rt
         .block_on(census::mysql::Traced::connect(opts))
         .unwrap_or_else(|e| services::unreachable("mysql", &url, &e));
     rounds(
         c,
         "mysql_async_select_1",
         &census::mysql::INTEGRATION,
-        |iters| rt.block_on(timed!(iters, raw.query_drop("SELECT 1"))),
-        |iters| rt.block_on(timed!(iters, traced.query_drop("SELECT 1"))),
+        |variant, iters| match variant {
+            Variant::Raw => rt.block_on(timed!(iters, conn.get_mut().query_drop("SELECT 1"))),
+            Variant::Traced => rt.block_on(timed!(iters, conn.query_drop("SELECT 1"))),
+        },
     );
 }
 
-/// One sqlx database: a raw and a traced connection (target from the
-/// same connect options), `SELECT 1` on each. A macro: sqlx's connection
-/// types share no trait that says all this.
+/// One sqlx database: a traced connection (target from the connect
+/// options), `SELECT 1` through it and through the connection inside. A
+/// macro: sqlx's connection types share no trait that says all this.
 macro_rules! sqlx_rounds {
     ($c:expr, $rt:expr, $group:literal, $service:literal, $url:expr, $connection:ty) => {{
         let url = $url;
-        let connect = || {
-            $rt.block_on(<$connection as sqlx::Connection>::connect(&url))
-                .unwrap_or_else(|e| services::unreachable($service, &url, &e))
-        };
-        let mut raw = connect();
+        let raw = $rt
+            .block_on(<$connection as sqlx::Connection>::connect(&url))
+            .unwrap_or_else(|e| services::unreachable($service, &url, &e));
         let options = url.parse().unwrap();
-        let mut traced = census::sqlx::Traced::for_connection(connect(), &options);
+        let mut conn = census::sqlx::Traced::for_connection(raw, &options);
         rounds(
             $c,
             $group,
             &census::sqlx::INTEGRATION,
-            |iters| $rt.block_on(timed!(iters, sqlx::query("SELECT 1").fetch_one(&mut raw))),
-            |iters| {
-                $rt.block_on(timed!(
+            |variant, iters| match variant {
+                Variant::Raw => $rt.block_on(timed!(
                     iters,
-                    sqlx::query("SELECT 1").fetch_one(&mut traced)
-                ))
+                    sqlx::query("SELECT 1").fetch_one(conn.get_mut())
+                )),
+                Variant::Traced => {
+                    $rt.block_on(timed!(iters, sqlx::query("SELECT 1").fetch_one(&mut conn)))
+                }
             },
         );
     }};

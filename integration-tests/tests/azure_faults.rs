@@ -36,12 +36,15 @@ fn storage(name: &str) -> PathBuf {
     dir
 }
 
+/// An exporter whose exports wait for their send (longer than its
+/// request timeout), so that counts can be checked right after.
 fn exporter(connection_string: &str, dir: &PathBuf) -> AzureExporter {
     AzureExporter::builder()
         .connection_string(connection_string)
         .storage_directory(dir)
         .retry_backoff(Duration::from_millis(50), Duration::from_millis(200))
         .timeout(Duration::from_millis(800))
+        .export_wait(Duration::from_secs(5))
         .build()
         .unwrap()
 }
@@ -216,6 +219,7 @@ fn a_full_store_drops_the_oldest_batches_and_counts_them() {
     let capped = AzureExporter::builder()
         .connection_string(connection_string_for(addr))
         .storage_directory(&dir)
+        .export_wait(Duration::from_secs(5))
         .max_storage_bytes(one_batch * 2 + one_batch / 2)
         // Long enough that nothing is retried while the batches are put,
         // short enough for the restarted exporter to find them due.
@@ -352,6 +356,7 @@ fn without_storage_items_unsent_at_shutdown_are_counted_as_dropped() {
         .disable_storage()
         .retry_backoff(Duration::from_secs(30), Duration::from_secs(30))
         .timeout(Duration::from_millis(800))
+        .export_wait(Duration::from_secs(5))
         .build()
         .unwrap();
     export(&memory_only, spans("o", 4));
@@ -396,4 +401,116 @@ fn exporters_sharing_a_store_send_each_batch_once() {
     let sent = || replicas.iter().map(|r| r.stats().sent()).sum::<u64>();
     eventually(|| sent() == 12);
     assert_eq!(sent(), 12);
+}
+
+/// A slow endpoint with the default export wait: the export returns while
+/// its batch is still being sent, the next batch is stored meanwhile and
+/// sent right after; each item arrives once, and nothing counts as a retry.
+#[test]
+fn a_slow_endpoint_does_not_hold_up_exports() {
+    let server = Ingestion::start();
+    server.script([Reply::Slow(Duration::from_millis(1500))]);
+    let dir = storage("slow");
+    let exporter = AzureExporter::builder()
+        .connection_string(server.connection_string())
+        .storage_directory(&dir)
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    export(&exporter, spans("t", 3));
+    for batch in 0..4 {
+        export(&exporter, spans(&format!("u{batch}"), batch + 1));
+    }
+    let exported = started.elapsed();
+    assert!(
+        exported < Duration::from_secs(1),
+        "exports took {exported:?}"
+    );
+    let stats = exporter.stats();
+    assert_eq!((stats.spilled(), stats.sent()), (10, 0));
+    let accepted = server.wait_accepted(13, Duration::from_secs(10));
+    let mut expected = once_each("t", 0..3);
+    for batch in 0..4 {
+        expected.extend(once_each(&format!("u{batch}"), 0..batch + 1));
+    }
+    assert_eq!(arrivals(&accepted), expected);
+    let received = server.received();
+    assert_eq!(received.len(), 5, "one request per batch");
+    for later in &received[1..] {
+        let waited = later.at - received[0].at;
+        assert!(
+            waited >= Duration::from_millis(1400),
+            "sent after {waited:?}: the first send was still on"
+        );
+    }
+    assert!(eventually(|| stats.sent() == 13));
+    assert_eq!((stats.retried(), stats.dropped()), (0, 0));
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(server.accepted().len(), 13, "nothing is sent twice");
+}
+
+/// Shutdown sends the batch in flight and those stored behind it, even
+/// from memory-only storage, before it returns.
+#[test]
+fn shutdown_sends_the_batch_in_flight_and_those_behind_it() {
+    let server = Ingestion::start();
+    server.script([
+        Reply::Slow(Duration::from_millis(600)),
+        Reply::Slow(Duration::from_millis(300)),
+    ]);
+    let memory_only = AzureExporter::builder()
+        .connection_string(server.connection_string())
+        .disable_storage()
+        .export_wait(Duration::from_millis(50))
+        .build()
+        .unwrap();
+    export(&memory_only, spans("v", 2));
+    export(&memory_only, spans("w", 1));
+    export(&memory_only, spans("x", 4));
+    let stats = memory_only.stats();
+    assert_eq!((stats.sent(), stats.spilled()), (0, 5));
+    memory_only
+        .shutdown_with_timeout(Duration::from_secs(5))
+        .unwrap();
+    assert_eq!((stats.sent(), stats.dropped(), stats.retried()), (7, 0, 0));
+    let mut expected = once_each("v", 0..2);
+    expected.extend(once_each("w", 0..1));
+    expected.extend(once_each("x", 0..4));
+    assert_eq!(arrivals(&server.accepted()), expected);
+}
+
+/// A shutdown that runs out of time while a batch is being sent keeps
+/// that batch in storage: the next start sends it.
+#[test]
+fn a_batch_in_flight_when_shutdown_times_out_is_stored() {
+    let server = Ingestion::start();
+    server.script([Reply::Hang(Duration::from_secs(3))]);
+    let dir = storage("in-flight");
+    let first = AzureExporter::builder()
+        .connection_string(server.connection_string())
+        .storage_directory(&dir)
+        .timeout(Duration::from_secs(10))
+        .export_wait(Duration::from_millis(50))
+        .build()
+        .unwrap();
+    export(&first, spans("y", 3));
+    let started = Instant::now();
+    assert!(
+        first
+            .shutdown_with_timeout(Duration::from_millis(300))
+            .is_err()
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "shutdown took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(first.stats().retried(), 3);
+    drop(first);
+
+    let second = exporter(&server.connection_string(), &dir);
+    let accepted = server.wait_accepted(3, Duration::from_secs(10));
+    assert_eq!(arrivals(&accepted), once_each("y", 0..3));
+    assert!(eventually(|| second.stats().sent() == 3));
 }

@@ -1,8 +1,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use opentelemetry::Key;
 use opentelemetry_sdk::Resource;
@@ -11,9 +11,10 @@ use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 
 use crate::backoff::Backoff;
 use crate::connection_string::{ConnectionString, ConnectionStringError, masked_key};
+use crate::delivery::Delivery;
 use crate::mapping::{Identity, RequestOutcome, RequestSuccess, envelopes, sdk_version};
 use crate::storage::{Dropped, FolderError, Store, User, private_folder};
-use crate::transport::{Outcome, Transport, gzip_array};
+use crate::transport::{Transport, gzip_array};
 
 /// Why an exporter could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -34,15 +35,21 @@ pub enum AzureExporterError {
         /// What the operating system said.
         source: std::io::Error,
     },
+    /// The delivery thread could not be started.
+    #[error(
+        "cannot start the census-azure delivery thread: {0}; the process may be at its thread limit"
+    )]
+    Thread(#[source] std::io::Error),
 }
 
 /// Counts of what became of exported items, for monitoring the exporter.
 #[derive(Debug, Default)]
 pub struct ExportStats {
-    sent: AtomicU64,
-    dropped: AtomicU64,
-    retried: AtomicU64,
-    corrupt_files: AtomicU64,
+    pub(crate) sent: AtomicU64,
+    pub(crate) dropped: AtomicU64,
+    pub(crate) retried: AtomicU64,
+    pub(crate) spilled: AtomicU64,
+    pub(crate) corrupt_files: AtomicU64,
 }
 
 impl ExportStats {
@@ -62,12 +69,18 @@ impl ExportStats {
         self.retried.load(Ordering::Relaxed)
     }
 
+    /// Items stored unsent because the batch before them was still being
+    /// sent; the delivery thread sends them right after it.
+    pub fn spilled(&self) -> u64 {
+        self.spilled.load(Ordering::Relaxed)
+    }
+
     /// Unreadable storage files skipped and removed.
     pub fn corrupt_files(&self) -> u64 {
         self.corrupt_files.load(Ordering::Relaxed)
     }
 
-    fn count_dropped(&self, dropped: &Dropped) {
+    pub(crate) fn count_dropped(&self, dropped: &Dropped) {
         self.dropped.fetch_add(dropped.items, Ordering::Relaxed);
         self.corrupt_files
             .fetch_add(dropped.corrupt_files, Ordering::Relaxed);
@@ -106,6 +119,7 @@ pub struct AzureExporterBuilder {
     timeout: Duration,
     backoff: Backoff,
     request_success: RequestSuccess,
+    export_wait: Duration,
 }
 
 impl AzureExporterBuilder {
@@ -175,6 +189,20 @@ impl AzureExporterBuilder {
         self
     }
 
+    /// How long an export waits for its batch to be sent (default 250 ms)
+    /// before it returns and leaves the send to the delivery thread.
+    ///
+    /// Within it, a flush through the SDK (`force_flush`, shutdown)
+    /// returns with the batch sent; past it, the batch processor goes on
+    /// with its queue, so a slow or hanging endpoint never makes it drop
+    /// spans. Batches exported while one is still being sent are stored
+    /// (see [`ExportStats::spilled`]) and sent right after it; shutdown
+    /// waits for them.
+    pub fn export_wait(mut self, wait: Duration) -> Self {
+        self.export_wait = wait;
+        self
+    }
+
     /// First and longest wait between tries (default 1 s and 5 min),
     /// doubling in between, with ±20 % jitter.
     pub fn retry_backoff(mut self, first: Duration, longest: Duration) -> Self {
@@ -182,8 +210,8 @@ impl AzureExporterBuilder {
         self
     }
 
-    /// Builds the exporter and starts its retry thread, which also sends
-    /// what earlier runs left in storage.
+    /// Builds the exporter and starts its delivery thread, which also
+    /// sends what earlier runs left in storage.
     pub fn build(self) -> Result<AzureExporter, AzureExporterError> {
         let connection_string: ConnectionString = match self.connection_string {
             Some(text) => text.parse()?,
@@ -200,21 +228,18 @@ impl AzureExporterBuilder {
                 default_store(&root, &key, self.max_storage_bytes, self.retention)?
             }
         };
-        let shared = Arc::new(Shared {
-            transport: Transport::new(connection_string.track_url(), self.timeout),
+        let delivery = Arc::new(Delivery::new(
+            Transport::new(connection_string.track_url(), self.timeout),
             store,
-            stats: Arc::default(),
-            backoff: self.backoff,
-            not_before: Mutex::new(SystemTime::UNIX_EPOCH),
-            stop: Mutex::new(false),
-            wake: Condvar::new(),
-        });
+            Arc::default(),
+            self.backoff,
+        ));
         let worker = {
-            let shared = shared.clone();
+            let delivery = delivery.clone();
             std::thread::Builder::new()
-                .name("census-azure-retry".into())
-                .spawn(move || shared.run_retries())
-                .ok()
+                .name("census-azure-delivery".into())
+                .spawn(move || delivery.run())
+                .map_err(AzureExporterError::Thread)?
         };
         tracing::debug!(key = %masked_key(&key), "census-azure: exporter ready");
         Ok(AzureExporter {
@@ -226,8 +251,9 @@ impl AzureExporterBuilder {
                 sdk_version: sdk_version("unknown"),
                 request_success: self.request_success,
             },
-            shared,
-            worker: Mutex::new(worker),
+            delivery,
+            worker: Mutex::new(Some(worker)),
+            export_wait: self.export_wait,
         })
     }
 }
@@ -235,14 +261,16 @@ impl AzureExporterBuilder {
 /// Exports spans to Application Insights as requests, dependencies,
 /// exceptions and messages (Track API v2.1).
 ///
-/// Sends happen on the batch processor's thread; what cannot be sent is
-/// stored and retried by a background thread with back-off, also after a
-/// restart.
+/// Sends happen on a delivery thread of its own, so that a slow endpoint
+/// holds up the batch processor for at most the export wait; what cannot
+/// be sent is stored and retried by that thread with back-off, also after
+/// a restart.
 #[derive(Debug)]
 pub struct AzureExporter {
     identity: Identity,
-    shared: Arc<Shared>,
+    delivery: Arc<Delivery>,
     worker: Mutex<Option<JoinHandle<()>>>,
+    export_wait: Duration,
 }
 
 impl AzureExporter {
@@ -258,6 +286,7 @@ impl AzureExporter {
             timeout: Duration::from_secs(10),
             backoff: Backoff::new(Duration::from_secs(1), Duration::from_secs(300)),
             request_success: RequestSuccess::default(),
+            export_wait: Duration::from_millis(250),
         }
     }
 
@@ -269,14 +298,14 @@ impl AzureExporter {
     /// Counts of sent, dropped and retried items; stays valid after the
     /// exporter moves into a tracer provider.
     pub fn stats(&self) -> Arc<ExportStats> {
-        self.shared.stats.clone()
+        self.delivery.stats.clone()
     }
 
     /// The folder unsent telemetry is kept in; `None` when it is kept in
     /// memory only and lost at exit: storage was disabled, or the default
     /// folder was refused (a warning says why).
     pub fn storage_directory(&self) -> Option<&Path> {
-        self.shared.store.folder()
+        self.delivery.store.folder()
     }
 
     /// The gzip-compressed request body `spans` would be sent as.
@@ -291,42 +320,39 @@ impl AzureExporter {
             .filter_map(|envelope| serde_json::to_string(envelope).ok())
             .collect()
     }
-
-    fn stop_worker(&self) {
-        *self.shared.stop.lock().unwrap_or_else(|p| p.into_inner()) = true;
-        self.shared.wake.notify_all();
-    }
 }
 
 impl SpanExporter for AzureExporter {
     async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
         let items = self.serialize(&batch);
-        self.shared.deliver(items);
+        self.delivery.export(items, self.export_wait);
         // Failures are stored for retry or counted as dropped; the batch
         // processor has nothing to do about them.
         Ok(())
     }
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        self.stop_worker();
+        let deadline = Instant::now() + timeout;
+        self.delivery.stop(deadline);
         let Some(worker) = self.worker.lock().unwrap_or_else(|p| p.into_inner()).take() else {
             return Ok(());
         };
-        let deadline = Instant::now() + timeout;
         while !worker.is_finished() {
             if Instant::now() >= deadline {
-                // It ends by itself once its request times out; what it
-                // holds stays stored for the next start.
+                // It ends by itself once its request times out; stored
+                // batches stay stored for the next start, and so does
+                // the one being sent.
+                self.delivery.keep_in_flight();
                 return Err(OTelSdkError::Timeout(timeout));
             }
             std::thread::sleep(Duration::from_millis(5));
         }
         worker.join().map_err(|_| {
-            OTelSdkError::InternalFailure("census-azure retry thread panicked".into())
+            OTelSdkError::InternalFailure("census-azure delivery thread panicked".into())
         })?;
-        if self.shared.store.folder().is_none() {
-            let lost = self.shared.store.len_items();
-            self.shared.reject(
+        if self.delivery.store.folder().is_none() {
+            let lost = self.delivery.store.len_items();
+            self.delivery.reject(
                 lost as usize,
                 "they were kept in memory only and not sent before shutdown",
             );
@@ -356,169 +382,7 @@ impl SpanExporter for AzureExporter {
 
 impl Drop for AzureExporter {
     fn drop(&mut self) {
-        self.stop_worker();
-    }
-}
-
-#[derive(Debug)]
-struct Shared {
-    transport: Transport,
-    store: Store,
-    stats: Arc<ExportStats>,
-    backoff: Backoff,
-    /// No sends before this: a `Retry-After` or an outage holds back the
-    /// export thread and the retry thread alike.
-    not_before: Mutex<SystemTime>,
-    stop: Mutex<bool>,
-    wake: Condvar,
-}
-
-/// `wait` from now, bounded so that no server answer can overflow a time.
-fn after(wait: Duration) -> SystemTime {
-    let now = SystemTime::now();
-    now.checked_add(wait.min(Duration::from_secs(86_400)))
-        .unwrap_or(now)
-}
-
-impl Shared {
-    fn held_back(&self) -> Option<Duration> {
-        let not_before = *self.not_before.lock().unwrap_or_else(|p| p.into_inner());
-        not_before.duration_since(SystemTime::now()).ok()
-    }
-
-    fn hold_back(&self, attempt: u32, asked: Option<Duration>) -> SystemTime {
-        let until = after(self.backoff.wait(attempt, asked));
-        let mut not_before = self.not_before.lock().unwrap_or_else(|p| p.into_inner());
-        *not_before = (*not_before).max(until);
-        *not_before
-    }
-
-    /// First try of fresh items; failures go to the store.
-    fn deliver(&self, items: Vec<String>) {
-        if items.is_empty() {
-            return;
-        }
-        if let Some(wait) = self.held_back() {
-            self.store_for_retry(&items, 1, Some(wait));
-            return;
-        }
-        match self.transport.send(&items) {
-            Outcome::Accepted => self.count_sent(items.len()),
-            Outcome::Partial { retry, rejected } => {
-                let again = self.settle_partial(&items, &retry, rejected);
-                self.store_for_retry(&again, 1, None);
-            }
-            Outcome::Retry { after, reason } => {
-                tracing::debug!("census-azure: will retry {} items: {reason}", items.len());
-                let until = self.hold_back(1, after);
-                self.store_at(&items, until, 1);
-            }
-            Outcome::Rejected { reason } => self.reject(items.len(), &reason),
-        }
-    }
-
-    /// Counts what a 206 accepted and refused; returns the items to retry.
-    fn settle_partial(&self, items: &[String], retry: &[usize], rejected: usize) -> Vec<String> {
-        self.count_sent(items.len().saturating_sub(retry.len() + rejected));
-        self.reject(rejected, "items rejected by ingestion");
-        retry.iter().map(|&i| items[i].clone()).collect()
-    }
-
-    fn count_sent(&self, count: usize) {
-        self.stats.sent.fetch_add(count as u64, Ordering::Relaxed);
-    }
-
-    fn reject(&self, count: usize, reason: &str) {
-        if count > 0 {
-            self.stats
-                .dropped
-                .fetch_add(count as u64, Ordering::Relaxed);
-            tracing::warn!("census-azure: {count} telemetry items dropped: {reason}");
-        }
-    }
-
-    fn store_for_retry(&self, items: &[String], attempt: u32, asked: Option<Duration>) {
-        self.store_at(items, after(self.backoff.wait(attempt, asked)), attempt);
-    }
-
-    fn store_at(&self, items: &[String], due: SystemTime, attempt: u32) {
-        if items.is_empty() {
-            return;
-        }
-        let dropped = self.store.put(items, due, attempt);
-        self.stats
-            .retried
-            .fetch_add(items.len() as u64, Ordering::Relaxed);
-        self.stats.count_dropped(&dropped);
-        self.wake.notify_all();
-    }
-
-    /// The retry thread: sends due batches (also those an earlier run
-    /// left), then sleeps until the next is due, new ones arrive, or
-    /// shutdown.
-    fn run_retries(&self) {
-        loop {
-            self.resend_due();
-            // Read the store before locking: shutdown waits on this lock.
-            let wait = self
-                .store
-                .next_due()
-                .map_or(Duration::from_secs(1), |due| {
-                    due.duration_since(SystemTime::now()).unwrap_or_default()
-                })
-                .clamp(Duration::from_millis(10), Duration::from_secs(1));
-            let stop = self.stop.lock().unwrap_or_else(|p| p.into_inner());
-            if *stop {
-                return;
-            }
-            let (stop, _) = self
-                .wake
-                .wait_timeout(stop, wait)
-                .unwrap_or_else(|p| p.into_inner());
-            if *stop {
-                return;
-            }
-        }
-    }
-
-    /// One pass over the due batches; the first that cannot be sent ends
-    /// the pass, and the rest wait with it.
-    fn resend_due(&self) {
-        if self.held_back().is_some() {
-            return;
-        }
-        let (entries, dropped) = self.store.due(SystemTime::now());
-        self.stats.count_dropped(&dropped);
-        let mut entries = entries.into_iter();
-        while let Some(entry) = entries.next() {
-            if *self.stop.lock().unwrap_or_else(|p| p.into_inner()) {
-                entries.for_each(|rest| self.store.reschedule(&rest, SystemTime::now()));
-                self.store.reschedule(&entry, SystemTime::now());
-                return;
-            }
-            match self.transport.send(&entry.items) {
-                Outcome::Accepted => {
-                    self.store.remove(&entry);
-                    self.count_sent(entry.items.len());
-                }
-                Outcome::Partial { retry, rejected } => {
-                    let again = self.settle_partial(&entry.items, &retry, rejected);
-                    let due = after(self.backoff.wait(entry.attempt().saturating_add(1), None));
-                    let dropped = self.store.replace(&entry, &again, due);
-                    self.stats.count_dropped(&dropped);
-                }
-                Outcome::Retry { after, .. } => {
-                    let until = self.hold_back(entry.attempt().saturating_add(1), after);
-                    self.store.reschedule(&entry, until);
-                    entries.for_each(|rest| self.store.reschedule(&rest, until));
-                    return;
-                }
-                Outcome::Rejected { reason } => {
-                    self.store.remove(&entry);
-                    self.reject(entry.items.len(), &reason);
-                }
-            }
-        }
+        self.delivery.stop(Instant::now());
     }
 }
 

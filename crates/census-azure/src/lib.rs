@@ -6,8 +6,10 @@
 //! `InProc`, ...), `exception` events are `exceptions` and other events
 //! `traces` (messages), all correlated by operation id.
 //!
-//! Sending is gzip-compressed and blocking on the batch processor's thread
-//! (no async runtime needed). Retryable failures (408, 429, 5xx, network
+//! Sending is gzip-compressed, on a delivery thread of the exporter's own
+//! (no async runtime needed): an export waits for its batch at most
+//! [`AzureExporterBuilder::export_wait`], so a slow endpoint never makes
+//! the batch processor drop spans. Retryable failures (408, 429, 5xx, network
 //! errors, and the retryable items of a 206) are stored — in a bounded
 //! directory by default, kept across restarts — and resent by a background
 //! thread with exponential back-off and `Retry-After`. 307/308 move the
@@ -26,6 +28,7 @@
 
 mod backoff;
 mod connection_string;
+mod delivery;
 mod envelope;
 mod exporter;
 mod format;

@@ -355,9 +355,9 @@ impl Store {
         dropped
     }
 
-    /// Claims and returns the batches due at `now`, in due order; expired
-    /// and unreadable batches are removed on the way.
-    pub(crate) fn due(&self, now: SystemTime) -> (Vec<Entry>, Dropped) {
+    /// Claims and returns up to `limit` batches due at `now`, in due order;
+    /// expired and unreadable batches are removed on the way.
+    pub(crate) fn due(&self, now: SystemTime, limit: usize) -> (Vec<Entry>, Dropped) {
         let mut dropped = Dropped::default();
         let mut entries = Vec::new();
         let mut listing = self.list(now);
@@ -365,6 +365,9 @@ impl Store {
         let now_ms = millis(now);
         let retention_ms = self.retention.as_millis() as u64;
         for (name, _) in listing {
+            if entries.len() >= limit {
+                break;
+            }
             let file = name.render();
             if name.created_ms.saturating_add(retention_ms) < now_ms {
                 dropped.items += self.read(&file).map_or(0, |b| line_count(&b));
@@ -705,10 +708,13 @@ mod tests {
         store.put(&items("late", 1), now + Duration::from_secs(60), 1);
         store.put(&items("b", 2), now - Duration::from_secs(1), 1);
         store.put(&items("a", 1), now - Duration::from_secs(2), 3);
-        let (due, dropped) = store.due(now);
+        let (first, _) = store.due(now, 1);
+        assert_eq!(first.len(), 1, "no more than the limit");
+        store.reschedule(&first[0], now - Duration::from_secs(3));
+        let (due, dropped) = store.due(now, usize::MAX);
         assert_eq!(dropped, Dropped::default());
         let got: Vec<_> = due.iter().map(|e| (e.items.clone(), e.attempt())).collect();
-        assert_eq!(got, vec![(items("a", 1), 3), (items("b", 2), 1)]);
+        assert_eq!(got, vec![(items("a", 1), 4), (items("b", 2), 1)]);
         store.reschedule(&due[0], now + Duration::from_secs(5));
         store.remove(&due[1]);
         assert_eq!(
@@ -734,7 +740,7 @@ mod tests {
                 corrupt_files: 0
             }
         );
-        let (due, _) = store.due(now);
+        let (due, _) = store.due(now, usize::MAX);
         let kept: Vec<_> = due.iter().map(|e| e.items[0].clone()).collect();
         assert_eq!(
             kept,
@@ -751,8 +757,8 @@ mod tests {
         let one = Store::directory(&dir, 1 << 20, Duration::from_secs(3600)).unwrap();
         let two = Store::directory(&dir, 1 << 20, Duration::from_secs(3600)).unwrap();
         one.put(&items("x", 2), now, 1);
-        let (first, _) = one.due(now);
-        let (second, _) = two.due(now);
+        let (first, _) = one.due(now, usize::MAX);
+        let (second, _) = two.due(now, usize::MAX);
         assert_eq!(
             (first.len(), second.len()),
             (1, 0),
@@ -760,7 +766,7 @@ mod tests {
         );
         assert_eq!(two.next_due(), None, "a claimed batch is not listed");
         // The holder died without releasing it: after the lease it returns.
-        let (back, _) = two.due(now + LEASE + Duration::from_secs(1));
+        let (back, _) = two.due(now + LEASE + Duration::from_secs(1), usize::MAX);
         assert_eq!(back.len(), 1);
         assert_eq!(back[0].items, items("x", 2));
         let _ = fs::remove_dir_all(&dir);
@@ -771,10 +777,10 @@ mod tests {
         let store = Store::memory(1 << 20, Duration::from_secs(60));
         let start = SystemTime::now();
         store.put(&items("p", 3), start, 1);
-        let (due, _) = store.due(start);
+        let (due, _) = store.due(start, usize::MAX);
         store.replace(&due[0], &items("p", 3)[1..], start);
         // 61 s after the first try the remainder has expired with its batch.
-        let (later, dropped) = store.due(start + Duration::from_secs(61));
+        let (later, dropped) = store.due(start + Duration::from_secs(61), usize::MAX);
         assert!(later.is_empty());
         assert_eq!(dropped.items, 2);
     }
@@ -784,7 +790,7 @@ mod tests {
         let store = Store::memory(1 << 20, Duration::from_millis(0));
         let now = SystemTime::now();
         store.put(&items("x", 2), now, 1);
-        let (due, dropped) = store.due(now + Duration::from_millis(5));
+        let (due, dropped) = store.due(now + Duration::from_millis(5), usize::MAX);
         assert!(due.is_empty());
         assert_eq!(dropped.items, 2);
     }
@@ -822,7 +828,7 @@ mod tests {
         fs::write(dir.join(name(10)), "{not json").unwrap();
         fs::write(dir.join("README"), "not ours").unwrap();
         let reopened = Store::directory(&dir, 1 << 20, Duration::from_secs(3600)).unwrap();
-        let (due, dropped) = reopened.due(now);
+        let (due, dropped) = reopened.due(now, usize::MAX);
         assert_eq!(due.len(), 1);
         assert_eq!(due[0].items, items("kept", 2));
         assert_eq!(

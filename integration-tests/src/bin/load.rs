@@ -11,7 +11,9 @@
 //! For each run: requests/s, p50 and p99 latency, the server's resident
 //! memory before and after the load (and its peak), and spans ended,
 //! handed to the exporter, and dropped by the batch processor (the
-//! difference, counted in the server). Then the ratios: instrumented vs
+//! difference, counted in the server), and the exporter's own counts:
+//! items sent, spilled to storage while a send was on, and dropped. Then
+//! the ratios: instrumented vs
 //! bare, and slow or down ingestion vs healthy (target: p99 within 10%).
 //!
 //! `load [SECONDS]` runs it (default 60); `load serve bare|traced ADDR` is
@@ -97,7 +99,8 @@ impl<E: SpanExporter> SpanExporter for CountExported<E> {
 }
 
 /// The server: prints `listening ADDR`, serves until its standard input
-/// closes, flushes, and prints `spans ENDED EXPORTED`.
+/// closes, flushes, and prints `spans ENDED EXPORTED SENT SPILLED DROPPED`
+/// (the last three from the exporter's stats).
 fn serve(args: &[String]) {
     let [mode, ingestion] = args else {
         panic!("serve bare|traced ADDR");
@@ -106,12 +109,14 @@ fn serve(args: &[String]) {
     let ingestion: SocketAddr = ingestion.parse().expect("ingestion ADDR");
     let counts = Arc::new(Counts::default());
     let storage = std::env::temp_dir().join(format!("census-load-{}", std::process::id()));
+    let mut stats = None;
     let tracer = traced.then(|| {
         let exporter = AzureExporter::builder()
             .connection_string(connection_string_for(ingestion))
             .storage_directory(&storage)
             .build()
             .expect("exporter");
+        stats = Some(exporter.stats());
         census::Tracer::builder()
             .span_processor(CountEnded(counts.clone()))
             .exporter(CountExported(exporter, counts.clone()))
@@ -146,8 +151,10 @@ fn serve(args: &[String]) {
         let _ = tracer.shutdown(Duration::from_secs(10));
     }
     let _ = std::fs::remove_dir_all(&storage);
+    let (sent, spilled, dropped) =
+        stats.map_or((0, 0, 0), |s| (s.sent(), s.spilled(), s.dropped()));
     println!(
-        "spans {} {}",
+        "spans {} {} {sent} {spilled} {dropped}",
         counts.ended.load(Ordering::Relaxed),
         counts.exported.load(Ordering::Relaxed)
     );
@@ -163,7 +170,7 @@ struct Measured {
     rss_before_kib: u64,
     rss_after_kib: u64,
     rss_peak_kib: u64,
-    spans: Option<(u64, u64)>,
+    spans: Option<[u64; 5]>,
 }
 
 fn run(length: Duration) {
@@ -216,8 +223,8 @@ async fn measure(
     let mut spans = None;
     while stdout.read_line(&mut line).unwrap_or(0) > 0 {
         if let Some(rest) = line.trim().strip_prefix("spans ") {
-            let mut numbers = rest.split(' ').filter_map(|n| n.parse().ok());
-            spans = numbers.next().zip(numbers.next()).filter(|_| traced);
+            let numbers: Vec<u64> = rest.split(' ').filter_map(|n| n.parse().ok()).collect();
+            spans = numbers.try_into().ok().filter(|_| traced);
         }
         line.clear();
     }
@@ -317,16 +324,22 @@ fn report(results: &[Measured]) {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(
         out,
-        "| run | requests/s | p50 | p99 | failed | RSS before → after (peak) | spans ended / exported / dropped |"
+        "| run | requests/s | p50 | p99 | failed | RSS before → after (peak) | spans ended / exported / dropped by the processor | items sent / spilled to storage / dropped by the exporter |"
     );
-    let _ = writeln!(out, "|---|---|---|---|---|---|---|");
+    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|");
     for m in results {
-        let spans = m.spans.map_or("—".into(), |(ended, exported)| {
-            format!("{ended} / {exported} / {}", ended.saturating_sub(exported))
-        });
+        let (spans, items) = m.spans.map_or(
+            ("—".into(), "—".into()),
+            |[ended, exported, sent, spilled, dropped]| {
+                (
+                    format!("{ended} / {exported} / {}", ended.saturating_sub(exported)),
+                    format!("{sent} / {spilled} / {dropped}"),
+                )
+            },
+        );
         let _ = writeln!(
             out,
-            "| {} | {:.0} | {:.2} ms | {:.2} ms | {} | {} → {} MiB ({}) | {spans} |",
+            "| {} | {:.0} | {:.2} ms | {:.2} ms | {} | {} → {} MiB ({}) | {spans} | {items} |",
             m.name,
             m.requests_per_second,
             m.p50.as_secs_f64() * 1e3,
