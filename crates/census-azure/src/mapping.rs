@@ -737,8 +737,9 @@ mod tests {
     fn one_per_batch(record: impl FnOnce(&opentelemetry_sdk::trace::SdkTracer)) -> Vec<Value> {
         let memory = InMemorySpanExporter::default();
         let provider = SdkTracerProvider::builder()
-            .with_span_processor(census_core::operation::OperationNameProcessor)
-            .with_simple_exporter(memory.clone())
+            .with_span_processor(census_core::operation::OperationNameProcessor::new(
+                opentelemetry_sdk::trace::SimpleSpanProcessor::new(memory.clone()),
+            ))
             .build();
         record(&provider.tracer("test"));
         memory

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use opentelemetry::trace::Span as _;
 use opentelemetry::{Context, KeyValue};
+use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
 
@@ -36,32 +37,54 @@ pub fn within(cx: Context, name: impl Into<Arc<str>>) -> Context {
 }
 
 /// Writes the operation name of the parent context onto each span it
-/// starts. [`TracerBuilder`](crate::TracerBuilder) installs it; add it
-/// yourself to a provider you build without census.
+/// starts, then hands every span on to `P`, the processor it wraps.
+/// [`TracerBuilder`](crate::TracerBuilder) wraps its first processor;
+/// wrap yours in a provider you build without census.
+///
+/// A wrapper, not a processor of its own: with more than one processor
+/// the SDK copies every finished span once per processor.
 ///
 /// ```
-/// use opentelemetry_sdk::trace::SdkTracerProvider;
+/// use census_core::operation::OperationNameProcessor;
+/// use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SimpleSpanProcessor};
+/// let processor = SimpleSpanProcessor::new(InMemorySpanExporter::default());
 /// let provider = SdkTracerProvider::builder()
-///     .with_span_processor(census_core::operation::OperationNameProcessor)
+///     .with_span_processor(OperationNameProcessor::new(processor))
 ///     .build();
 /// ```
-#[derive(Debug, Clone, Copy, Default)]
-pub struct OperationNameProcessor;
+#[derive(Debug, Clone, Default)]
+pub struct OperationNameProcessor<P> {
+    inner: P,
+}
 
-impl SpanProcessor for OperationNameProcessor {
+impl<P> OperationNameProcessor<P> {
+    /// Wraps `inner`.
+    pub fn new(inner: P) -> Self {
+        Self { inner }
+    }
+}
+
+impl<P: SpanProcessor> SpanProcessor for OperationNameProcessor<P> {
     fn on_start(&self, span: &mut Span, cx: &Context) {
         if let Some(OperationName(name)) = cx.get::<OperationName>() {
             span.set_attribute(KeyValue::new(OPERATION_NAME_ATTRIBUTE, name.clone()));
         }
+        self.inner.on_start(span, cx);
     }
 
-    fn on_end(&self, _span: SpanData) {}
+    fn on_end(&self, span: SpanData) {
+        self.inner.on_end(span);
+    }
 
     fn force_flush(&self) -> OTelSdkResult {
-        Ok(())
+        self.inner.force_flush()
     }
 
-    fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
-        Ok(())
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.inner.shutdown_with_timeout(timeout)
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.inner.set_resource(resource);
     }
 }

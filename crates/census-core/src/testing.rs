@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use opentelemetry::context::FutureExt as _;
 use opentelemetry::trace::{SpanId, TraceContextExt, TraceId, Tracer as _, TracerProvider as _};
 use opentelemetry::{Context, KeyValue, Value};
-use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider};
+use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SimpleSpanProcessor};
 
 pub use opentelemetry_sdk::trace::SpanData;
 
@@ -30,8 +30,9 @@ pub fn capture(integrations: &[&'static Integration]) -> &'static SpanCapture {
     let capture = CAPTURE.get_or_init(|| {
         let exporter = InMemorySpanExporter::default();
         let provider = SdkTracerProvider::builder()
-            .with_span_processor(OperationNameProcessor)
-            .with_simple_exporter(exporter.clone())
+            .with_span_processor(OperationNameProcessor::new(SimpleSpanProcessor::new(
+                exporter.clone(),
+            )))
             .build();
         set_tracer_provider(provider.clone());
         SpanCapture { exporter, provider }

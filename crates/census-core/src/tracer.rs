@@ -11,7 +11,8 @@ use opentelemetry::trace::{SpanKind, TraceContextExt, Tracer as _, TracerProvide
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::OTelSdkError;
 use opentelemetry_sdk::trace::{
-    SdkTracer, SdkTracerProvider, ShouldSample, SpanExporter, SpanProcessor, TracerProviderBuilder,
+    BatchSpanProcessor, SdkTracer, SdkTracerProvider, ShouldSample, SpanExporter, SpanProcessor,
+    TracerProviderBuilder,
 };
 
 use crate::model::Outcome;
@@ -55,6 +56,7 @@ pub struct TracerBuilder {
     provider: TracerProviderBuilder,
     service_name: Option<String>,
     install: bool,
+    has_processor: bool,
     /// The sampler, when census knows its rule.
     sampler: Option<KnownSampler>,
 }
@@ -63,14 +65,21 @@ impl TracerBuilder {
     /// Adds an exporter, fed by its own batch processor on a background
     /// thread: recording a span never waits for the exporter, and a full
     /// queue drops spans rather than block.
-    pub fn exporter(mut self, exporter: impl SpanExporter + 'static) -> Self {
-        self.provider = self.provider.with_batch_exporter(exporter);
-        self
+    pub fn exporter(self, exporter: impl SpanExporter + 'static) -> Self {
+        self.span_processor(BatchSpanProcessor::builder(exporter).build())
     }
 
     /// Adds a span processor as it is, for full control over export.
     pub fn span_processor(mut self, processor: impl SpanProcessor + 'static) -> Self {
-        self.provider = self.provider.with_span_processor(processor);
+        // The first carries the operation names: a processor of their own
+        // would make the SDK copy every finished span once more.
+        self.provider = if self.has_processor {
+            self.provider.with_span_processor(processor)
+        } else {
+            self.provider
+                .with_span_processor(OperationNameProcessor::new(processor))
+        };
+        self.has_processor = true;
         self
     }
 
@@ -111,7 +120,6 @@ impl TracerBuilder {
         }
         let provider = self
             .provider
-            .with_span_processor(OperationNameProcessor)
             .with_id_generator(crate::registry::CensusIds::default())
             .with_resource(resource.build())
             .build();
@@ -149,6 +157,7 @@ impl Tracer {
             provider: SdkTracerProvider::builder(),
             service_name: None,
             install: true,
+            has_processor: false,
             // The SDK's default, unless `OTEL_TRACES_SAMPLER` chose another.
             sampler: std::env::var_os("OTEL_TRACES_SAMPLER")
                 .is_none_or(|v| v.is_empty())
@@ -215,6 +224,36 @@ mod tests {
             .install(false)
             .build();
         (tracer, exporter)
+    }
+
+    #[test]
+    fn every_processor_sees_the_operation_name_once() {
+        let (first, second) = (
+            InMemorySpanExporter::default(),
+            InMemorySpanExporter::default(),
+        );
+        let tracer = Tracer::builder()
+            .span_processor(SimpleSpanProcessor::new(first.clone()))
+            .span_processor(SimpleSpanProcessor::new(second.clone()))
+            .install(false)
+            .build();
+        {
+            let _guard = crate::operation::within(Context::current(), "GET /orders/{id}").attach();
+            drop(tracer.span("load order"));
+        }
+        for exporter in [first, second] {
+            let spans = exporter.get_finished_spans().unwrap();
+            let [span] = spans.as_slice() else {
+                panic!("{spans:?}")
+            };
+            assert_eq!(
+                span.attributes,
+                vec![KeyValue::new(
+                    crate::operation::OPERATION_NAME_ATTRIBUTE,
+                    "GET /orders/{id}"
+                )]
+            );
+        }
     }
 
     #[test]
