@@ -514,3 +514,39 @@ fn a_batch_in_flight_when_shutdown_times_out_is_stored() {
     assert_eq!(arrivals(&accepted), once_each("y", 0..3));
     assert!(eventually(|| second.stats().sent() == 3));
 }
+
+/// A fresh batch still waiting for the delivery thread, busy with a stored
+/// one on a hanging endpoint, when shutdown runs out of time: stored too.
+#[test]
+fn a_batch_waiting_when_shutdown_times_out_is_stored() {
+    let dir = storage("waiting");
+    let first = exporter(&connection_string_for(closed_port()), &dir);
+    export(&first, spans("earlier", 1));
+    first.shutdown_with_timeout(Duration::from_secs(2)).unwrap();
+    drop(first);
+
+    let server = Ingestion::start();
+    server.script([Reply::Hang(Duration::from_secs(3))]);
+    let second = AzureExporter::builder()
+        .connection_string(server.connection_string())
+        .storage_directory(&dir)
+        .timeout(Duration::from_secs(10))
+        .export_wait(Duration::from_millis(50))
+        .build()
+        .unwrap();
+    // The stored batch is on its way to the hanging endpoint.
+    assert!(eventually(|| server.received().len() == 1));
+    export(&second, spans("z", 2));
+    assert!(
+        second
+            .shutdown_with_timeout(Duration::from_millis(300))
+            .is_err()
+    );
+    assert_eq!((second.stats().retried(), second.stats().spilled()), (2, 0));
+    drop(second);
+
+    let third = exporter(&server.connection_string(), &dir);
+    let accepted = server.wait_accepted(2, Duration::from_secs(10));
+    assert_eq!(arrivals(&accepted), once_each("z", 0..2));
+    assert!(eventually(|| third.stats().sent() == 2));
+}

@@ -144,16 +144,26 @@ impl Delivery {
         self.wake.notify_all();
     }
 
-    /// Stores the batch being sent when shutdown runs out of time: should
-    /// its send still succeed, the next start sends it again, a duplicate
-    /// rather than a loss; should it fail, it is not stored twice.
+    /// Stores the fresh batches still held when shutdown runs out of time,
+    /// so that the next start sends them. Should the one being sent still
+    /// succeed, that is a duplicate rather than a loss; should it fail, it
+    /// is not stored twice.
     pub(crate) fn keep_in_flight(&self) {
         let mut state = self.state();
         let sending = state.sending.clone().filter(|_| !state.kept);
         state.kept |= sending.is_some();
+        let waiting = state.fresh.take();
+        if waiting.is_some() {
+            state.done += 1;
+            self.settled.notify_all();
+        }
         drop(state);
-        if let Some(items) = sending {
-            self.store_for_retry(&items, 1, None);
+        for items in sending
+            .iter()
+            .map(|items| items.as_slice())
+            .chain(waiting.as_deref())
+        {
+            self.store_for_retry(items, 1, None);
         }
     }
 
