@@ -49,6 +49,18 @@ fn exporter(connection_string: &str, dir: &PathBuf) -> AzureExporter {
         .unwrap()
 }
 
+/// An exporter that leaves its sends to the delivery thread after 50 ms,
+/// with time enough (10 s) for a hanging endpoint to still hold one.
+fn impatient(connection_string: &str, dir: &PathBuf) -> AzureExporter {
+    AzureExporter::builder()
+        .connection_string(connection_string)
+        .storage_directory(dir)
+        .timeout(Duration::from_secs(10))
+        .export_wait(Duration::from_millis(50))
+        .build()
+        .unwrap()
+}
+
 fn export(exporter: &AzureExporter, spans: Vec<SpanData>) {
     exporter
         .export(spans)
@@ -487,13 +499,7 @@ fn a_batch_in_flight_when_shutdown_times_out_is_stored() {
     let server = Ingestion::start();
     server.script([Reply::Hang(Duration::from_secs(3))]);
     let dir = storage("in-flight");
-    let first = AzureExporter::builder()
-        .connection_string(server.connection_string())
-        .storage_directory(&dir)
-        .timeout(Duration::from_secs(10))
-        .export_wait(Duration::from_millis(50))
-        .build()
-        .unwrap();
+    let first = impatient(&server.connection_string(), &dir);
     export(&first, spans("y", 3));
     let started = Instant::now();
     assert!(
@@ -527,13 +533,7 @@ fn a_batch_waiting_when_shutdown_times_out_is_stored() {
 
     let server = Ingestion::start();
     server.script([Reply::Hang(Duration::from_secs(3))]);
-    let second = AzureExporter::builder()
-        .connection_string(server.connection_string())
-        .storage_directory(&dir)
-        .timeout(Duration::from_secs(10))
-        .export_wait(Duration::from_millis(50))
-        .build()
-        .unwrap();
+    let second = impatient(&server.connection_string(), &dir);
     // The stored batch is on its way to the hanging endpoint.
     assert!(eventually(|| server.received().len() == 1));
     export(&second, spans("z", 2));

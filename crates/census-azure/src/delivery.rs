@@ -14,10 +14,10 @@ use crate::transport::{Outcome, Transport};
 /// What the exporter and the delivery thread share.
 #[derive(Debug)]
 pub(crate) struct Delivery {
-    pub(crate) transport: Transport,
+    transport: Transport,
     pub(crate) store: Store,
     pub(crate) stats: Arc<ExportStats>,
-    pub(crate) backoff: Backoff,
+    backoff: Backoff,
     /// No sends before this: a `Retry-After` or an outage holds back fresh
     /// and stored batches alike.
     not_before: Mutex<SystemTime>,
@@ -43,6 +43,13 @@ struct State {
     /// as counts: an exporter waits for its own number.
     handed: u64,
     done: u64,
+}
+
+impl State {
+    /// Whether a stop's deadline has passed.
+    fn out_of_time(&self) -> bool {
+        self.stop.is_some_and(|deadline| Instant::now() >= deadline)
+    }
 }
 
 /// Stored batches claimed at once: what a pass holds in memory, and so
@@ -179,11 +186,8 @@ impl Delivery {
         *not_before
     }
 
-    /// Whether a stop's deadline has passed.
     fn out_of_time(&self) -> bool {
-        self.state()
-            .stop
-            .is_some_and(|deadline| Instant::now() >= deadline)
+        self.state().out_of_time()
     }
 
     /// Sends the fresh batch, if one waits; stores it when out of time.
@@ -192,9 +196,7 @@ impl Delivery {
         let Some(items) = state.fresh.take() else {
             return;
         };
-        let late = state
-            .stop
-            .is_some_and(|deadline| Instant::now() >= deadline);
+        let late = state.out_of_time();
         let items = Arc::new(items);
         state.sending = Some(items.clone());
         drop(state);
