@@ -1,75 +1,127 @@
 //! What tracing costs a database call on the real local servers: `SELECT 1`
 //! through tokio-postgres, mysql_async and sqlx (PostgreSQL and MySQL),
-//! raw, traced and sampled (census's `ProbabilitySampler` at 100%, batch
-//! processor, exporter that discards) and traced with the integration off.
+//! traced (the default sampler, batch processor, exporter that discards)
+//! against the raw client: sampled (a new operation), unsampled (the
+//! caller's `traceparent` said not sampled) and with the integration off.
 //!
-//! The machines are shared and noisy, so the three variants of a client
-//! run back to back in rounds, in the opposite order every other round so
-//! that drift within a round favours neither; compare each round's
-//! traced/raw and take the median. Raw and traced calls go over the same
-//! connection (the wrapper's `get_ref`/`get_mut`), so a difference
-//! between two server backends cannot pass for tracing's cost.
+//! Each variant is measured in pairs with the raw call (see
+//! `census_integration_tests::paired`): raw and traced alternate call by
+//! call on the same connection (the wrapper's `get_ref`/`get_mut`), so
+//! both see the same machine and the same server backend, and the ratio of
+//! their totals is the variant's cost. Criterion reports the time of a
+//! pair; the ratios go to `pairs.json`, one per round, and the table shows
+//! their median.
 
 use std::time::{Duration, Instant};
 
 use census_core::testing::discarding_tracer;
+use census_integration_tests::paired::{Pairs, Side, Totals};
 use census_integration_tests::services;
 use criterion::{Criterion, criterion_group, criterion_main};
 use mysql_async::prelude::Queryable as _;
+use opentelemetry::Context;
+use opentelemetry::context::FutureExt as _;
+use opentelemetry::trace::{
+    SpanContext, SpanId, TraceContextExt as _, TraceFlags, TraceId, TraceState,
+};
 use tokio::runtime::Runtime;
 
-const ROUNDS: usize = 15;
+const ROUNDS: usize = 9;
 
-/// Which side of the pair a measurement runs.
+/// How the traced call of a pair runs.
 #[derive(Clone, Copy)]
 enum Variant {
-    Raw,
-    Traced,
+    Sampled,
+    Unsampled,
+    Disabled,
 }
 
-/// Times `$iters` runs of `$call` (an expression awaited each time); a
-/// macro because the calls borrow their connection mutably.
-macro_rules! timed {
-    ($iters:expr, $call:expr) => {
+impl Variant {
+    fn name(self) -> &'static str {
+        match self {
+            Variant::Sampled => "traced_sampled",
+            Variant::Unsampled => "traced_unsampled",
+            Variant::Disabled => "traced_disabled",
+        }
+    }
+
+    /// The context both calls of a pair run in: a new operation, or the
+    /// child of a caller that did not sample its trace.
+    fn context(self) -> Context {
+        match self {
+            Variant::Sampled | Variant::Disabled => Context::new(),
+            Variant::Unsampled => Context::new().with_remote_span_context(SpanContext::new(
+                TraceId::from(0x4bf9_2f35_77b3_4da6_a3ce_929d_0e0e_4736),
+                SpanId::from(0x00f0_67aa_0ba9_02b7),
+                TraceFlags::NOT_SAMPLED,
+                true,
+                TraceState::default(),
+            )),
+        }
+    }
+}
+
+/// Checks a `SELECT 1` went through; its row is of no interest.
+fn answered<T, E: std::fmt::Debug>(result: Result<T, E>) {
+    result.expect("SELECT 1");
+}
+
+/// Runs `$iters` pairs of `$raw` and `$traced` (expressions awaited each
+/// time, both inside `$cx`) and returns their totals; a macro because the
+/// calls borrow their connection mutably in turn.
+macro_rules! pairs {
+    ($iters:expr, $cx:expr, raw: $raw:expr, traced: $traced:expr) => {
         async {
-            let start = Instant::now();
-            for _ in 0..$iters {
-                $call.await.expect("SELECT 1");
+            let mut totals = Totals::default();
+            for i in 0..$iters {
+                for side in Side::order(i) {
+                    let start = Instant::now();
+                    match side {
+                        Side::Baseline => answered($raw.with_context($cx.clone()).await),
+                        Side::Measured => answered($traced.with_context($cx.clone()).await),
+                    }
+                    totals.add(side, start);
+                }
             }
-            start.elapsed()
+            totals
         }
     };
 }
 
-/// Runs `ROUNDS` rounds of raw, traced-sampled and traced-disabled, each
-/// with `integration` switched as the variant needs.
+/// Runs `ROUNDS` rounds of each variant against the raw call, with
+/// `integration` switched as the variant needs; `measure(cx, iters)` runs
+/// `iters` pairs in `cx`.
 fn rounds(
     c: &mut Criterion,
-    group: &str,
+    group_name: &str,
     integration: &'static census_core::registry::Integration,
-    mut measure: impl FnMut(Variant, u64) -> Duration,
+    mut measure: impl FnMut(&Context, u64) -> Totals,
 ) {
     // The "used while off" warning, once, outside the measurement.
     integration.set_enabled(false);
     let _ = integration.should_trace();
-    let mut group = c.benchmark_group(group);
+    let mut pairs = Pairs::new(group_name);
+    let mut group = c.benchmark_group(group_name);
     for round in 0..ROUNDS {
-        let mut order = [
-            ("raw", Variant::Raw, false),
-            ("traced_sampled", Variant::Traced, true),
-            ("traced_disabled", Variant::Traced, false),
-        ];
+        let mut order = [Variant::Sampled, Variant::Unsampled, Variant::Disabled];
         if round % 2 == 1 {
             order.reverse();
         }
-        for (name, variant, enabled) in order {
-            integration.set_enabled(enabled);
-            group.bench_function(format!("{name}/{round}"), |b| {
-                b.iter_custom(|iters| measure(variant, iters))
+        for variant in order {
+            integration.set_enabled(!matches!(variant, Variant::Disabled));
+            let cx = variant.context();
+            group.bench_function(format!("{}_pair/{round}", variant.name()), |b| {
+                b.iter_custom(|iters| {
+                    let totals = measure(&cx, iters);
+                    pairs.record(variant.name(), "raw", round, iters, totals);
+                    totals.both()
+                })
             });
         }
     }
     group.finish();
+    let written = pairs.write().expect("pairs.json written");
+    println!("{group_name}: pairs in {}", written.display());
 }
 
 fn postgres(c: &mut Criterion, rt: &Runtime) {
@@ -82,9 +134,10 @@ fn postgres(c: &mut Criterion, rt: &Runtime) {
         c,
         "tokio_postgres_select_1",
         &census::postgres::INTEGRATION,
-        |variant, iters| match variant {
-            Variant::Raw => rt.block_on(timed!(iters, client.get_ref().query_one("SELECT 1", &[]))),
-            Variant::Traced => rt.block_on(timed!(iters, client.query_one("SELECT 1", &[]))),
+        |cx, iters| {
+            rt.block_on(pairs!(iters, cx,
+                raw: client.get_ref().query_one("SELECT 1", &[]),
+                traced: client.query_one("SELECT 1", &[])))
         },
     );
 }
@@ -99,9 +152,10 @@ fn mysql(c: &mut Criterion, rt: &Runtime) {
         c,
         "mysql_async_select_1",
         &census::mysql::INTEGRATION,
-        |variant, iters| match variant {
-            Variant::Raw => rt.block_on(timed!(iters, conn.get_mut().query_drop("SELECT 1"))),
-            Variant::Traced => rt.block_on(timed!(iters, conn.query_drop("SELECT 1"))),
+        |cx, iters| {
+            rt.block_on(pairs!(iters, cx,
+                raw: conn.get_mut().query_drop("SELECT 1"),
+                traced: conn.query_drop("SELECT 1")))
         },
     );
 }
@@ -117,20 +171,11 @@ macro_rules! sqlx_rounds {
             .unwrap_or_else(|e| services::unreachable($service, &url, &e));
         let options = url.parse().unwrap();
         let mut conn = census::sqlx::Traced::for_connection(raw, &options);
-        rounds(
-            $c,
-            $group,
-            &census::sqlx::INTEGRATION,
-            |variant, iters| match variant {
-                Variant::Raw => $rt.block_on(timed!(
-                    iters,
-                    sqlx::query("SELECT 1").fetch_one(conn.get_mut())
-                )),
-                Variant::Traced => {
-                    $rt.block_on(timed!(iters, sqlx::query("SELECT 1").fetch_one(&mut conn)))
-                }
-            },
-        );
+        rounds($c, $group, &census::sqlx::INTEGRATION, |cx, iters| {
+            $rt.block_on(pairs!(iters, cx,
+                raw: sqlx::query("SELECT 1").fetch_one(conn.get_mut()),
+                traced: sqlx::query("SELECT 1").fetch_one(&mut conn)))
+        });
     }};
 }
 
@@ -139,7 +184,8 @@ fn db_overhead(c: &mut Criterion) {
         .enable_all()
         .build()
         .unwrap();
-    let sampled = discarding_tracer(Some(1.0));
+    // The default sampler: keeps new operations, follows a caller's flag.
+    let tracer = discarding_tracer(None);
     postgres(c, &rt);
     mysql(c, &rt);
     sqlx_rounds!(
@@ -158,7 +204,7 @@ fn db_overhead(c: &mut Criterion) {
         services::mysql_url(),
         sqlx::MySqlConnection
     );
-    sampled.shutdown(Duration::from_secs(5)).unwrap();
+    tracer.shutdown(Duration::from_secs(5)).unwrap();
 }
 
 criterion_group! {

@@ -1,15 +1,19 @@
 //! What a server middleware costs a trivial handler, through real loopback
-//! HTTP: requests per second of `GET /` answering `Hello World!`, bare and
-//! with the middleware (census's default sampler, which keeps every new
-//! operation; batch processor; exporter that discards), for census's tower layer and actix middleware, and for
+//! HTTP: the time of `GET /` answering `Hello World!`, bare and with the
+//! middleware (census's default sampler, which keeps every new operation;
+//! batch processor; exporter that discards), for census's tower layer and
+//! actix middleware: sampled, unsampled (the client's `traceparent` says
+//! not sampled) and with the integration off; and for
 //! `axum-tracing-opentelemetry` (the common alternative for axum, through
 //! `tracing-opentelemetry` on the same provider) and
 //! `opentelemetry-instrumentation-actix-web` (the global provider, the
 //! same one) as the points of comparison.
 //!
-//! Each iteration sends 16 requests at once over kept-alive connections.
-//! The machines are shared and noisy, so the variants run back to back in
-//! rounds; compare each round's time with its bare run and take the median.
+//! An iteration sends 16 requests at once over kept-alive connections.
+//! Each variant is measured in pairs with its baseline (see
+//! `census_integration_tests::paired`): a batch to one server, then a
+//! batch to the other, in alternating order, so that both see the same
+//! machine; the ratios of their totals go to `pairs.json`, one per round.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -17,6 +21,7 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::routing::get;
 use census_core::testing::discarding_tracer;
+use census_integration_tests::paired::{Pairs, Side, Totals};
 use criterion::{Criterion, criterion_group, criterion_main};
 use futures_util::future::join_all;
 use http_body_util::{BodyExt, Empty};
@@ -28,7 +33,7 @@ use opentelemetry::trace::TracerProvider as _;
 use tokio::runtime::Runtime;
 use tracing_subscriber::layer::SubscriberExt as _;
 
-const ROUNDS: usize = 3;
+const ROUNDS: usize = 5;
 const IN_FLIGHT: usize = 16;
 
 async fn hello() -> &'static str {
@@ -85,25 +90,59 @@ fn serve_actix(middleware: Actix) -> SocketAddr {
 
 type HttpClient = Client<HttpConnector, Empty<Bytes>>;
 
-/// Sends `iters` batches of `IN_FLIGHT` concurrent requests to `addr`.
-async fn load(client: &HttpClient, addr: SocketAddr, iters: u64) -> Duration {
-    let uri: hyper::Uri = format!("http://{addr}/").parse().unwrap();
-    let start = Instant::now();
-    for _ in 0..iters {
-        let batch = (0..IN_FLIGHT).map(|_| async {
-            let response = client.get(uri.clone()).await.expect("GET /");
-            assert!(response.status().is_success());
-            response.into_body().collect().await.expect("body");
-        });
-        join_all(batch).await;
+/// The `traceparent` of a caller that did not sample its trace.
+const UNSAMPLED: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00";
+
+/// Sends one batch of `IN_FLIGHT` concurrent requests to `uri`.
+async fn batch(client: &HttpClient, uri: &hyper::Uri, traceparent: Option<&'static str>) {
+    let batch = (0..IN_FLIGHT).map(|_| async {
+        let mut request = hyper::Request::get(uri.clone());
+        if let Some(traceparent) = traceparent {
+            request = request.header("traceparent", traceparent);
+        }
+        let request = request.body(Empty::new()).expect("a valid request");
+        let response = client.request(request).await.expect("GET /");
+        assert!(response.status().is_success());
+        response.into_body().collect().await.expect("body");
+    });
+    join_all(batch).await;
+}
+
+/// A server measured against another.
+struct Pair {
+    measured: &'static str,
+    baseline: &'static str,
+    measured_addr: SocketAddr,
+    baseline_addr: SocketAddr,
+    traceparent: Option<&'static str>,
+    /// Whether census's integrations are on while the pair runs.
+    census: bool,
+}
+
+impl Pair {
+    /// Sends `iters` pairs of batches, one to each server.
+    async fn run(&self, client: &HttpClient, iters: u64) -> Totals {
+        let uri = |addr| -> hyper::Uri { format!("http://{addr}/").parse().unwrap() };
+        let (measured, baseline) = (uri(self.measured_addr), uri(self.baseline_addr));
+        let mut totals = Totals::default();
+        for i in 0..iters {
+            for side in Side::order(i) {
+                let start = Instant::now();
+                match side {
+                    Side::Baseline => batch(client, &baseline, self.traceparent).await,
+                    Side::Measured => batch(client, &measured, self.traceparent).await,
+                }
+                totals.add(side, start);
+            }
+        }
+        totals
     }
-    start.elapsed()
 }
 
 fn http_server(c: &mut Criterion) {
     let runtime = Runtime::new().unwrap();
-    // The default sampler (keep every new operation), as from
-    // `Tracer::from_env()`.
+    // The default sampler (keep every new operation, follow the caller's
+    // flag), as from `Tracer::from_env()`.
     let tracer = discarding_tracer(None);
     let provider = tracer.provider().clone();
     // axum-tracing-opentelemetry records through `tracing` spans, which
@@ -115,10 +154,8 @@ fn http_server(c: &mut Criterion) {
     opentelemetry::global::set_text_map_propagator(
         opentelemetry_sdk::propagation::TraceContextPropagator::new(),
     );
-    census::tower::INTEGRATION.set_enabled(true);
-    census::actix::INTEGRATION.set_enabled(true);
 
-    let (bare, census_tower, alternative) = runtime.block_on(async {
+    let (axum_bare, axum_census, axum_alternative) = runtime.block_on(async {
         let app = || Router::new().route("/", get(hello));
         (
             serve_axum(app()).await,
@@ -136,31 +173,94 @@ fn http_server(c: &mut Criterion) {
         serve_actix(Actix::Census),
         serve_actix(Actix::OpenTelemetry),
     );
+    let pair = |measured, measured_addr, baseline, baseline_addr| Pair {
+        measured,
+        baseline,
+        measured_addr,
+        baseline_addr,
+        traceparent: None,
+        census: true,
+    };
+    let pairs = [
+        pair("axum_census", axum_census, "axum_bare", axum_bare),
+        Pair {
+            traceparent: Some(UNSAMPLED),
+            ..pair("axum_census_unsampled", axum_census, "axum_bare", axum_bare)
+        },
+        Pair {
+            census: false,
+            ..pair("axum_census_off", axum_census, "axum_bare", axum_bare)
+        },
+        pair(
+            "axum_tracing_opentelemetry",
+            axum_alternative,
+            "axum_bare",
+            axum_bare,
+        ),
+        pair(
+            "axum_census",
+            axum_census,
+            "axum_tracing_opentelemetry",
+            axum_alternative,
+        ),
+        pair("actix_census", actix_census, "actix_bare", actix_bare),
+        Pair {
+            traceparent: Some(UNSAMPLED),
+            ..pair(
+                "actix_census_unsampled",
+                actix_census,
+                "actix_bare",
+                actix_bare,
+            )
+        },
+        Pair {
+            census: false,
+            ..pair("actix_census_off", actix_census, "actix_bare", actix_bare)
+        },
+        pair(
+            "actix_opentelemetry_instrumentation",
+            actix_alternative,
+            "actix_bare",
+            actix_bare,
+        ),
+        pair(
+            "actix_census",
+            actix_census,
+            "actix_opentelemetry_instrumentation",
+            actix_alternative,
+        ),
+    ];
     let client: HttpClient = Client::builder(TokioExecutor::new()).build_http();
 
+    let mut recorded = Pairs::new("http_server");
     let mut group = c.benchmark_group("http_server");
-    group.throughput(criterion::Throughput::Elements(IN_FLIGHT as u64));
+    group.throughput(criterion::Throughput::Elements(2 * IN_FLIGHT as u64));
     for round in 0..ROUNDS {
-        for (name, addr) in [
-            ("axum_bare", bare),
-            ("axum_census", census_tower),
-            ("axum_tracing_opentelemetry", alternative),
-            ("actix_bare", actix_bare),
-            ("actix_census", actix_census),
-            ("actix_opentelemetry_instrumentation", actix_alternative),
-        ] {
-            group.bench_function(format!("{name}/{round}"), |b| {
-                b.iter_custom(|iters| runtime.block_on(load(&client, addr, iters)))
+        for pair in &pairs {
+            census::tower::INTEGRATION.set_enabled(pair.census);
+            census::actix::INTEGRATION.set_enabled(pair.census);
+            let name = format!("{}_vs_{}/{round}", pair.measured, pair.baseline);
+            group.bench_function(name, |b| {
+                b.iter_custom(|iters| {
+                    let totals = runtime.block_on(pair.run(&client, iters));
+                    recorded.record(pair.measured, pair.baseline, round, iters, totals);
+                    totals.both()
+                })
             });
         }
     }
     group.finish();
+    let written = recorded.write().expect("pairs.json written");
+    println!("http_server: pairs in {}", written.display());
     let _ = tracer.shutdown(Duration::from_secs(5));
 }
 
 criterion_group! {
     name = benches;
-    config = Criterion::default().measurement_time(Duration::from_secs(3)).warm_up_time(Duration::from_secs(1)).sample_size(20);
+    config = Criterion::default()
+        .measurement_time(Duration::from_secs(2))
+        .warm_up_time(Duration::from_millis(500))
+        .sample_size(20);
     targets = http_server
 }
 criterion_main!(benches);

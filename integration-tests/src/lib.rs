@@ -4,6 +4,7 @@
 
 pub mod ingestion;
 pub mod otlp;
+pub mod paired;
 pub mod process;
 pub mod secrets;
 pub mod services;

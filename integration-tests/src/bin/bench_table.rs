@@ -5,7 +5,9 @@
 //! FILE between `<!-- bench:start -->` and `<!-- bench:end -->`, after a
 //! line naming the machine (`BENCH_MACHINE`). Benches measured in rounds (`name/0`,
 //! `name/1`, ...) give one ratio per round; the table shows the median
-//! round, which a noisy neighbour during one round cannot move.
+//! round, which a noisy neighbour during one round cannot move. Benches
+//! measured in pairs write `pairs.json` beside criterion's results: one
+//! ratio per round, of totals taken in the same window.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -50,75 +52,123 @@ const PAIRS: &[(&str, &str, &str, &str)] = &[
     ),
     (
         "tokio_postgres_select_1",
-        "traced_sampled",
-        "raw",
+        "traced_sampled vs raw",
+        "raw vs traced_sampled",
         "tokio-postgres `SELECT 1`, sampled vs raw",
     ),
     (
         "tokio_postgres_select_1",
-        "traced_disabled",
-        "raw",
+        "traced_unsampled vs raw",
+        "raw vs traced_unsampled",
+        "tokio-postgres `SELECT 1`, unsampled vs raw",
+    ),
+    (
+        "tokio_postgres_select_1",
+        "traced_disabled vs raw",
+        "raw vs traced_disabled",
         "tokio-postgres `SELECT 1`, off vs raw",
     ),
     (
         "mysql_async_select_1",
-        "traced_sampled",
-        "raw",
+        "traced_sampled vs raw",
+        "raw vs traced_sampled",
         "mysql_async `SELECT 1`, sampled vs raw",
     ),
     (
         "mysql_async_select_1",
-        "traced_disabled",
-        "raw",
+        "traced_unsampled vs raw",
+        "raw vs traced_unsampled",
+        "mysql_async `SELECT 1`, unsampled vs raw",
+    ),
+    (
+        "mysql_async_select_1",
+        "traced_disabled vs raw",
+        "raw vs traced_disabled",
         "mysql_async `SELECT 1`, off vs raw",
     ),
     (
         "sqlx_postgres_select_1",
-        "traced_sampled",
-        "raw",
+        "traced_sampled vs raw",
+        "raw vs traced_sampled",
         "sqlx PostgreSQL `SELECT 1`, sampled vs raw",
     ),
     (
         "sqlx_postgres_select_1",
-        "traced_disabled",
-        "raw",
+        "traced_unsampled vs raw",
+        "raw vs traced_unsampled",
+        "sqlx PostgreSQL `SELECT 1`, unsampled vs raw",
+    ),
+    (
+        "sqlx_postgres_select_1",
+        "traced_disabled vs raw",
+        "raw vs traced_disabled",
         "sqlx PostgreSQL `SELECT 1`, off vs raw",
     ),
     (
         "sqlx_mysql_select_1",
-        "traced_sampled",
-        "raw",
+        "traced_sampled vs raw",
+        "raw vs traced_sampled",
         "sqlx MySQL `SELECT 1`, sampled vs raw",
     ),
     (
         "sqlx_mysql_select_1",
-        "traced_disabled",
-        "raw",
+        "traced_unsampled vs raw",
+        "raw vs traced_unsampled",
+        "sqlx MySQL `SELECT 1`, unsampled vs raw",
+    ),
+    (
+        "sqlx_mysql_select_1",
+        "traced_disabled vs raw",
+        "raw vs traced_disabled",
         "sqlx MySQL `SELECT 1`, off vs raw",
     ),
     (
         "http_server",
-        "axum_census",
-        "axum_bare",
+        "axum_census vs axum_bare",
+        "axum_bare vs axum_census",
         "axum `GET /` ×16, census vs bare",
     ),
     (
         "http_server",
-        "axum_tracing_opentelemetry",
-        "axum_bare",
+        "axum_census_unsampled vs axum_bare",
+        "axum_bare vs axum_census_unsampled",
+        "axum `GET /` ×16, census unsampled vs bare",
+    ),
+    (
+        "http_server",
+        "axum_census_off vs axum_bare",
+        "axum_bare vs axum_census_off",
+        "axum `GET /` ×16, census integration off vs bare",
+    ),
+    (
+        "http_server",
+        "axum_tracing_opentelemetry vs axum_bare",
+        "axum_bare vs axum_tracing_opentelemetry",
         "axum `GET /` ×16, axum-tracing-opentelemetry vs bare",
     ),
     (
         "http_server",
-        "axum_census",
-        "axum_tracing_opentelemetry",
+        "axum_census vs axum_tracing_opentelemetry",
+        "axum_tracing_opentelemetry vs axum_census",
         "axum `GET /` ×16, census vs axum-tracing-opentelemetry",
     ),
     (
         "http_server",
-        "actix_census",
-        "actix_bare",
+        "actix_census vs actix_bare",
+        "actix_bare vs actix_census",
         "actix-web `GET /` ×16, census vs bare",
+    ),
+    (
+        "http_server",
+        "actix_census_unsampled vs actix_bare",
+        "actix_bare vs actix_census_unsampled",
+        "actix-web `GET /` ×16, census unsampled vs bare",
+    ),
+    (
+        "http_server",
+        "actix_census_off vs actix_bare",
+        "actix_bare vs actix_census_off",
+        "actix-web `GET /` ×16, census integration off vs bare",
     ),
     (
         "sqlite_fetch_optional",
@@ -134,14 +184,14 @@ const PAIRS: &[(&str, &str, &str, &str)] = &[
     ),
     (
         "http_server",
-        "actix_opentelemetry_instrumentation",
-        "actix_bare",
+        "actix_opentelemetry_instrumentation vs actix_bare",
+        "actix_bare vs actix_opentelemetry_instrumentation",
         "actix-web `GET /` ×16, opentelemetry-instrumentation-actix-web vs bare",
     ),
     (
         "http_server",
-        "actix_census",
-        "actix_opentelemetry_instrumentation",
+        "actix_census vs actix_opentelemetry_instrumentation",
+        "actix_opentelemetry_instrumentation vs actix_census",
         "actix-web `GET /` ×16, census vs opentelemetry-instrumentation-actix-web",
     ),
     (
@@ -261,6 +311,10 @@ fn collect(dir: &Path, results: &mut Results) {
     };
     for entry in entries.flatten() {
         let path = entry.path();
+        if path.file_name().is_some_and(|n| n == "pairs.json") {
+            read_pairs(&path, results);
+            continue;
+        }
         if !path.is_dir() {
             continue;
         }
@@ -293,6 +347,43 @@ fn read(dir: &Path) -> Option<(String, String, Option<u32>, f64)> {
         _ => (function, None),
     };
     Some((group, name.to_owned(), round, ns))
+}
+
+/// A bench's `pairs.json` (see `census_integration_tests::paired`): each
+/// side under `A vs B`, the times of A measured in pairs with B, since one
+/// bench can be measured against several others.
+fn read_pairs(file: &Path, results: &mut Results) {
+    let Some(json) = std::fs::read_to_string(file)
+        .ok()
+        .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+    else {
+        eprintln!("bench_table: {}: not readable, skipped", file.display());
+        return;
+    };
+    let Some(group) = json["group"].as_str() else {
+        return;
+    };
+    let benches = results.entry(group.to_owned()).or_default();
+    for pair in json["pairs"].as_array().into_iter().flatten() {
+        let (Some(measured), Some(baseline), Some(round), Some(m), Some(b)) = (
+            pair["measured"].as_str(),
+            pair["baseline"].as_str(),
+            pair["round"].as_u64().and_then(|r| u32::try_from(r).ok()),
+            pair["measured_ns"].as_f64(),
+            pair["baseline_ns"].as_f64(),
+        ) else {
+            continue;
+        };
+        let round = Some(round);
+        benches
+            .entry(format!("{measured} vs {baseline}"))
+            .or_default()
+            .insert(round, m);
+        benches
+            .entry(format!("{baseline} vs {measured}"))
+            .or_default()
+            .insert(round, b);
+    }
 }
 
 fn median(mut values: Vec<f64>) -> f64 {
