@@ -1,7 +1,7 @@
 //! An actix request as census's shared HTTP model sees it.
 
 use actix_web::dev::ServiceRequest;
-use actix_web::http::header::HeaderMap;
+use actix_web::http::header::{self, HeaderMap, HeaderName};
 use census_core::model::HttpServerRequest;
 use opentelemetry::propagation::Extractor;
 
@@ -19,22 +19,52 @@ pub(crate) fn describe(
         Some(request.query_string()),
         request.app_config().secure(),
         request.uri().authority().map(|a| a.as_str()),
-        |name| headers.get(name).and_then(|v| v.to_str().ok()),
+        |name| header(headers, name),
     );
     let described = match route {
         Some(route) => described.with_route(route),
         None => described,
     };
     match request.peer_addr() {
-        Some(peer) => described.with_client_address(peer.ip().to_string()),
+        Some(peer) => described.with_client_ip(peer.ip()),
         None => described,
     }
 }
 
 /// The request's method as the `http` crate (1.x) spells it.
 pub(crate) fn method(request: &ServiceRequest) -> http::Method {
-    // Always parses: actix's methods are valid tokens already.
-    http::Method::from_bytes(request.method().as_str().as_bytes()).unwrap_or_default()
+    use actix_web::http::Method as Actix;
+    match *request.method() {
+        Actix::GET => http::Method::GET,
+        Actix::POST => http::Method::POST,
+        Actix::PUT => http::Method::PUT,
+        Actix::DELETE => http::Method::DELETE,
+        Actix::HEAD => http::Method::HEAD,
+        Actix::OPTIONS => http::Method::OPTIONS,
+        Actix::PATCH => http::Method::PATCH,
+        // Always parses: actix's methods are valid tokens already.
+        ref other => http::Method::from_bytes(other.as_str().as_bytes()).unwrap_or_default(),
+    }
+}
+
+/// The value of header `name` (lowercase), when it is text.
+///
+/// actix looks a header up by a `&str` name by parsing the name, which
+/// copies a non-standard one: the names census reads on every request are
+/// parsed once.
+pub(crate) fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    static TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
+    static TRACESTATE: HeaderName = HeaderName::from_static("tracestate");
+    static FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+    let value = match name {
+        "traceparent" => headers.get(&TRACEPARENT),
+        "tracestate" => headers.get(&TRACESTATE),
+        "host" => headers.get(header::HOST),
+        "user-agent" => headers.get(header::USER_AGENT),
+        "x-forwarded-for" => headers.get(&FORWARDED_FOR),
+        name => headers.get(name),
+    };
+    value.and_then(|v| v.to_str().ok())
 }
 
 /// actix's headers, read by the W3C propagator.
@@ -42,7 +72,7 @@ pub(crate) struct Headers<'a>(pub(crate) &'a HeaderMap);
 
 impl Extractor for Headers<'_> {
     fn get(&self, key: &str) -> Option<&str> {
-        self.0.get(key).and_then(|v| v.to_str().ok())
+        header(self.0, key)
     }
 
     fn keys(&self) -> Vec<&str> {

@@ -1,3 +1,4 @@
+use std::cell::OnceCell;
 use std::future::{Ready, ready};
 
 use actix_web::body::MessageBody;
@@ -7,7 +8,7 @@ use census_core::http::{HttpHooks, RequestInfo, Untraced};
 use census_core::model::HttpServerRequest;
 use opentelemetry::trace::SpanKind;
 
-use crate::request::{Headers, describe, method};
+use crate::request::{Headers, describe, header, method};
 use crate::{INTEGRATION, TraceFuture, TracedBody};
 
 /// actix-web middleware recording a Server span per request; add it with
@@ -84,22 +85,30 @@ where
         let span = {
             let method = method(&request);
             let headers = request.headers();
-            let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+            let header = |name: &str| header(headers, name);
             let authority = request.uri().authority().map(|a| a.as_str());
             let info = RequestInfo::new(&method, request.path(), authority, &header);
             if !self.hooks.traces_incoming(&info) {
                 return TraceFuture::new(self.service.call(request), None);
             }
-            let route = request
-                .match_pattern()
-                .or_else(|| self.hooks.route_of(&info));
-            let name = HttpServerRequest::span_name_for(&method, route.as_deref());
-            let span = INTEGRATION.start(
+            // Matching the route again costs a walk of the routes and a
+            // copy: done only for a span that records, once.
+            let route = OnceCell::new();
+            let route = || {
+                route.get_or_init(|| {
+                    request
+                        .match_pattern()
+                        .or_else(|| self.hooks.route_of(&info))
+                })
+            };
+            let span = INTEGRATION.start_named_by(
                 SpanKind::Server,
-                self.hooks.name(&info, name),
+                || {
+                    let name = HttpServerRequest::span_name_for(&method, route().as_deref());
+                    self.hooks.name(&info, name).into()
+                },
                 &census_core::propagation::extract_from(&Headers(headers)),
-                // Described only when sampled.
-                || describe(&request, &method, route).into_attributes(),
+                || describe(&request, &method, route().clone()).into_attributes(),
             );
             self.hooks.request(&info, &span.span());
             span

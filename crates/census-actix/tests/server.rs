@@ -8,7 +8,8 @@ use actix_web::error::{ErrorBadRequest, ErrorInternalServerError};
 use actix_web::web::{self, Bytes};
 use actix_web::{App, HttpResponse, HttpServer};
 use census_core::testing::{
-    SpanCapture, SpanData, attribute_map, attributes, capture, random_trace_id,
+    SpanCapture, SpanData, assert_unsampled_child, attribute_map, attributes, capture, current_ids,
+    random_trace_id, unsampled_caller,
 };
 use opentelemetry::trace::{
     SpanContext, SpanId, SpanKind, Status, TraceContextExt, TraceFlags, TraceId, TraceState,
@@ -54,6 +55,7 @@ fn app() -> App<
     App::new()
         .wrap(census_actix::Trace::new())
         .route("/users/{id}", web::get().to(current_span))
+        .route("/context", web::get().to(|| async { current_ids() }))
         .route(
             "/unavailable",
             web::get().to(|| async { HttpResponse::ServiceUnavailable().finish() }),
@@ -103,6 +105,33 @@ fn serve() -> SocketAddr {
                 .run()
                 .await
                 .unwrap()
+        })
+    });
+    addr
+}
+
+/// [`serve`], with a middleware outside census's that boxes every
+/// response body, as `Compress` and `from_fn` middlewares do: a body whole
+/// already then goes out without being polled.
+fn serve_boxed() -> SocketAddr {
+    spans();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            HttpServer::new(|| {
+                app().wrap(actix_web::middleware::from_fn(
+                    |request, next: actix_web::middleware::Next<_>| async move {
+                        Ok::<_, actix_web::Error>(next.call(request).await?.map_into_boxed_body())
+                    },
+                ))
+            })
+            .workers(1)
+            .listen(listener)
+            .unwrap()
+            .run()
+            .await
+            .unwrap()
         })
     });
     addr
@@ -177,6 +206,46 @@ async fn the_request_span_continues_the_caller_and_is_named_by_route() {
     // The handler ran inside the request span's context.
     assert_eq!(body, span.span_context.span_id().to_string());
     assert!(!format!("{span:?}").contains("t0ken"));
+}
+
+#[tokio::test]
+async fn an_unsampled_caller_gets_no_span_and_its_trace_goes_on() {
+    let addr = serve();
+    let (parent, traceparent) = unsampled_caller();
+    let response = reqwest::Client::new()
+        .get(format!("http://{addr}/context"))
+        .header("traceparent", traceparent)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    // The span ends before the response is written: none was recorded.
+    assert_unsampled_child(spans(), &parent, &response.text().await.unwrap());
+
+    // The next caller, sampled, gets its span.
+    let (parent, status, _) = call(addr, "/context").await;
+    assert_eq!(status, 200);
+    assert_eq!(only_span(parent.trace_id()).name, "GET /context");
+}
+
+#[tokio::test]
+async fn a_body_boxed_outside_the_middleware_still_ends_the_span() {
+    let addr = serve_boxed();
+    let (parent, status, body) = call(addr, "/users/42").await;
+    assert_eq!(status, 200);
+    let span = only_span(parent.trace_id());
+    assert_eq!(span.name, "GET /users/{id}");
+    assert_eq!(body, span.span_context.span_id().to_string());
+    assert_eq!(
+        attributes(&span)["http.response.status_code"],
+        Value::I64(200)
+    );
+    // Streamed bodies cannot be taken whole: they still end at their end.
+    let (parent, status, body) = call(addr, "/stream").await;
+    assert_eq!((status, body.as_str()), (200, "chunk\nchunk\nchunk\n"));
+    let span = only_span(parent.trace_id());
+    let took = span.end_time.duration_since(span.start_time).unwrap();
+    assert!(took >= Duration::from_millis(300), "{took:?}");
 }
 
 #[tokio::test]

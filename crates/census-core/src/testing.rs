@@ -7,7 +7,10 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use opentelemetry::context::FutureExt as _;
-use opentelemetry::trace::{SpanId, TraceContextExt, TraceId, Tracer as _, TracerProvider as _};
+use opentelemetry::trace::{
+    SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState, Tracer as _,
+    TracerProvider as _,
+};
 use opentelemetry::{Context, KeyValue, Value};
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SimpleSpanProcessor};
 
@@ -122,6 +125,46 @@ pub fn random_trace_id() -> TraceId {
     use std::hash::{BuildHasher, RandomState};
     let state = RandomState::new();
     TraceId::from((u128::from(state.hash_one(1)) << 64) | u128::from(state.hash_one(2)))
+}
+
+/// A remote caller that did not sample its trace, in a trace of its own,
+/// and the `traceparent` it sends.
+pub fn unsampled_caller() -> (SpanContext, String) {
+    let caller = SpanContext::new(
+        random_trace_id(),
+        SpanId::from(0x00f0_67aa_0ba9_02b7),
+        TraceFlags::NOT_SAMPLED,
+        true,
+        TraceState::default(),
+    );
+    let traceparent = format!("00-{}-{}-00", caller.trace_id(), caller.span_id());
+    (caller, traceparent)
+}
+
+/// The current context as `{trace id}-{span id}-{sampled}`: what a handler
+/// under test answers to show the context it runs in.
+pub fn current_ids() -> String {
+    let cx = Context::current();
+    let span = cx.span();
+    let of = span.span_context();
+    format!("{}-{}-{}", of.trace_id(), of.span_id(), of.is_sampled())
+}
+
+/// Checks that a handler that answered [`current_ids`] for `caller`, who
+/// did not sample, ran in an unsampled child of the caller's span, and
+/// that no span of the caller's trace was recorded.
+///
+/// # Panics
+/// When any of this does not hold.
+pub fn assert_unsampled_child(capture: &SpanCapture, caller: &SpanContext, answered: &str) {
+    let [trace_id, span_id, sampled] = answered.split('-').collect::<Vec<_>>()[..] else {
+        panic!("not an answer of `current_ids`: {answered}")
+    };
+    assert_eq!(trace_id, caller.trace_id().to_string());
+    assert_ne!(span_id, caller.span_id().to_string());
+    assert_ne!(span_id, SpanId::INVALID.to_string());
+    assert_eq!(sampled, "false");
+    assert_eq!(capture.spans(caller.trace_id()), Vec::<SpanData>::new());
 }
 
 /// A tracer for overhead benches, built and installed as applications do

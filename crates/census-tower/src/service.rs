@@ -1,4 +1,5 @@
 use std::borrow::Cow;
+use std::cell::OnceCell;
 use std::task::{Context as TaskContext, Poll};
 
 use census_core::http::{HttpHooks, RequestInfo, Untraced};
@@ -62,17 +63,24 @@ where
                 let name = self.hooks.name(&info, call.span_name());
                 INTEGRATION.start(SpanKind::Server, name, &parent, || call.into_attributes())
             } else {
-                let route = match framework_route(&request) {
-                    Some(route) => Some(Cow::Borrowed(route)),
-                    None => self.hooks.route_of(&info).map(Cow::Owned),
+                // Named and described only when sampled.
+                let route = OnceCell::new();
+                let route = || {
+                    route
+                        .get_or_init(|| match framework_route(&request) {
+                            Some(route) => Some(Cow::Borrowed(route)),
+                            None => self.hooks.route_of(&info).map(Cow::Owned),
+                        })
+                        .as_deref()
                 };
-                let name = HttpServerRequest::span_name_for(request.method(), route.as_deref());
-                INTEGRATION.start(
+                INTEGRATION.start_named_by(
                     SpanKind::Server,
-                    self.hooks.name(&info, name),
+                    || {
+                        let name = HttpServerRequest::span_name_for(request.method(), route());
+                        self.hooks.name(&info, name).into()
+                    },
                     &parent,
-                    // Described only when sampled.
-                    || describe(&request, route.as_deref()).into_attributes(),
+                    || describe(&request, route()).into_attributes(),
                 )
             };
             self.hooks.request(&info, &span.span());
@@ -112,7 +120,7 @@ fn describe<B>(request: &Request<B>, route: Option<&str>) -> HttpServerRequest {
         .extensions()
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
     {
-        described = described.with_client_address(peer.ip().to_string());
+        described = described.with_client_ip(peer.ip());
     }
     described
 }

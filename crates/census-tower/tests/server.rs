@@ -10,7 +10,8 @@ use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::get;
 use census_core::testing::{
-    SpanCapture, SpanData, attribute_map, attributes, capture, random_trace_id,
+    SpanCapture, SpanData, assert_unsampled_child, attribute_map, attributes, capture, current_ids,
+    random_trace_id, unsampled_caller,
 };
 use census_tower::TraceLayer;
 use opentelemetry::trace::{
@@ -34,6 +35,7 @@ async fn current_span() -> String {
 async fn serve() -> SocketAddr {
     let app = Router::new()
         .route("/items/{id}", get(current_span))
+        .route("/context", get(|| async { current_ids() }))
         .route(
             "/boom",
             get(|| async { (StatusCode::INTERNAL_SERVER_ERROR, "boom") }),
@@ -120,6 +122,25 @@ async fn request_span_continues_the_caller_and_is_named_by_route_template() {
     );
     // The handler ran inside the request span's context.
     assert_eq!(body, span.span_context.span_id().to_string());
+}
+
+#[tokio::test]
+async fn an_unsampled_caller_gets_no_span_and_its_trace_goes_on() {
+    spans();
+    let addr = serve().await;
+    let (parent, traceparent) = unsampled_caller();
+    let response = reqwest::Client::new()
+        .get(format!("http://{addr}/context"))
+        .header("traceparent", traceparent)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_unsampled_child(spans(), &parent, &response.text().await.unwrap());
+
+    let (parent, status, _) = call(addr, "/context").await;
+    assert_eq!(status, 200);
+    assert_eq!(only_span(parent.trace_id()).name, "GET /context");
 }
 
 #[tokio::test]

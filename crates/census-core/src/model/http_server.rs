@@ -152,6 +152,21 @@ impl HttpServerRequest {
         self
     }
 
+    /// [`with_client_address`](Self::with_client_address) for the address
+    /// of the connection's peer.
+    ///
+    /// ```
+    /// use census_core::model::HttpServerRequest;
+    /// let request = HttpServerRequest::new(&http::Method::GET, "/").with_client_ip([10, 0, 0, 255].into());
+    /// assert!(request.into_attributes().contains(&opentelemetry::KeyValue::new("client.address", "10.0.0.255")));
+    /// ```
+    pub fn with_client_ip(self, ip: std::net::IpAddr) -> Self {
+        if self.client_address.is_some() {
+            return self;
+        }
+        self.with_client_address(ip_text(ip))
+    }
+
     /// Sets the `User-Agent` (`user_agent.original`).
     pub fn with_user_agent(mut self, agent: impl Into<String>) -> Self {
         self.user_agent = Some(agent.into());
@@ -181,7 +196,8 @@ impl HttpServerRequest {
     /// of `http.route`, `server.address`, `server.port`, `client.address`
     /// and `user_agent.original`.
     pub fn into_attributes(self) -> Vec<KeyValue> {
-        let mut out = Vec::with_capacity(8);
+        // Room for the response's status code and error type, added later.
+        let mut out = Vec::with_capacity(12);
         out.push(KeyValue::new(HTTP_REQUEST_METHOD, self.method));
         out.push(KeyValue::new(URL_PATH, self.path));
         if let Some(query) = self.query {
@@ -212,10 +228,38 @@ fn name(method: &str, route: Option<&str>) -> String {
         "_OTHER" => "HTTP",
         method => method,
     };
-    match route {
-        Some(route) => format!("{method} {route}"),
-        None => method.to_owned(),
+    // Built by hand: every traced request has one, and `format!` costs
+    // several times as much.
+    let route = route.unwrap_or_default();
+    let mut name = String::with_capacity(method.len() + 1 + route.len());
+    name.push_str(method);
+    if !route.is_empty() {
+        name.push(' ');
+        name.push_str(route);
     }
+    name
+}
+
+/// An IP address as text, an IPv4 one without the formatting machinery:
+/// every traced request has one.
+fn ip_text(ip: std::net::IpAddr) -> String {
+    let std::net::IpAddr::V4(v4) = ip else {
+        return ip.to_string();
+    };
+    let mut text = String::with_capacity(15);
+    for (i, octet) in v4.octets().into_iter().enumerate() {
+        if i > 0 {
+            text.push('.');
+        }
+        if octet >= 100 {
+            text.push(char::from(b'0' + octet / 100));
+        }
+        if octet >= 10 {
+            text.push(char::from(b'0' + octet / 10 % 10));
+        }
+        text.push(char::from(b'0' + octet % 10));
+    }
+    text
 }
 
 #[cfg(test)]
@@ -249,6 +293,32 @@ mod tests {
                 KeyValue::new("client.address", "203.0.113.9"),
                 KeyValue::new("user_agent.original", "probe/1"),
             ]
+        );
+    }
+
+    #[test]
+    fn ip_addresses_read_as_std_writes_them() {
+        for octets in [
+            [0, 0, 0, 0],
+            [127, 0, 0, 1],
+            [10, 99, 100, 255],
+            [192, 168, 9, 10],
+        ] {
+            let ip = std::net::IpAddr::from(octets);
+            assert_eq!(ip_text(ip), ip.to_string());
+        }
+        let v6: std::net::IpAddr = "2001:db8::1".parse().unwrap();
+        assert_eq!(ip_text(v6), "2001:db8::1");
+        // A proxy's X-Forwarded-For names the client, not the peer.
+        let request = http::Request::get("/")
+            .header("x-forwarded-for", "203.0.113.9")
+            .body(())
+            .unwrap();
+        let described = HttpServerRequest::from_http(&request).with_client_ip([10, 0, 0, 1].into());
+        assert!(
+            described
+                .into_attributes()
+                .contains(&KeyValue::new(CLIENT_ADDRESS, "203.0.113.9"))
         );
     }
 

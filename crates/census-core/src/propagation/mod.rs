@@ -10,10 +10,11 @@ use opentelemetry::Context;
 use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
 use std::sync::atomic::{AtomicU8, Ordering};
 
-use opentelemetry::trace::TraceContextExt;
+use opentelemetry::trace::{SpanContext, TraceContextExt};
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 
 mod b3;
+mod w3c;
 
 /// The header format census reads and writes trace context in, named as
 /// `OTEL_PROPAGATORS` names them.
@@ -88,7 +89,7 @@ pub fn format() -> Format {
 /// headers carry a valid `traceparent`, otherwise an empty context.
 ///
 /// ```
-/// use opentelemetry::trace::TraceContextExt;
+/// use opentelemetry::trace::{SpanContext, TraceContextExt};
 /// let mut headers = http::HeaderMap::new();
 /// headers.insert("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".parse().unwrap());
 /// let cx = census_core::propagation::extract(&headers);
@@ -102,7 +103,7 @@ pub fn extract(headers: &HeaderMap) -> Context {
 /// (actix-web), read through an OpenTelemetry [`Extractor`].
 ///
 /// ```
-/// use opentelemetry::trace::TraceContextExt;
+/// use opentelemetry::trace::{SpanContext, TraceContextExt};
 /// let mut carrier = std::collections::HashMap::new();
 /// carrier.insert("traceparent".to_owned(), "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".to_owned());
 /// let cx = census_core::propagation::extract_from(&carrier);
@@ -111,15 +112,19 @@ pub fn extract(headers: &HeaderMap) -> Context {
 pub fn extract_from(headers: &dyn Extractor) -> Context {
     let empty = Context::new();
     match format() {
-        Format::TraceContext => {
-            let propagator = TraceContextPropagator::new();
-            match headers.get(TRACESTATE) {
-                Some(state) if !is_printable(state) => {
-                    propagator.extract_with_context(&empty, &WithoutTracestate(headers))
-                }
-                _ => propagator.extract_with_context(&empty, headers),
+        Format::TraceContext => match headers.get("traceparent").and_then(w3c::parse) {
+            Some((trace_id, span_id, flags)) => {
+                let state = headers
+                    .get(TRACESTATE)
+                    .filter(|state| is_printable(state))
+                    .and_then(|state| state.parse().ok())
+                    .unwrap_or_default();
+                empty.with_remote_span_context(SpanContext::new(
+                    trace_id, span_id, flags, true, state,
+                ))
             }
-        }
+            None => empty,
+        },
         Format::B3 | Format::B3Multi => match b3::extract(headers) {
             Some(parent) => empty.with_remote_span_context(parent),
             None => empty,
@@ -213,29 +218,10 @@ const TRACESTATE: &str = "tracestate";
 /// Whether every character of a `tracestate` is one W3C Trace Context
 /// allows there: printable ASCII. The SDK's parser does not look at the
 /// values, and a list that cannot be passed on as received is dropped
-/// whole, as the specification asks; the parent's ids still count.
+/// whole, as the specification asks; the parent's ids still count. So is
+/// a list the SDK's parser rejects.
 fn is_printable(tracestate: &str) -> bool {
     tracestate.bytes().all(|b| (0x20..=0x7e).contains(&b))
-}
-
-/// Headers as received, less `tracestate`.
-struct WithoutTracestate<'a>(&'a dyn Extractor);
-
-impl Extractor for WithoutTracestate<'_> {
-    fn get(&self, key: &str) -> Option<&str> {
-        match key {
-            TRACESTATE => None,
-            key => self.0.get(key),
-        }
-    }
-
-    fn keys(&self) -> Vec<&str> {
-        self.0
-            .keys()
-            .into_iter()
-            .filter(|k| *k != TRACESTATE)
-            .collect()
-    }
 }
 
 struct HeaderWriter<'a>(&'a mut HeaderMap);

@@ -178,21 +178,24 @@ impl Integration {
     pub(crate) fn start_in(
         &self,
         kind: SpanKind,
-        name: Cow<'static, str>,
+        name: impl FnOnce() -> Cow<'static, str>,
         parent: &Context,
         recorder: impl Recorder,
     ) -> (Context, bool) {
-        let builder = SpanBuilder::from_name(name).with_kind(kind);
+        let builder = || SpanBuilder::from_name(name()).with_kind(kind);
         match presample(parent) {
             Presampled::Dropped(cx) => (cx, false),
             Presampled::KeptRoot(trace_id) => {
                 // Attributes first: code they run must not take the trace id
                 // drawn for this span.
                 let recorder = recorder.up_front();
+                let builder = builder();
                 in_trace(trace_id, || self.start_kept(builder, parent, recorder))
             }
-            Presampled::Kept => self.start_kept(builder, parent, recorder.up_front()),
-            Presampled::Undecided => self.start_sdk(builder, parent, |span| recorder.record(span)),
+            Presampled::Kept => self.start_kept(builder(), parent, recorder.up_front()),
+            Presampled::Undecided => {
+                self.start_sdk(builder(), parent, |span| recorder.record(span))
+            }
         }
     }
 

@@ -42,23 +42,56 @@ impl Integration {
         parent: &Context,
         attributes: impl FnOnce() -> Vec<KeyValue>,
     ) -> ActiveSpan {
+        self.start_recording(kind, || name.into(), parent, Attributes(attributes))
+    }
+
+    /// [`start`](Self::start) with a name that costs something to build (a
+    /// route to look up, a string to format): `name` is called only when
+    /// the span records, or when a sampler census does not know needs it.
+    ///
+    /// ```
+    /// use opentelemetry::trace::SpanKind;
+    /// use census_core::registry::Integration;
+    /// static WEB: Integration = Integration::new("web", "my-web", "0.1.0");
+    /// let route = "/users/{id}";
+    /// let span = WEB.start_named_by(
+    ///     SpanKind::Server,
+    ///     || format!("GET {route}").into(),
+    ///     &census_core::context::current(),
+    ///     Vec::new,
+    /// );
+    /// assert!(!span.is_recording(), "no provider is installed here");
+    /// ```
+    pub fn start_named_by(
+        &'static self,
+        kind: SpanKind,
+        name: impl FnOnce() -> Cow<'static, str>,
+        parent: &Context,
+        attributes: impl FnOnce() -> Vec<KeyValue>,
+    ) -> ActiveSpan {
         self.start_recording(kind, name, parent, Attributes(attributes))
     }
 
-    /// [`start`](Self::start), with `record` giving a recording span its
-    /// attributes (and, for statements, its final name) before it is
-    /// shared.
+    /// [`start_named_by`](Self::start_named_by), with `record` giving a
+    /// recording span its attributes (and, for statements, its final name)
+    /// before it is shared.
     pub(crate) fn start_recording(
         &'static self,
         kind: SpanKind,
-        name: impl Into<Cow<'static, str>>,
+        name: impl FnOnce() -> Cow<'static, str>,
         parent: &Context,
         record: impl Recorder,
     ) -> ActiveSpan {
-        let name = name.into();
         let request = matches!(kind, SpanKind::Server | SpanKind::Consumer);
         // Copied once, shared by every child that reads it.
-        let operation = request.then(|| std::sync::Arc::<str>::from(&*name));
+        let mut operation = None;
+        let name = || {
+            let name = name();
+            if request {
+                operation = Some(std::sync::Arc::<str>::from(&*name));
+            }
+            name
+        };
         let (mut cx, recording) = self.start_in(kind, name, parent, record);
         if recording && let Some(operation) = operation {
             cx = crate::operation::within(cx, operation);

@@ -86,7 +86,7 @@ impl SqlSpans {
         }
         let span = self.integration.start_recording(
             SpanKind::Client,
-            self.system.name(),
+            || self.system.name().into(),
             &crate::context::current(),
             |span: &mut dyn ObjectSafeSpan| {
                 let prepared = self.prepare(sql().as_ref());

@@ -1,0 +1,126 @@
+//! W3C Trace Context's `traceparent`, read as the specification reads it.
+//!
+//! Every traced request reads one, so it is parsed in place: the SDK's
+//! propagator splits the value into a vector and parses each id with
+//! `from_str_radix`, which also accepts ids of the wrong length.
+
+use opentelemetry::trace::{SpanId, TraceFlags, TraceId};
+
+/// Length of a version `00` value, and of the part of a later version's
+/// value that version `00` defines.
+const LEN: usize = 55;
+
+/// The ids and flags of a valid `traceparent` value (spaces and tabs
+/// around it ignored), or `None`.
+///
+/// Version `00` must be exactly its 55 characters; a later version is read
+/// by version `00`'s layout when its value starts like one and any further
+/// field follows a `-`; version `ff` is invalid. Ids and flags are
+/// lowercase hex; all-zero ids are invalid. Of the flags, only `sampled`
+/// is kept: the others say nothing to a child.
+pub(super) fn parse(value: &str) -> Option<(TraceId, SpanId, TraceFlags)> {
+    let value = value.trim_matches([' ', '\t']).as_bytes();
+    if value.len() < LEN || [value[2], value[35], value[52]] != [b'-'; 3] {
+        return None;
+    }
+    match hex(&value[..2])? {
+        0xff => return None,
+        0 if value.len() != LEN => return None,
+        _ if value.len() > LEN && value[LEN] != b'-' => return None,
+        _ => {}
+    }
+    let trace_id = hex(&value[3..35])?;
+    let span_id = u64::try_from(hex(&value[36..52])?).ok()?;
+    let flags = u8::try_from(hex(&value[53..LEN])?).ok()?;
+    if trace_id == 0 || span_id == 0 {
+        return None;
+    }
+    Some((
+        TraceId::from(trace_id),
+        SpanId::from(span_id),
+        TraceFlags::new(flags) & TraceFlags::SAMPLED,
+    ))
+}
+
+/// The value of at most 32 lowercase hex digits.
+fn hex(digits: &[u8]) -> Option<u128> {
+    digits.iter().try_fold(0u128, |value, &digit| {
+        let nibble = match digit {
+            b'0'..=b'9' => digit - b'0',
+            b'a'..=b'f' => digit - b'a' + 10,
+            _ => return None,
+        };
+        Some(value << 4 | u128::from(nibble))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const VALID: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+    #[test]
+    fn a_valid_value_gives_its_ids_and_sampled_flag() {
+        let (trace_id, span_id, flags) = parse(VALID).unwrap();
+        assert_eq!(
+            trace_id,
+            TraceId::from(0x4bf9_2f35_77b3_4da6_a3ce_929d_0e0e_4736)
+        );
+        assert_eq!(span_id, SpanId::from(0x00f0_67aa_0ba9_02b7));
+        assert_eq!(flags, TraceFlags::SAMPLED);
+        let unsampled = VALID.replace("-01", "-00");
+        assert_eq!(parse(&unsampled).unwrap().2, TraceFlags::NOT_SAMPLED);
+        // Flags this version does not define are ignored, not fatal.
+        assert_eq!(
+            parse(&VALID.replace("-01", "-09")).unwrap().2,
+            TraceFlags::SAMPLED
+        );
+        assert_eq!(
+            parse(&VALID.replace("-01", "-02")).unwrap().2,
+            TraceFlags::NOT_SAMPLED
+        );
+        assert_eq!(parse(&format!(" \t{VALID} ")).unwrap().0, trace_id);
+    }
+
+    #[test]
+    fn later_versions_are_read_by_the_layout_of_version_00() {
+        let later = VALID.replacen("00", "cc", 1);
+        assert!(parse(&later).is_some());
+        assert!(parse(&format!("{later}-what-comes-next")).is_some());
+        assert_eq!(parse(&format!("{later}xyz")), None);
+        assert_eq!(parse(&VALID.replacen("00", "ff", 1)), None);
+    }
+
+    #[test]
+    fn malformed_values_are_rejected() {
+        let rejected = [
+            String::new(),
+            format!("{VALID}-"),
+            format!("{VALID}0"),
+            VALID[..54].to_owned(),
+            VALID.to_uppercase(),
+            VALID.replace("4bf9", "4BF9"),
+            VALID.replace("00f0", "00F0"),
+            VALID.replace("-01", "-0x"),
+            VALID.replace("4bf9", "4bg9"),
+            VALID.replacen('-', "_", 1),
+            VALID.replace("4bf92f3577b34da6a3ce929d0e0e4736", &"0".repeat(32)),
+            VALID.replace("00f067aa0ba902b7", &"0".repeat(16)),
+            // Ids of the wrong length, which the SDK's parser takes.
+            "00-4bf92f3577b34da6a3ce929d0e0e47-00f067aa0ba902b7aa-01".to_owned(),
+            "00-+bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".to_owned(),
+            VALID.replacen("00", "0g", 1),
+        ];
+        for value in rejected {
+            assert_eq!(parse(&value), None, "{value:?}");
+        }
+    }
+
+    #[test]
+    fn what_is_read_is_what_census_writes() {
+        let (trace_id, span_id, flags) = parse(VALID).unwrap();
+        let written = format!("00-{trace_id}-{span_id}-{:02x}", flags.to_u8());
+        assert_eq!(written, VALID);
+    }
+}
