@@ -21,9 +21,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use mysql_async::prelude::Queryable as _;
 use opentelemetry::Context;
 use opentelemetry::context::FutureExt as _;
-use opentelemetry::trace::{
-    SpanContext, SpanId, TraceContextExt as _, TraceFlags, TraceId, TraceState,
-};
+use opentelemetry::trace::TraceContextExt as _;
 use tokio::runtime::Runtime;
 
 const ROUNDS: usize = 9;
@@ -50,13 +48,9 @@ impl Variant {
     fn context(self) -> Context {
         match self {
             Variant::Sampled | Variant::Disabled => Context::new(),
-            Variant::Unsampled => Context::new().with_remote_span_context(SpanContext::new(
-                TraceId::from(0x4bf9_2f35_77b3_4da6_a3ce_929d_0e0e_4736),
-                SpanId::from(0x00f0_67aa_0ba9_02b7),
-                TraceFlags::NOT_SAMPLED,
-                true,
-                TraceState::default(),
-            )),
+            Variant::Unsampled => {
+                Context::new().with_remote_span_context(census_core::testing::unsampled_caller().0)
+            }
         }
     }
 }

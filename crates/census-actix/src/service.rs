@@ -105,7 +105,7 @@ where
                 SpanKind::Server,
                 || {
                     let name = HttpServerRequest::span_name_for(&method, route().as_deref());
-                    self.hooks.name(&info, name).into()
+                    self.hooks.name(&info, name)
                 },
                 &census_core::propagation::extract_from(&Headers(headers)),
                 || describe(&request, &method, route().clone()).into_attributes(),

@@ -81,13 +81,17 @@ where
             if !self.hooks.traces_outgoing(&info) {
                 return InSpan::new(self.inner.call(request), None, untraced);
             }
-            let command =
-                HttpCommand::from_uri(request.method(), request.uri(), info.header("host"));
             let span = INTEGRATION.start(
                 SpanKind::Client,
-                self.hooks.name(&info, command.span_name()),
+                self.hooks
+                    .name(&info, HttpCommand::span_name_for(request.method())),
                 &census_core::context::current(),
-                || command.attributes(),
+                // Described only when sampled: the URL is parsed and
+                // redacted.
+                || {
+                    HttpCommand::from_uri(request.method(), request.uri(), info.header("host"))
+                        .attributes()
+                },
             );
             self.hooks.request(&info, &span.span());
             span

@@ -69,12 +69,13 @@ impl Middleware for TracingMiddleware {
             if !self.hooks.traces_outgoing(&info) {
                 None
             } else {
-                let command = HttpCommand::new(request.method(), url);
                 let span = INTEGRATION.start(
                     SpanKind::Client,
-                    self.hooks.name(&info, command.span_name()),
+                    self.hooks
+                        .name(&info, HttpCommand::span_name_for(request.method())),
                     &census_core::context::current(),
-                    || command.attributes(),
+                    // Described only when sampled: the URL is redacted.
+                    || HttpCommand::new(request.method(), url).attributes(),
                 );
                 self.hooks.request(&info, &span.span());
                 Some(span)

@@ -77,7 +77,7 @@ where
                     SpanKind::Server,
                     || {
                         let name = HttpServerRequest::span_name_for(request.method(), route());
-                        self.hooks.name(&info, name).into()
+                        self.hooks.name(&info, name)
                     },
                     &parent,
                     || describe(&request, route()).into_attributes(),

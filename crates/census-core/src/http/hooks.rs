@@ -1,3 +1,4 @@
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
@@ -128,9 +129,14 @@ impl HttpHooks {
     }
 
     /// The span's name: `default`, unless overridden.
-    pub fn name(&self, request: &RequestInfo<'_>, default: String) -> String {
+    pub fn name(
+        &self,
+        request: &RequestInfo<'_>,
+        default: impl Into<Cow<'static, str>>,
+    ) -> Cow<'static, str> {
+        let default = default.into();
         match &self.name {
-            Some(name) => name(request, &default),
+            Some(name) => Cow::Owned(name(request, &default)),
             None => default,
         }
     }

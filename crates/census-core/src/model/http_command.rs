@@ -79,10 +79,22 @@ impl HttpCommand {
     }
 
     /// The method, as client spans are named: low cardinality by design.
-    pub fn span_name(&self) -> String {
-        match method_name(&self.method) {
-            "_OTHER" => "HTTP".to_owned(),
-            known => known.to_owned(),
+    pub fn span_name(&self) -> &'static str {
+        Self::span_name_for(&self.method)
+    }
+
+    /// The [`span_name`](Self::span_name) of a request with `method`,
+    /// known before the request is described (only a sampled request
+    /// needs the rest).
+    ///
+    /// ```
+    /// use census_core::model::HttpCommand;
+    /// assert_eq!(HttpCommand::span_name_for(&http::Method::from_bytes(b"PURGE").unwrap()), "HTTP");
+    /// ```
+    pub fn span_name_for(method: &http::Method) -> &'static str {
+        match method_name(method) {
+            "_OTHER" => "HTTP",
+            known => known,
         }
     }
 

@@ -7,11 +7,10 @@
 use http::HeaderMap;
 use http::header::{HeaderName, HeaderValue};
 use opentelemetry::Context;
-use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
+use opentelemetry::propagation::{Extractor, Injector};
 use std::sync::atomic::{AtomicU8, Ordering};
 
 use opentelemetry::trace::{SpanContext, TraceContextExt};
-use opentelemetry_sdk::propagation::TraceContextPropagator;
 
 mod b3;
 mod w3c;
@@ -139,7 +138,20 @@ pub fn inject(cx: &Context, headers: &mut HeaderMap) {
     let span = cx.span();
     let ids = span.span_context();
     match format() {
-        Format::TraceContext => TraceContextPropagator::new().inject_context(cx, writer),
+        Format::TraceContext if ids.is_valid() => {
+            static TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
+            static TRACESTATE_NAME: HeaderName = HeaderName::from_static(TRACESTATE);
+            if let Ok(value) = HeaderValue::from_bytes(&w3c::write(ids)) {
+                writer.0.insert(&TRACEPARENT, value);
+            }
+            // An empty list is not sent; one the request carried from
+            // elsewhere must not go on in this trace.
+            match HeaderValue::from_str(&ids.trace_state().header()) {
+                Ok(state) if !state.is_empty() => writer.0.insert(&TRACESTATE_NAME, state),
+                _ => writer.0.remove(&TRACESTATE_NAME),
+            };
+        }
+        Format::TraceContext => {}
         Format::B3 if ids.is_valid() => b3::inject_single(ids, writer),
         Format::B3Multi if ids.is_valid() => b3::inject_multi(ids, writer),
         Format::B3 | Format::B3Multi => {}
@@ -181,14 +193,8 @@ pub fn sql_comment(cx: &Context) -> Option<String> {
 pub fn traceparent(cx: &Context) -> Option<String> {
     let span = cx.span();
     let ids = span.span_context();
-    ids.is_valid().then(|| {
-        format!(
-            "00-{}-{}-{:02x}",
-            ids.trace_id(),
-            ids.span_id(),
-            ids.trace_flags().to_u8()
-        )
-    })
+    ids.is_valid()
+        .then(|| w3c::write(ids).into_iter().map(char::from).collect())
 }
 
 /// `sql` with [`sql_comment`] appended; `None` when `cx` has no valid
@@ -250,6 +256,32 @@ mod tests {
         );
         headers.insert("tracestate", HeaderValue::from_str(tracestate).unwrap());
         extract(&headers).span().span_context().clone()
+    }
+
+    #[test]
+    fn injection_writes_the_span_and_replaces_what_the_request_carried() {
+        let cx = Context::new().with_remote_span_context(extracted("rojo=00f067aa0ba902b7"));
+        let mut headers = HeaderMap::new();
+        headers.insert("traceparent", HeaderValue::from_static("stale"));
+        headers.insert("tracestate", HeaderValue::from_static("stale=1"));
+        inject(&cx, &mut headers);
+        assert_eq!(
+            headers["traceparent"],
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+        );
+        assert_eq!(headers["tracestate"], "rojo=00f067aa0ba902b7");
+
+        // No list of its own: none is sent, not even the stale one.
+        let ids = extracted("");
+        assert_eq!(ids.trace_state().header(), "");
+        inject(&Context::new().with_remote_span_context(ids), &mut headers);
+        assert_eq!(headers.get_all("tracestate").iter().count(), 0);
+        assert_eq!(headers.get_all("traceparent").iter().count(), 1);
+
+        // No span: nothing is written.
+        let mut untouched = HeaderMap::new();
+        inject(&Context::new(), &mut untouched);
+        assert!(untouched.is_empty());
     }
 
     #[test]

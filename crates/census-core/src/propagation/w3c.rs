@@ -4,7 +4,7 @@
 //! propagator splits the value into a vector and parses each id with
 //! `from_str_radix`, which also accepts ids of the wrong length.
 
-use opentelemetry::trace::{SpanId, TraceFlags, TraceId};
+use opentelemetry::trace::{SpanContext, SpanId, TraceFlags, TraceId};
 
 /// Length of a version `00` value, and of the part of a later version's
 /// value that version `00` defines.
@@ -40,6 +40,25 @@ pub(super) fn parse(value: &str) -> Option<(TraceId, SpanId, TraceFlags)> {
         SpanId::from(span_id),
         TraceFlags::new(flags) & TraceFlags::SAMPLED,
     ))
+}
+
+/// `ids` as a version `00` value, written in place: every traced call
+/// sends one.
+pub(super) fn write(ids: &SpanContext) -> [u8; LEN] {
+    let mut out = [b'-'; LEN];
+    out[..2].copy_from_slice(b"00");
+    write_hex(&mut out[3..35], &ids.trace_id().to_bytes());
+    write_hex(&mut out[36..52], &ids.span_id().to_bytes());
+    write_hex(&mut out[53..LEN], &[ids.trace_flags().to_u8()]);
+    out
+}
+
+fn write_hex(out: &mut [u8], bytes: &[u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for (pair, byte) in out.chunks_exact_mut(2).zip(bytes) {
+        pair[0] = DIGITS[usize::from(byte >> 4)];
+        pair[1] = DIGITS[usize::from(byte & 0xf)];
+    }
 }
 
 /// The value of at most 32 lowercase hex digits.
@@ -120,7 +139,23 @@ mod tests {
     #[test]
     fn what_is_read_is_what_census_writes() {
         let (trace_id, span_id, flags) = parse(VALID).unwrap();
-        let written = format!("00-{trace_id}-{span_id}-{:02x}", flags.to_u8());
-        assert_eq!(written, VALID);
+        let ids = SpanContext::new(trace_id, span_id, flags, true, Default::default());
+        assert_eq!(&write(&ids), VALID.as_bytes());
+        let ids = SpanContext::new(
+            TraceId::from(u128::MAX),
+            SpanId::from(1),
+            TraceFlags::NOT_SAMPLED,
+            false,
+            Default::default(),
+        );
+        let written = write(&ids);
+        assert_eq!(
+            &written,
+            format!("00-{}-0000000000000001-00", "f".repeat(32)).as_bytes()
+        );
+        assert_eq!(
+            parse(std::str::from_utf8(&written).unwrap()).unwrap().0,
+            TraceId::from(u128::MAX)
+        );
     }
 }
