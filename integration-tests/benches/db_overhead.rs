@@ -1,14 +1,18 @@
 //! What tracing costs a database call on the real local servers: `SELECT 1`
-//! through tokio-postgres, mysql_async and sqlx (PostgreSQL and MySQL),
+//! through tokio-postgres, mysql_async, sqlx (PostgreSQL and MySQL) and
+//! diesel (PostgreSQL), and a `find` by `_id` through the MongoDB driver,
 //! traced (the default sampler, batch processor, exporter that discards)
 //! against the raw client: sampled (a new operation), unsampled (the
 //! caller's `traceparent` said not sampled) and with the integration off.
 //!
 //! Each variant is measured in pairs with the raw call (see
 //! `census_integration_tests::paired`): raw and traced alternate call by
-//! call on the same connection (the wrapper's `get_ref`/`get_mut`), so
+//! call on the same connection (the wrapper's `get_ref`/`get_mut`; for
+//! diesel, census's instrumentation switched off for the raw call), so
 //! both see the same machine and the same server backend, and the ratio of
-//! their totals is the variant's cost. Criterion reports the time of a
+//! their totals is the variant's cost. MongoDB's tracing hooks into the
+//! client's options, so its raw calls go through a second client of the
+//! same server. Criterion reports the time of a
 //! pair; the ratios go to `pairs.json`, one per round, and the table shows
 //! their median.
 
@@ -114,8 +118,9 @@ fn rounds(
         }
     }
     group.finish();
-    let written = pairs.write().expect("pairs.json written");
-    println!("{group_name}: pairs in {}", written.display());
+    if let Some(written) = pairs.write().expect("pairs.json written") {
+        println!("{group_name}: pairs in {}", written.display());
+    }
 }
 
 fn postgres(c: &mut Criterion, rt: &Runtime) {
@@ -173,6 +178,85 @@ macro_rules! sqlx_rounds {
     }};
 }
 
+fn mongodb(c: &mut Criterion, rt: &Runtime) {
+    use mongodb::bson::{Document, doc};
+    let url = services::mongodb_url();
+    let collection = |traced: bool| {
+        rt.block_on(async {
+            let mut options = mongodb::options::ClientOptions::parse(&url)
+                .await
+                .unwrap_or_else(|e| services::unreachable("mongodb", &url, &e));
+            if traced {
+                census::mongodb::Commands::new().install(&mut options);
+            }
+            let client = mongodb::Client::with_options(options).unwrap();
+            client
+                .database(&format!("census_bench_{}", std::process::id()))
+                .collection::<Document>("orders")
+        })
+    };
+    let (raw, traced) = (collection(false), collection(true));
+    rt.block_on(raw.insert_one(doc! { "_id": 1, "total": 42 }).into_future())
+        .unwrap_or_else(|e| services::unreachable("mongodb", &url, &e));
+    rounds(
+        c,
+        "mongodb_find_one",
+        &census::mongodb::INTEGRATION,
+        |cx, iters| {
+            rt.block_on(pairs!(iters, cx,
+            raw: raw.find_one(doc! { "_id": 1 }).into_future(),
+            traced: traced.find_one(doc! { "_id": 1 }).into_future()))
+        },
+    );
+    rt.block_on(raw.drop().into_future()).unwrap();
+}
+
+/// census's diesel instrumentation, idle while `on` is false: diesel keeps
+/// one instrumentation per connection, and a new one would start with an
+/// empty statement cache.
+struct Switched {
+    on: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    inner: census::diesel::CensusInstrumentation,
+}
+
+impl diesel::connection::Instrumentation for Switched {
+    fn on_connection_event(&mut self, event: diesel::connection::InstrumentationEvent<'_>) {
+        if self.on.load(std::sync::atomic::Ordering::Relaxed) {
+            self.inner.on_connection_event(event);
+        }
+    }
+}
+
+fn diesel(c: &mut Criterion) {
+    use diesel::{Connection as _, RunQueryDsl as _};
+    let url = services::postgres_url();
+    let mut conn = diesel::PgConnection::establish(&url)
+        .unwrap_or_else(|e| services::unreachable("postgres", &url, &e));
+    let on = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    conn.set_instrumentation(Switched {
+        on: on.clone(),
+        inner: census::diesel::CensusInstrumentation::from_url(&url),
+    });
+    rounds(
+        c,
+        "diesel_postgres_select_1",
+        &census::diesel::INTEGRATION,
+        |cx, iters| {
+            let _attached = cx.clone().attach();
+            let mut totals = Totals::default();
+            for i in 0..iters {
+                for side in Side::order(i) {
+                    on.store(side == Side::Measured, std::sync::atomic::Ordering::Relaxed);
+                    let start = Instant::now();
+                    answered(diesel::sql_query("SELECT 1").execute(&mut conn));
+                    totals.add(side, start);
+                }
+            }
+            totals
+        },
+    );
+}
+
 fn db_overhead(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -198,6 +282,8 @@ fn db_overhead(c: &mut Criterion) {
         services::mysql_url(),
         sqlx::MySqlConnection
     );
+    mongodb(c, &rt);
+    diesel(c);
     tracer.shutdown(Duration::from_secs(5)).unwrap();
 }
 

@@ -119,11 +119,15 @@ impl Pairs {
     }
 
     /// Writes the mean time per call of each side, by round, to
-    /// `<criterion dir>/<group>/pairs.json`, replacing an earlier run's.
+    /// `<criterion dir>/<group>/pairs.json`, replacing an earlier run's;
+    /// nothing when no pair ran (a filter left the group out).
     ///
     /// # Errors
     /// When the file cannot be written.
-    pub fn write(&self) -> std::io::Result<PathBuf> {
+    pub fn write(&self) -> std::io::Result<Option<PathBuf>> {
+        if self.entries.is_empty() {
+            return Ok(None);
+        }
         let dir = criterion_dir().join(&self.group);
         std::fs::create_dir_all(&dir)?;
         let per_call = |total: Duration, pairs: u64| total.as_nanos() as f64 / pairs.max(1) as f64;
@@ -146,7 +150,7 @@ impl Pairs {
             &path,
             serde_json::to_string_pretty(&json!({ "group": self.group, "pairs": pairs }))?,
         )?;
-        Ok(path)
+        Ok(Some(path))
     }
 }
 

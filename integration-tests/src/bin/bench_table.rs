@@ -123,6 +123,42 @@ const PAIRS: &[(&str, &str, &str, &str)] = &[
         "sqlx MySQL `SELECT 1`, off vs raw",
     ),
     (
+        "mongodb_find_one",
+        "traced_sampled vs raw",
+        "raw vs traced_sampled",
+        "MongoDB `find` by `_id`, sampled vs raw",
+    ),
+    (
+        "mongodb_find_one",
+        "traced_unsampled vs raw",
+        "raw vs traced_unsampled",
+        "MongoDB `find` by `_id`, unsampled vs raw",
+    ),
+    (
+        "mongodb_find_one",
+        "traced_disabled vs raw",
+        "raw vs traced_disabled",
+        "MongoDB `find` by `_id`, off vs raw",
+    ),
+    (
+        "diesel_postgres_select_1",
+        "traced_sampled vs raw",
+        "raw vs traced_sampled",
+        "diesel PostgreSQL `SELECT 1`, sampled vs raw",
+    ),
+    (
+        "diesel_postgres_select_1",
+        "traced_unsampled vs raw",
+        "raw vs traced_unsampled",
+        "diesel PostgreSQL `SELECT 1`, unsampled vs raw",
+    ),
+    (
+        "diesel_postgres_select_1",
+        "traced_disabled vs raw",
+        "raw vs traced_disabled",
+        "diesel PostgreSQL `SELECT 1`, off vs raw",
+    ),
+    (
         "http_server",
         "axum_census vs axum_bare",
         "axum_bare vs axum_census",
