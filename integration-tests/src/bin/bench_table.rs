@@ -51,6 +51,18 @@ const PAIRS: &[(&str, &str, &str, &str)] = &[
         "sqlx SQLite query, integration off vs raw",
     ),
     (
+        "sqlite_fetch_optional",
+        "tracing_opentelemetry",
+        "raw",
+        "sqlx SQLite query, sqlx logging + tracing-opentelemetry vs raw",
+    ),
+    (
+        "sqlite_fetch_optional",
+        "traced_sampled",
+        "tracing_opentelemetry",
+        "sqlx SQLite query, census vs sqlx logging + tracing-opentelemetry",
+    ),
+    (
         "tokio_postgres_select_1",
         "traced_sampled vs raw",
         "raw vs traced_sampled",
@@ -205,18 +217,6 @@ const PAIRS: &[(&str, &str, &str, &str)] = &[
         "actix_census_off vs actix_bare",
         "actix_bare vs actix_census_off",
         "actix-web `GET /` ×16, census integration off vs bare",
-    ),
-    (
-        "sqlite_fetch_optional",
-        "tracing_opentelemetry",
-        "raw",
-        "sqlx SQLite query, sqlx logging + tracing-opentelemetry vs raw",
-    ),
-    (
-        "sqlite_fetch_optional",
-        "traced_sampled",
-        "tracing_opentelemetry",
-        "sqlx SQLite query, census vs sqlx logging + tracing-opentelemetry",
     ),
     (
         "http_server",
