@@ -92,49 +92,44 @@ fn app() -> App<
         )
 }
 
+/// Serves the apps `$factory` makes on loopback, one worker, on a thread
+/// of its own; a macro because `HttpServer::new`'s bounds name the app's
+/// whole type.
+macro_rules! serve_apps {
+    ($factory:expr) => {{
+        spans();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        std::thread::spawn(move || {
+            actix_web::rt::System::new().block_on(async move {
+                HttpServer::new($factory)
+                    .workers(1)
+                    .listen(listener)
+                    .unwrap()
+                    .run()
+                    .await
+                    .unwrap()
+            })
+        });
+        addr
+    }};
+}
+
 fn serve() -> SocketAddr {
-    spans();
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    std::thread::spawn(move || {
-        actix_web::rt::System::new().block_on(async move {
-            HttpServer::new(app)
-                .workers(1)
-                .listen(listener)
-                .unwrap()
-                .run()
-                .await
-                .unwrap()
-        })
-    });
-    addr
+    serve_apps!(app)
 }
 
 /// [`serve`], with a middleware outside census's that boxes every
 /// response body, as `Compress` and `from_fn` middlewares do: a body whole
 /// already then goes out without being polled.
 fn serve_boxed() -> SocketAddr {
-    spans();
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    std::thread::spawn(move || {
-        actix_web::rt::System::new().block_on(async move {
-            HttpServer::new(|| {
-                app().wrap(actix_web::middleware::from_fn(
-                    |request, next: actix_web::middleware::Next<_>| async move {
-                        Ok::<_, actix_web::Error>(next.call(request).await?.map_into_boxed_body())
-                    },
-                ))
-            })
-            .workers(1)
-            .listen(listener)
-            .unwrap()
-            .run()
-            .await
-            .unwrap()
-        })
-    });
-    addr
+    serve_apps!(|| {
+        app().wrap(actix_web::middleware::from_fn(
+            |request, next: actix_web::middleware::Next<_>| async move {
+                Ok::<_, actix_web::Error>(next.call(request).await?.map_into_boxed_body())
+            },
+        ))
+    })
 }
 
 /// A remote caller's context, sampled, with a trace state.

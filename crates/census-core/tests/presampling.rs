@@ -158,3 +158,47 @@ fn with_the_default_sampler_census_follows_the_parent_as_the_sdk_does() {
     let (ours, _, theirs, _) = both(&tracer, &remote_parent(HIGH, false));
     assert!(ours.is_valid() && !theirs.is_valid(), "census decided");
 }
+
+#[test]
+fn a_name_built_on_demand_is_built_only_for_a_span_that_records() {
+    let _serial = SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    PRESAMPLED.set_enabled(true);
+    // 30%: the trace id scored 25.7 is kept, the one scored 33.5 dropped.
+    let (tracer, exporter) = installed(ProbabilitySampler::new(0.3).unwrap());
+    let built = std::cell::Cell::new(0);
+    let start = |parent: &Context| {
+        PRESAMPLED.start_named_by(
+            SpanKind::Server,
+            || {
+                built.set(built.get() + 1);
+                "GET /users/{id}".into()
+            },
+            parent,
+            Vec::new,
+        )
+    };
+
+    let dropped = start(&remote_parent(HIGH, false));
+    assert!(!dropped.is_recording());
+    assert_eq!(built.get(), 0, "an unsampled span is not named");
+    drop(dropped);
+
+    let kept = start(&remote_parent(LOW, true));
+    assert!(kept.is_recording());
+    assert_eq!(built.get(), 1);
+    // A request span's name is also the operation of its children.
+    PRESAMPLED
+        .start(SpanKind::Internal, "child", kept.context(), Vec::new)
+        .finish(&Outcome::Ok);
+    kept.finish(&Outcome::Ok);
+    let spans = exporter.get_finished_spans().unwrap();
+    let names: Vec<_> = spans.iter().map(|s| s.name.as_ref()).collect();
+    assert_eq!(names, ["child", "GET /users/{id}"]);
+    assert!(spans[0].attributes.contains(&KeyValue::new(
+        census_core::operation::OPERATION_NAME_ATTRIBUTE,
+        "GET /users/{id}"
+    )));
+    tracer.shutdown(std::time::Duration::from_secs(1)).unwrap();
+}
