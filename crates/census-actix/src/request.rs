@@ -10,7 +10,7 @@ use opentelemetry::propagation::Extractor;
 pub(crate) fn describe(
     request: &ServiceRequest,
     method: &http::Method,
-    route: Option<String>,
+    route: Option<&str>,
 ) -> HttpServerRequest {
     let headers = request.headers();
     let described = HttpServerRequest::from_parts(

@@ -1,5 +1,5 @@
-//! Reads the criterion results under `CRITERION_DIR` (default
-//! `$CARGO_TARGET_DIR/criterion`) and prints the markdown comparison table
+//! Reads the criterion results under `CRITERION_DIR` (default: where the
+//! benches write them, `paired::criterion_dir`) and prints the markdown comparison table
 //! of `scripts/bench`: for each pair measured in the same run, both
 //! medians and their ratio. With `--readme FILE`, also writes it into
 //! FILE between `<!-- bench:start -->` and `<!-- bench:end -->`, after a
@@ -292,10 +292,7 @@ type Results = BTreeMap<String, BTreeMap<String, BTreeMap<Option<u32>, f64>>>;
 
 fn main() {
     let dir = std::env::var_os("CRITERION_DIR").map_or_else(
-        || {
-            let target = std::env::var_os("CARGO_TARGET_DIR").unwrap_or_else(|| "target".into());
-            PathBuf::from(target).join("criterion")
-        },
+        census_integration_tests::paired::criterion_dir,
         PathBuf::from,
     );
     let mut results = Results::new();
