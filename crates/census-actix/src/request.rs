@@ -2,6 +2,7 @@
 
 use actix_web::dev::ServiceRequest;
 use actix_web::http::header::{self, HeaderMap, HeaderName};
+use census_core::http::RequestInfo;
 use census_core::model::HttpServerRequest;
 use opentelemetry::propagation::Extractor;
 
@@ -9,17 +10,13 @@ use opentelemetry::propagation::Extractor;
 /// types (http 0.2) read into the model every server integration shares.
 pub(crate) fn describe(
     request: &ServiceRequest,
-    method: &http::Method,
+    info: &RequestInfo<'_>,
     route: Option<&str>,
 ) -> HttpServerRequest {
-    let headers = request.headers();
-    let described = HttpServerRequest::from_parts(
-        method,
-        request.path(),
+    let described = HttpServerRequest::from_info(
+        info,
         Some(request.query_string()),
         request.app_config().secure(),
-        request.uri().authority().map(|a| a.as_str()),
-        |name| header(headers, name),
     );
     let described = match route {
         Some(route) => described.with_route(route),

@@ -108,7 +108,7 @@ where
                     self.hooks.name(&info, name)
                 },
                 &census_core::propagation::extract_from(&Headers(headers)),
-                || describe(&request, &method, route().as_deref()).into_attributes(),
+                || describe(&request, &info, route().as_deref()).into_attributes(),
             );
             self.hooks.request(&info, &span.span());
             span

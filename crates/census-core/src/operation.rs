@@ -7,11 +7,10 @@
 //! from the request's start, and [`OperationNameProcessor`] writes it onto
 //! every span started inside as [`OPERATION_NAME_ATTRIBUTE`].
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use opentelemetry::trace::Span as _;
-use opentelemetry::{Context, KeyValue};
+use opentelemetry::{Context, KeyValue, StringValue};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
@@ -23,7 +22,7 @@ pub const OPERATION_NAME_ATTRIBUTE: &str = "census.operation.name";
 
 /// The name of the request a context belongs to.
 #[derive(Debug, Clone)]
-struct OperationName(Arc<str>);
+struct OperationName(StringValue);
 
 /// `cx` marked as belonging to the request `name`, for the spans started
 /// inside it. Census's lifecycle does this when a Server or Consumer span
@@ -32,7 +31,7 @@ struct OperationName(Arc<str>);
 /// ```
 /// let cx = census_core::operation::within(opentelemetry::Context::new(), "GET /orders/{id}");
 /// ```
-pub fn within(cx: Context, name: impl Into<Arc<str>>) -> Context {
+pub fn within(cx: Context, name: impl Into<StringValue>) -> Context {
     cx.with_value(OperationName(name.into()))
 }
 

@@ -80,7 +80,7 @@ where
                         self.hooks.name(&info, name)
                     },
                     &parent,
-                    || describe(&request, route()).into_attributes(),
+                    || describe(&request, &info, route()).into_attributes(),
                 )
             };
             self.hooks.request(&info, &span.span());
@@ -108,8 +108,14 @@ fn framework_route<B>(_: &Request<B>) -> Option<&str> {
     None
 }
 
-fn describe<B>(request: &Request<B>, route: Option<&str>) -> HttpServerRequest {
-    let mut described = HttpServerRequest::from_http(request);
+fn describe<B>(
+    request: &Request<B>,
+    info: &RequestInfo<'_>,
+    route: Option<&str>,
+) -> HttpServerRequest {
+    let uri = request.uri();
+    let https = uri.scheme() == Some(&http::uri::Scheme::HTTPS);
+    let mut described = HttpServerRequest::from_info(info, uri.query(), https);
     if let Some(route) = route {
         described = described.with_route(route);
     }

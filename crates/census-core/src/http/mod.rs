@@ -21,6 +21,7 @@
 
 pub(crate) mod authority;
 mod exclusions;
+pub(crate) mod header;
 mod hooks;
 mod opt_out;
 mod request;

@@ -114,7 +114,7 @@ impl<'a> RequestInfo<'a> {
     /// A header's value, when it is text.
     pub fn header(&self, name: &str) -> Option<&'a str> {
         match self.headers {
-            Headers::Http(headers) => headers.get(name).and_then(|v| v.to_str().ok()),
+            Headers::Http(headers) => super::header::text(headers, name),
             Headers::Lookup(lookup) => lookup(name),
         }
     }

@@ -1,10 +1,15 @@
-use opentelemetry::KeyValue;
+use std::borrow::Cow;
+
+use opentelemetry::{KeyValue, StringValue};
 use opentelemetry_semantic_conventions::attribute::{
     CLIENT_ADDRESS, HTTP_REQUEST_METHOD, HTTP_ROUTE, SERVER_ADDRESS, SERVER_PORT, URL_PATH,
     URL_QUERY, URL_SCHEME, USER_AGENT_ORIGINAL,
 };
 
 use super::method_name;
+use super::recent::{Kind, shared};
+use super::span_names::request_name;
+use crate::http::RequestInfo;
 
 /// An incoming HTTP request as its Server span shows it, built the same
 /// way by every server integration (tower, actix-web): the span is named
@@ -22,14 +27,16 @@ use super::method_name;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpServerRequest {
     method: &'static str,
-    path: String,
+    // Values as spans carry them: texts that repeat from request to
+    // request are shared (see `recent`).
+    path: StringValue,
     query: Option<String>,
     scheme: &'static str,
-    route: Option<String>,
-    host: Option<String>,
+    route: Option<StringValue>,
+    host: Option<StringValue>,
     port: Option<u16>,
-    client_address: Option<String>,
-    user_agent: Option<String>,
+    client_address: Option<StringValue>,
+    user_agent: Option<StringValue>,
 }
 
 impl HttpServerRequest {
@@ -38,7 +45,7 @@ impl HttpServerRequest {
     pub fn new(method: &http::Method, path: &str) -> Self {
         Self {
             method: method_name(method),
-            path: path.to_owned(),
+            path: StringValue::from(path.to_owned()),
             query: None,
             scheme: "http",
             route: None,
@@ -55,46 +62,37 @@ impl HttpServerRequest {
     /// a proxy set it. The route is the server framework's to add.
     pub fn from_http<B>(request: &http::Request<B>) -> Self {
         let uri = request.uri();
-        let headers = request.headers();
-        Self::from_parts(
-            request.method(),
-            uri.path(),
+        Self::from_info(
+            &RequestInfo::of(request),
             uri.query(),
             uri.scheme() == Some(&http::uri::Scheme::HTTPS),
-            uri.authority().map(http::uri::Authority::as_str),
-            |name| headers.get(name).and_then(|v| v.to_str().ok()),
         )
     }
 
-    /// [`from_http`](Self::from_http) for a framework with types of its
-    /// own (actix-web): the request's `path` and `query`, whether it came
-    /// over `https`, the authority of its URI if absolute, and its headers
-    /// by name.
+    /// [`from_http`](Self::from_http) from the [`RequestInfo`] a server
+    /// integration has already built for its hooks (its headers are not
+    /// looked up twice), with the request's `query` and whether it came
+    /// over `https`: for frameworks with types of their own (actix-web).
     ///
     /// ```
+    /// use census_core::http::RequestInfo;
     /// use census_core::model::HttpServerRequest;
-    /// let request = HttpServerRequest::from_parts(&http::Method::GET, "/", None, false, None, |name| {
-    ///     (name == "host").then_some("shop.local:8080")
-    /// });
+    /// let headers = |name: &str| (name == "host").then_some("shop.local:8080");
+    /// let info = RequestInfo::new(&http::Method::GET, "/", None, &headers);
+    /// let request = HttpServerRequest::from_info(&info, None, false);
     /// assert_eq!(request, HttpServerRequest::new(&http::Method::GET, "/").with_authority("shop.local", Some(8080)));
     /// ```
-    pub fn from_parts<'h>(
-        method: &http::Method,
-        path: &str,
-        query: Option<&str>,
-        https: bool,
-        uri_authority: Option<&str>,
-        header: impl Fn(&str) -> Option<&'h str>,
-    ) -> Self {
-        let header = |name| header(name).map(str::trim).filter(|v| !v.is_empty());
-        let mut out = Self::new(method, path).with_scheme(https);
+    pub fn from_info(info: &RequestInfo<'_>, query: Option<&str>, https: bool) -> Self {
+        let header = |name| info.header(name).map(str::trim).filter(|v| !v.is_empty());
+        let mut out = Self::new(info.method(), info.path()).with_scheme(https);
         if let Some(query) = query {
             out = out.with_query(query);
         }
-        let authority = uri_authority
-            .or_else(|| header("host"))
-            .and_then(crate::http::authority::split);
-        if let Some((host, port)) = authority {
+        if let Some((host, port)) = info
+            .authority()
+            .map(str::trim)
+            .and_then(crate::http::authority::split)
+        {
             out = out.with_authority(host, port);
         }
         if let Some(agent) = header("user-agent") {
@@ -124,8 +122,13 @@ impl HttpServerRequest {
     }
 
     /// Sets the route template the framework matched, e.g. `/users/{id}`.
-    pub fn with_route(mut self, route: impl Into<String>) -> Self {
-        self.route = Some(route.into());
+    pub fn with_route(mut self, route: impl AsRef<str>) -> Self {
+        let route = shared(Kind::Route, route.as_ref());
+        // A route without parameters is its path: one text for both.
+        if route.as_str() == self.path.as_str() {
+            self.path = route.clone();
+        }
+        self.route = Some(route);
         self
     }
 
@@ -137,17 +140,17 @@ impl HttpServerRequest {
 
     /// Sets the host and port the client addressed (`server.address`,
     /// `server.port`).
-    pub fn with_authority(mut self, host: impl Into<String>, port: Option<u16>) -> Self {
-        self.host = Some(host.into());
+    pub fn with_authority(mut self, host: impl AsRef<str>, port: Option<u16>) -> Self {
+        self.host = Some(shared(Kind::Host, host.as_ref()));
         self.port = port;
         self
     }
 
     /// Sets the client's address (`client.address`), unless one is known
     /// already (a proxy's `X-Forwarded-For` names the real client).
-    pub fn with_client_address(mut self, address: impl Into<String>) -> Self {
+    pub fn with_client_address(mut self, address: impl AsRef<str>) -> Self {
         if self.client_address.is_none() {
-            self.client_address = Some(address.into());
+            self.client_address = Some(shared(Kind::Client, address.as_ref()));
         }
         self
     }
@@ -164,20 +167,23 @@ impl HttpServerRequest {
         if self.client_address.is_some() {
             return self;
         }
-        self.with_client_address(ip_text(ip))
+        match ip {
+            std::net::IpAddr::V4(v4) => self.with_client_address(ipv4_text(v4).as_str()),
+            std::net::IpAddr::V6(v6) => self.with_client_address(v6.to_string()),
+        }
     }
 
     /// Sets the `User-Agent` (`user_agent.original`).
-    pub fn with_user_agent(mut self, agent: impl Into<String>) -> Self {
-        self.user_agent = Some(agent.into());
+    pub fn with_user_agent(mut self, agent: impl AsRef<str>) -> Self {
+        self.user_agent = Some(shared(Kind::UserAgent, agent.as_ref()));
         self
     }
 
     /// `{method} {route}`, or the method alone without a route (the raw
     /// path would make every URL its own operation); `HTTP` stands for
     /// methods outside the registered nine.
-    pub fn span_name(&self) -> String {
-        name(self.method, self.route.as_deref())
+    pub fn span_name(&self) -> Cow<'static, str> {
+        name(self.method, self.route.as_ref().map(StringValue::as_str))
     }
 
     /// The [`span_name`](Self::span_name) of a request for `route`, known
@@ -188,7 +194,7 @@ impl HttpServerRequest {
     /// use census_core::model::HttpServerRequest;
     /// assert_eq!(HttpServerRequest::span_name_for(&http::Method::GET, Some("/users/{id}")), "GET /users/{id}");
     /// ```
-    pub fn span_name_for(method: &http::Method, route: Option<&str>) -> String {
+    pub fn span_name_for(method: &http::Method, route: Option<&str>) -> Cow<'static, str> {
         name(method_name(method), route)
     }
 
@@ -223,43 +229,52 @@ impl HttpServerRequest {
     }
 }
 
-fn name(method: &str, route: Option<&str>) -> String {
+fn name(method: &'static str, route: Option<&str>) -> Cow<'static, str> {
     let method = match method {
         "_OTHER" => "HTTP",
         method => method,
     };
-    // Built by hand: every traced request has one, and `format!` costs
-    // several times as much.
-    let route = route.unwrap_or_default();
-    let mut name = String::with_capacity(method.len() + 1 + route.len());
-    name.push_str(method);
-    if !route.is_empty() {
-        name.push(' ');
-        name.push_str(route);
-    }
-    name
+    request_name(method, route)
 }
 
-/// An IP address as text, an IPv4 one without the formatting machinery:
+/// An IPv4 address as text, without the formatting machinery or a copy:
 /// every traced request has one.
-fn ip_text(ip: std::net::IpAddr) -> String {
-    let std::net::IpAddr::V4(v4) = ip else {
-        return ip.to_string();
+fn ipv4_text(ip: std::net::Ipv4Addr) -> Ipv4Text {
+    let mut text = Ipv4Text {
+        bytes: [0; 15],
+        len: 0,
     };
-    let mut text = String::with_capacity(15);
-    for (i, octet) in v4.octets().into_iter().enumerate() {
+    for (i, octet) in ip.octets().into_iter().enumerate() {
         if i > 0 {
-            text.push('.');
+            text.push(b'.');
         }
         if octet >= 100 {
-            text.push(char::from(b'0' + octet / 100));
+            text.push(b'0' + octet / 100);
         }
         if octet >= 10 {
-            text.push(char::from(b'0' + octet / 10 % 10));
+            text.push(b'0' + octet / 10 % 10);
         }
-        text.push(char::from(b'0' + octet % 10));
+        text.push(b'0' + octet % 10);
     }
     text
+}
+
+/// Room for the longest IPv4 address, `255.255.255.255`.
+struct Ipv4Text {
+    bytes: [u8; 15],
+    len: usize,
+}
+
+impl Ipv4Text {
+    fn push(&mut self, byte: u8) {
+        self.bytes[self.len] = byte;
+        self.len += 1;
+    }
+
+    fn as_str(&self) -> &str {
+        // Digits and dots only.
+        std::str::from_utf8(&self.bytes[..self.len]).unwrap_or_default()
+    }
 }
 
 #[cfg(test)]
@@ -304,11 +319,16 @@ mod tests {
             [10, 99, 100, 255],
             [192, 168, 9, 10],
         ] {
-            let ip = std::net::IpAddr::from(octets);
-            assert_eq!(ip_text(ip), ip.to_string());
+            let ip = std::net::Ipv4Addr::from(octets);
+            assert_eq!(ipv4_text(ip).as_str(), ip.to_string());
         }
         let v6: std::net::IpAddr = "2001:db8::1".parse().unwrap();
-        assert_eq!(ip_text(v6), "2001:db8::1");
+        assert!(
+            HttpServerRequest::new(&http::Method::GET, "/")
+                .with_client_ip(v6)
+                .into_attributes()
+                .contains(&KeyValue::new(CLIENT_ADDRESS, "2001:db8::1"))
+        );
         // A proxy's X-Forwarded-For names the client, not the peer.
         let request = http::Request::get("/")
             .header("x-forwarded-for", "203.0.113.9")

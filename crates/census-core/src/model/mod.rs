@@ -10,6 +10,8 @@ mod http_command;
 mod http_server;
 mod mongo_command;
 mod outcome;
+mod recent;
+mod span_names;
 mod sql_command;
 mod target;
 

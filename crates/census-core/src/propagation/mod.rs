@@ -211,7 +211,7 @@ struct HeaderReader<'a>(&'a HeaderMap);
 
 impl Extractor for HeaderReader<'_> {
     fn get(&self, key: &str) -> Option<&str> {
-        self.0.get(key).and_then(|v| v.to_str().ok())
+        crate::http::header::text(self.0, key)
     }
 
     fn keys(&self) -> Vec<&str> {

@@ -1,7 +1,7 @@
 use std::borrow::Cow;
 
 use opentelemetry::trace::{SpanKind, SpanRef, TraceContextExt};
-use opentelemetry::{Context, ContextGuard, KeyValue};
+use opentelemetry::{Context, ContextGuard, KeyValue, StringValue};
 
 use crate::model::Outcome;
 use crate::registry::{Attributes, Integration, Recorder};
@@ -83,12 +83,18 @@ impl Integration {
         record: impl Recorder,
     ) -> ActiveSpan {
         let request = matches!(kind, SpanKind::Server | SpanKind::Consumer);
-        // Copied once, shared by every child that reads it.
+        // Copied at most once (a name kept for the process is not), shared
+        // by every child that reads it.
         let mut operation = None;
         let name = || {
             let name = name();
             if request {
-                operation = Some(std::sync::Arc::<str>::from(&*name));
+                operation = Some(match &name {
+                    Cow::Borrowed(name) => StringValue::from(*name),
+                    Cow::Owned(name) => {
+                        StringValue::from(std::sync::Arc::<str>::from(name.as_str()))
+                    }
+                });
             }
             name
         };
