@@ -49,7 +49,10 @@ impl<B: MessageBody> MessageBody for TracedBody<B> {
             Some(span) => span.in_context(|| inner.as_mut().poll_next(task)),
             None => return inner.poll_next(task),
         };
-        census_core::span::body_polled(this.span, &polled, false);
+        // A body that knew its size and has none left is over: its span
+        // ends with the last chunk rather than on one more poll.
+        let at_end = matches!(inner.size(), BodySize::None | BodySize::Sized(0));
+        census_core::span::body_polled(this.span, &polled, at_end);
         polled
     }
 

@@ -8,7 +8,7 @@ use census_core::http::{HttpHooks, RequestInfo, Untraced};
 use census_core::model::HttpServerRequest;
 use opentelemetry::trace::SpanKind;
 
-use crate::request::{Headers, describe, header, method};
+use crate::request::{RequestHeaders, describe, method};
 use crate::{INTEGRATION, TraceFuture, TracedBody};
 
 /// actix-web middleware recording a Server span per request; add it with
@@ -84,8 +84,8 @@ where
         }
         let span = {
             let method = method(&request);
-            let headers = request.headers();
-            let header = |name: &str| header(headers, name);
+            let headers = RequestHeaders::read(request.headers());
+            let header = |name: &str| headers.get(name);
             let authority = request.uri().authority().map(|a| a.as_str());
             let info = RequestInfo::new(&method, request.path(), authority, &header);
             if !self.hooks.traces_incoming(&info) {
@@ -107,7 +107,7 @@ where
                     let name = HttpServerRequest::span_name_for(&method, route().as_deref());
                     self.hooks.name(&info, name)
                 },
-                &census_core::propagation::extract_from(&Headers(headers)),
+                &census_core::propagation::extract_from(&headers),
                 || describe(&request, &info, route().as_deref()).into_attributes(),
             );
             self.hooks.request(&info, &span.span());

@@ -23,21 +23,22 @@ pub(super) fn parse(value: &str) -> Option<(TraceId, SpanId, TraceFlags)> {
     if value.len() < LEN || [value[2], value[35], value[52]] != [b'-'; 3] {
         return None;
     }
-    match hex(&value[..2])? {
+    let [version] = bytes::<1>(&value[..2])?;
+    match version {
         0xff => return None,
         0 if value.len() != LEN => return None,
         _ if value.len() > LEN && value[LEN] != b'-' => return None,
         _ => {}
     }
-    let trace_id = hex(&value[3..35])?;
-    let span_id = u64::try_from(hex(&value[36..52])?).ok()?;
-    let flags = u8::try_from(hex(&value[53..LEN])?).ok()?;
-    if trace_id == 0 || span_id == 0 {
+    let trace_id = TraceId::from_bytes(bytes(&value[3..35])?);
+    let span_id = SpanId::from_bytes(bytes(&value[36..52])?);
+    let [flags] = bytes::<1>(&value[53..LEN])?;
+    if trace_id == TraceId::INVALID || span_id == SpanId::INVALID {
         return None;
     }
     Some((
-        TraceId::from(trace_id),
-        SpanId::from(span_id),
+        trace_id,
+        span_id,
         TraceFlags::new(flags) & TraceFlags::SAMPLED,
     ))
 }
@@ -61,17 +62,32 @@ fn write_hex(out: &mut [u8], bytes: &[u8]) {
     }
 }
 
-/// The value of at most 32 lowercase hex digits.
-fn hex(digits: &[u8]) -> Option<u128> {
-    digits.iter().try_fold(0u128, |value, &digit| {
-        let nibble = match digit {
-            b'0'..=b'9' => digit - b'0',
-            b'a'..=b'f' => digit - b'a' + 10,
-            _ => return None,
-        };
-        Some(value << 4 | u128::from(nibble))
-    })
+/// The `N` bytes that `2 * N` lowercase hex digits spell.
+fn bytes<const N: usize>(digits: &[u8]) -> Option<[u8; N]> {
+    let mut out = [0; N];
+    let mut invalid = 0;
+    for (byte, pair) in out.iter_mut().zip(digits.chunks_exact(2)) {
+        let (high, low) = (NIBBLES[usize::from(pair[0])], NIBBLES[usize::from(pair[1])]);
+        // One check at the end rather than a branch per digit.
+        invalid |= high | low;
+        *byte = high << 4 | (low & 0xf);
+    }
+    (invalid & INVALID == 0).then_some(out)
 }
+
+/// Marks a byte that is no lowercase hex digit in [`NIBBLES`].
+const INVALID: u8 = 0x10;
+
+/// Each byte's value as a lowercase hex digit, or [`INVALID`].
+static NIBBLES: [u8; 256] = {
+    let mut table = [INVALID; 256];
+    let mut digit = 0;
+    while digit < 16 {
+        table[b"0123456789abcdef"[digit] as usize] = digit as u8;
+        digit += 1;
+    }
+    table
+};
 
 #[cfg(test)]
 mod tests {
