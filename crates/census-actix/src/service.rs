@@ -6,7 +6,6 @@ use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forwar
 use actix_web::{Error, HttpMessage};
 use census_core::http::{HttpHooks, RequestInfo, Untraced};
 use census_core::model::HttpServerRequest;
-use opentelemetry::trace::SpanKind;
 
 use crate::request::{RequestHeaders, describe, method};
 use crate::{INTEGRATION, TraceFuture, TracedBody};
@@ -101,13 +100,12 @@ where
                         .or_else(|| self.hooks.route_of(&info))
                 })
             };
-            let span = INTEGRATION.start_named_by(
-                SpanKind::Server,
+            let span = INTEGRATION.start_server(
+                &headers,
                 || {
                     let name = HttpServerRequest::span_name_for(&method, route().as_deref());
                     self.hooks.name(&info, name)
                 },
-                &census_core::propagation::extract_from(&headers),
                 || describe(&request, &info, route().as_deref()).into_attributes(),
             );
             self.hooks.request(&info, &span.span());

@@ -42,6 +42,7 @@ pub mod model;
 pub mod operation;
 pub mod propagation;
 pub mod registry;
+mod ring;
 pub mod sampling;
 pub mod sanitize;
 pub mod span;

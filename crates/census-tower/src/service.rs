@@ -4,8 +4,8 @@ use std::task::{Context as TaskContext, Poll};
 
 use census_core::http::{HttpHooks, RequestInfo, Untraced};
 use census_core::model::{GrpcCall, HttpServerRequest, is_grpc};
+use census_core::propagation::HttpHeaders;
 use http::{Request, Response};
-use opentelemetry::trace::SpanKind;
 use tower_service::Service;
 
 use crate::future::Traced;
@@ -56,12 +56,12 @@ where
             if !self.hooks.traces_incoming(&info) {
                 return ResponseFuture::new(self.inner.call(request), None);
             }
-            let parent = census_core::propagation::extract(request.headers());
+            let headers = HttpHeaders(request.headers());
             let grpc = is_grpc(info.header("content-type"));
             let span = if grpc {
                 let call = GrpcCall::from_path(request.uri().path());
                 let name = self.hooks.name(&info, call.span_name());
-                INTEGRATION.start(SpanKind::Server, name, &parent, || call.into_attributes())
+                INTEGRATION.start_server(&headers, || name, || call.into_attributes())
             } else {
                 // Named and described only when sampled.
                 let route = OnceCell::new();
@@ -73,13 +73,12 @@ where
                         })
                         .as_deref()
                 };
-                INTEGRATION.start_named_by(
-                    SpanKind::Server,
+                INTEGRATION.start_server(
+                    &headers,
                     || {
                         let name = HttpServerRequest::span_name_for(request.method(), route());
                         self.hooks.name(&info, name)
                     },
-                    &parent,
                     || describe(&request, &info, route()).into_attributes(),
                 )
             };

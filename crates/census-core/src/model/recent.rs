@@ -12,6 +12,8 @@ use std::sync::Arc;
 
 use opentelemetry::StringValue;
 
+use crate::ring::Ring;
+
 /// Which texts a text is compared with.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Kind {
@@ -27,19 +29,9 @@ const SLOTS: usize = 4;
 /// Longer texts are copied, so that what a thread keeps stays small.
 const MAX_LEN: usize = 256;
 
-struct Recent {
-    texts: [[Option<Arc<str>>; SLOTS]; KINDS],
-    /// The slot each kind replaces next.
-    next: [usize; KINDS],
-}
-
 thread_local! {
-    static RECENT: RefCell<Recent> = const {
-        RefCell::new(Recent {
-            texts: [const { [const { None }; SLOTS] }; KINDS],
-            next: [0; KINDS],
-        })
-    };
+    static RECENT: RefCell<[Ring<Arc<str>, SLOTS>; KINDS]> =
+        const { RefCell::new([const { Ring::new() }; KINDS]) };
 }
 
 /// `text`, shared with the last requests of this thread that had the same
@@ -50,15 +42,12 @@ pub(crate) fn shared(kind: Kind, text: &str) -> StringValue {
     }
     RECENT
         .try_with(|recent| {
-            let mut recent = recent.borrow_mut();
-            let kind = kind as usize;
-            if let Some(known) = recent.texts[kind].iter().flatten().find(|t| ***t == *text) {
+            let ring = &mut recent.borrow_mut()[kind as usize];
+            if let Some(known) = ring.find(|kept| **kept == *text) {
                 return StringValue::from(Arc::clone(known));
             }
             let fresh = Arc::<str>::from(text);
-            let slot = recent.next[kind];
-            recent.next[kind] = (slot + 1) % SLOTS;
-            recent.texts[kind][slot] = Some(Arc::clone(&fresh));
+            ring.push(Arc::clone(&fresh));
             StringValue::from(fresh)
         })
         // This thread is exiting.

@@ -11,18 +11,18 @@ use std::cell::RefCell;
 use std::collections::HashSet;
 use std::sync::{Mutex, PoisonError};
 
+use crate::ring::Ring;
+
 /// The most names kept for the process.
 const MAX_NAMES: usize = 1024;
 /// Longer names are built per span.
 const MAX_LEN: usize = 256;
-/// Names each thread finds without taking the lock.
-const SLOTS: usize = 8;
 
 static NAMES: Mutex<Option<HashSet<&'static str>>> = Mutex::new(None);
 
 thread_local! {
-    static LAST: RefCell<([Option<&'static str>; SLOTS], usize)> =
-        const { RefCell::new(([None; SLOTS], 0)) };
+    /// Names this thread finds without taking the lock.
+    static LAST: RefCell<Ring<&'static str, 8>> = const { RefCell::new(Ring::new()) };
 }
 
 /// `{method} {route}`, or `method` alone without a route.
@@ -38,7 +38,7 @@ pub(crate) fn request_name(method: &'static str, route: Option<&str>) -> Cow<'st
             && name.as_bytes()[method.len()] == b' '
     };
     let known = LAST
-        .try_with(|last| last.borrow().0.iter().flatten().copied().find(|n| is_it(n)))
+        .try_with(|last| last.borrow().find(|name| is_it(name)).copied())
         .ok()
         .flatten();
     if let Some(name) = known {
@@ -50,11 +50,7 @@ pub(crate) fn request_name(method: &'static str, route: Option<&str>) -> Cow<'st
     name.push_str(route);
     match kept(name) {
         Ok(name) => {
-            let _ = LAST.try_with(|last| {
-                let (slots, next) = &mut *last.borrow_mut();
-                slots[*next] = Some(name);
-                *next = (*next + 1) % SLOTS;
-            });
+            let _ = LAST.try_with(|last| last.borrow_mut().push(name));
             Cow::Borrowed(name)
         }
         Err(name) => Cow::Owned(name),

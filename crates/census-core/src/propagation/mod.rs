@@ -95,7 +95,7 @@ pub fn format() -> Format {
 /// assert_eq!(cx.span().span_context().trace_id().to_string(), "4bf92f3577b34da6a3ce929d0e0e4736");
 /// ```
 pub fn extract(headers: &HeaderMap) -> Context {
-    extract_from(&HeaderReader(headers))
+    extract_from(&HttpHeaders(headers))
 }
 
 /// [`extract`] from the headers of a framework with its own header type
@@ -207,9 +207,21 @@ pub fn commented_sql(sql: &str, cx: &Context) -> Option<String> {
     sql_comment(cx).map(|comment| format!("{sql} {comment}"))
 }
 
-struct HeaderReader<'a>(&'a HeaderMap);
+/// The `http` crate's headers, read by census's propagators (as in
+/// [`Integration::start_server`](crate::registry::Integration::start_server)):
+/// the names census reads on every request are parsed once, not on each
+/// lookup.
+///
+/// ```
+/// use opentelemetry::propagation::Extractor;
+/// let mut headers = http::HeaderMap::new();
+/// headers.insert("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".parse().unwrap());
+/// assert!(census_core::propagation::HttpHeaders(&headers).get("traceparent").is_some());
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct HttpHeaders<'a>(pub &'a HeaderMap);
 
-impl Extractor for HeaderReader<'_> {
+impl Extractor for HttpHeaders<'_> {
     fn get(&self, key: &str) -> Option<&str> {
         crate::http::header::text(self.0, key)
     }

@@ -142,7 +142,8 @@ impl<F: FnOnce() -> Vec<KeyValue>> Recorder for Attributes<F> {
 
 /// `parent` with `span` in it, and whether it records. A recording span
 /// gets its name and attributes from `record` while it is still owned here:
-/// no lock, no boxing per call. An unsampled span records nothing and its
+/// no lock, no boxing per call; it goes into the context `holder` gives,
+/// if any, instead of `parent`. An unsampled span records nothing and its
 /// end is a no-op, but its ids still go downstream: only those are kept,
 /// which spares boxing the span behind a lock.
 #[inline(always)]
@@ -150,10 +151,15 @@ fn into_context<S: Span + Send + Sync + 'static>(
     mut span: S,
     parent: &Context,
     record: impl FnOnce(&mut dyn ObjectSafeSpan),
+    holder: impl FnOnce() -> Option<Context>,
 ) -> (Context, bool) {
     if span.is_recording() {
         record(&mut span);
-        (parent.with_span(span), true)
+        let cx = match holder() {
+            Some(holder) => holder.with_span(span),
+            None => parent.with_span(span),
+        };
+        (cx, true)
     } else {
         (
             parent.with_remote_span_context(span.span_context().clone()),
@@ -172,7 +178,8 @@ impl Integration {
     /// Starts a span of `kind` named `name` as a child of `parent` from this
     /// integration's tracer (its instrumentation scope is the integration's
     /// crate) on the registry's provider or, without one, the global
-    /// provider; returns `parent` with the span in it.
+    /// provider; returns `parent` (or, for a span that records, the
+    /// context `holder` gives, if any) with the span in it.
     // Inlined: the span builder is large, and each call level would copy it.
     #[inline(always)]
     pub(crate) fn start_in(
@@ -181,6 +188,7 @@ impl Integration {
         name: impl FnOnce() -> Cow<'static, str>,
         parent: &Context,
         recorder: impl Recorder,
+        holder: impl FnOnce() -> Option<Context>,
     ) -> (Context, bool) {
         let builder = || SpanBuilder::from_name(name()).with_kind(kind);
         match presample(parent) {
@@ -190,11 +198,13 @@ impl Integration {
                 // drawn for this span.
                 let recorder = recorder.up_front();
                 let builder = builder();
-                in_trace(trace_id, || self.start_kept(builder, parent, recorder))
+                in_trace(trace_id, || {
+                    self.start_kept(builder, parent, recorder, holder)
+                })
             }
-            Presampled::Kept => self.start_kept(builder(), parent, recorder.up_front()),
+            Presampled::Kept => self.start_kept(builder(), parent, recorder.up_front(), holder),
             Presampled::Undecided => {
-                self.start_sdk(builder(), parent, |span| recorder.record(span))
+                self.start_sdk(builder(), parent, |span| recorder.record(span), holder)
             }
         }
     }
@@ -207,10 +217,13 @@ impl Integration {
         builder: SpanBuilder,
         parent: &Context,
         recorder: Result<Vec<KeyValue>, R>,
+        holder: impl FnOnce() -> Option<Context>,
     ) -> (Context, bool) {
         match recorder {
-            Ok(attributes) => self.start_sdk(builder.with_attributes(attributes), parent, |_| {}),
-            Err(recorder) => self.start_sdk(builder, parent, |span| recorder.record(span)),
+            Ok(attributes) => {
+                self.start_sdk(builder.with_attributes(attributes), parent, |_| {}, holder)
+            }
+            Err(recorder) => self.start_sdk(builder, parent, |span| recorder.record(span), holder),
         }
     }
 
@@ -221,19 +234,21 @@ impl Integration {
         builder: SpanBuilder,
         parent: &Context,
         record: impl FnOnce(&mut dyn ObjectSafeSpan),
+        holder: impl FnOnce() -> Option<Context>,
     ) -> (Context, bool) {
         let generation = GENERATION.load(Ordering::Acquire);
         let cached = self.tracer.0.load();
         if let Some(cached) = cached.as_deref()
             && cached.generation == generation
         {
-            return start_with(&cached.tracer, builder, parent, record);
+            return start_with(&cached.tracer, builder, parent, record, holder);
         }
         match self.rebuild_tracer() {
-            Some(fresh) => start_with(&fresh.tracer, builder, parent, record),
+            Some(fresh) => start_with(&fresh.tracer, builder, parent, record, holder),
             None => {
                 let tracer = global::tracer_with_scope(self.scope());
-                into_context(tracer.build_with_context(builder, parent), parent, record)
+                let span = tracer.build_with_context(builder, parent);
+                into_context(span, parent, record, holder)
             }
         }
     }
@@ -264,13 +279,20 @@ fn start_with(
     builder: SpanBuilder,
     parent: &Context,
     record: impl FnOnce(&mut dyn ObjectSafeSpan),
+    holder: impl FnOnce() -> Option<Context>,
 ) -> (Context, bool) {
     match tracer {
-        CachedTracer::Sdk(tracer) => {
-            into_context(tracer.build_with_context(builder, parent), parent, record)
-        }
-        CachedTracer::Other(tracer) => {
-            into_context(tracer.build_with_context(builder, parent), parent, record)
-        }
+        CachedTracer::Sdk(tracer) => into_context(
+            tracer.build_with_context(builder, parent),
+            parent,
+            record,
+            holder,
+        ),
+        CachedTracer::Other(tracer) => into_context(
+            tracer.build_with_context(builder, parent),
+            parent,
+            record,
+            holder,
+        ),
     }
 }

@@ -1,5 +1,8 @@
 use std::borrow::Cow;
+use std::cell::Cell;
+use std::sync::Arc;
 
+use opentelemetry::propagation::Extractor;
 use opentelemetry::trace::{SpanKind, SpanRef, TraceContextExt};
 use opentelemetry::{Context, ContextGuard, KeyValue, StringValue};
 
@@ -72,6 +75,43 @@ impl Integration {
         self.start_recording(kind, name, parent, Attributes(attributes))
     }
 
+    /// Starts the Server span of an incoming request: a child of the
+    /// caller's span that census's propagator reads from `headers`
+    /// (`traceparent`, or B3 when configured), named by `name` and
+    /// described by `attributes` only when it records, as in
+    /// [`start_named_by`](Self::start_named_by).
+    ///
+    /// Server integrations use this rather than extracting the parent
+    /// themselves: a context census read from headers holds nothing else,
+    /// so the span can go into a context its operation's name is already
+    /// in, rather than one built for each request.
+    ///
+    /// ```
+    /// use census_core::registry::Integration;
+    /// static WEB: Integration = Integration::new("web", "my-web", "0.1.0");
+    /// let headers = std::collections::HashMap::from([(
+    ///     "traceparent".to_owned(),
+    ///     "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".to_owned(),
+    /// )]);
+    /// let span = WEB.start_server(&headers, || "GET /users/{id}".into(), Vec::new);
+    /// assert!(!span.is_recording(), "no provider is installed here");
+    /// ```
+    pub fn start_server(
+        &'static self,
+        headers: &dyn Extractor,
+        name: impl FnOnce() -> Cow<'static, str>,
+        attributes: impl FnOnce() -> Vec<KeyValue>,
+    ) -> ActiveSpan {
+        let parent = crate::propagation::extract_from(headers);
+        self.start_with_operation(
+            SpanKind::Server,
+            name,
+            &parent,
+            Attributes(attributes),
+            true,
+        )
+    }
+
     /// [`start_named_by`](Self::start_named_by), with `record` giving a
     /// recording span its attributes (and, for statements, its final name)
     /// before it is shared.
@@ -82,27 +122,62 @@ impl Integration {
         parent: &Context,
         record: impl Recorder,
     ) -> ActiveSpan {
+        self.start_with_operation(kind, name, parent, record, false)
+    }
+
+    /// Starts the span; a Server or Consumer span that records marks its
+    /// context as its operation. With `bare_parent` (a context that holds
+    /// a remote span at most), a span named for the process goes into its
+    /// operation's context, kept per thread.
+    fn start_with_operation(
+        &'static self,
+        kind: SpanKind,
+        name: impl FnOnce() -> Cow<'static, str>,
+        parent: &Context,
+        record: impl Recorder,
+        bare_parent: bool,
+    ) -> ActiveSpan {
         let request = matches!(kind, SpanKind::Server | SpanKind::Consumer);
-        // Copied at most once (a name kept for the process is not), shared
-        // by every child that reads it.
-        let mut operation = None;
+        let operation = Cell::new(None);
         let name = || {
             let name = name();
             if request {
-                operation = Some(match &name {
-                    Cow::Borrowed(name) => StringValue::from(*name),
-                    Cow::Owned(name) => {
-                        StringValue::from(std::sync::Arc::<str>::from(name.as_str()))
-                    }
-                });
+                operation.set(Some(match &name {
+                    Cow::Borrowed(name) => Operation::Kept(name),
+                    // Copied once, shared by every child that reads it.
+                    Cow::Owned(name) => Operation::Built(Arc::from(name.as_str())),
+                }));
             }
             name
         };
-        let (mut cx, recording) = self.start_in(kind, name, parent, record);
-        if recording && let Some(operation) = operation {
-            cx = crate::operation::within(cx, operation);
+        let holder = || match operation.take() {
+            Some(Operation::Kept(name)) if bare_parent => Some(crate::operation::context_of(name)),
+            other => {
+                operation.set(other);
+                None
+            }
+        };
+        let (mut cx, recording) = self.start_in(kind, name, parent, record, holder);
+        if recording && let Some(operation) = operation.take() {
+            cx = crate::operation::within(cx, operation.into_value());
         }
         ActiveSpan { cx, recording }
+    }
+}
+
+/// The name of the operation a request span starts.
+enum Operation {
+    /// A name kept for the process.
+    Kept(&'static str),
+    Built(Arc<str>),
+}
+
+impl Operation {
+    fn into_value(self) -> StringValue {
+        match self {
+            Self::Kept(name) => StringValue::from(name),
+            Self::Built(name) => StringValue::from(name),
+        }
     }
 }
 

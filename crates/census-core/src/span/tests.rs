@@ -204,3 +204,58 @@ fn children_of_a_request_carry_its_operation_name_and_the_request_does_not() {
         ]
     );
 }
+
+#[test]
+fn requests_read_from_headers_keep_their_callers_and_operations_apart() {
+    let capture = capture(&[&LIFE]);
+    let operation_of = |span: &opentelemetry_sdk::trace::SpanData| {
+        span.attributes
+            .iter()
+            .find(|kv| kv.key.as_str() == OPERATION_NAME_ATTRIBUTE)
+            .map(|kv| kv.value.to_string())
+    };
+    // The same route twice on one thread (its operation's context is
+    // reused), then a name built for one request.
+    let names = [
+        "GET /orders/{id}".to_owned(),
+        "GET /orders/{id}".to_owned(),
+        format!("POST /orders/{}", "{id}"),
+    ];
+    for (i, name) in names.into_iter().enumerate() {
+        let trace = crate::testing::random_trace_id();
+        let caller = format!("{:016x}", 0xa0 + i);
+        let headers = std::collections::HashMap::from([(
+            "traceparent".to_owned(),
+            format!("00-{trace}-{caller}-01"),
+        )]);
+        let kept = i < 2;
+        let request = LIFE.start_server(
+            &headers,
+            || match kept {
+                true => "GET /orders/{id}".into(),
+                false => name.clone().into(),
+            },
+            || vec![KeyValue::new("k", "v")],
+        );
+        request.in_context(|| {
+            drop(start(
+                "SELECT orders",
+                SpanKind::Client,
+                &Context::current(),
+            ))
+        });
+        drop(request);
+        let spans = capture.spans(trace);
+        let [server, child] = spans.as_slice() else {
+            panic!("{spans:#?}")
+        };
+        assert_eq!(server.name, name);
+        assert_eq!(server.span_kind, SpanKind::Server);
+        assert_eq!(server.parent_span_id.to_string(), caller);
+        assert!(server.parent_span_is_remote);
+        assert_eq!(operation_of(server), None);
+        assert_eq!(attributes(server), attribute_map([KeyValue::new("k", "v")]));
+        assert_eq!(child.parent_span_id, server.span_context.span_id());
+        assert_eq!(operation_of(child), Some(name), "request {i}");
+    }
+}
