@@ -169,6 +169,14 @@ fn an_unsampled_span_builds_no_attributes() {
     );
 }
 
+/// The operation name a span was given, if any.
+fn operation_of(span: &opentelemetry_sdk::trace::SpanData) -> Option<String> {
+    span.attributes
+        .iter()
+        .find(|kv| kv.key.as_str() == OPERATION_NAME_ATTRIBUTE)
+        .map(|kv| kv.value.to_string())
+}
+
 #[test]
 fn children_of_a_request_carry_its_operation_name_and_the_request_does_not() {
     let capture = capture(&[&LIFE]);
@@ -186,14 +194,7 @@ fn children_of_a_request_carry_its_operation_name_and_the_request_does_not() {
     let spans = capture.spans(trace);
     let names: Vec<(&str, Option<String>)> = spans
         .iter()
-        .map(|s| {
-            let operation = s
-                .attributes
-                .iter()
-                .find(|kv| kv.key.as_str() == OPERATION_NAME_ATTRIBUTE)
-                .map(|kv| kv.value.to_string());
-            (s.name.as_ref(), operation)
-        })
+        .map(|s| (s.name.as_ref(), operation_of(s)))
         .collect();
     assert_eq!(
         names,
@@ -208,12 +209,6 @@ fn children_of_a_request_carry_its_operation_name_and_the_request_does_not() {
 #[test]
 fn requests_read_from_headers_keep_their_callers_and_operations_apart() {
     let capture = capture(&[&LIFE]);
-    let operation_of = |span: &opentelemetry_sdk::trace::SpanData| {
-        span.attributes
-            .iter()
-            .find(|kv| kv.key.as_str() == OPERATION_NAME_ATTRIBUTE)
-            .map(|kv| kv.value.to_string())
-    };
     // The same route twice on one thread (its operation's context is
     // reused), then a name built for one request.
     let names = [
