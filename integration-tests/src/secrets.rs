@@ -29,6 +29,10 @@ pub fn exported_texts(spans: &[SpanData]) -> Vec<String> {
 }
 
 /// Panics naming each secret found, and where.
+///
+/// Make each secret something random ids and timestamps cannot spell by
+/// chance: a letter past `f`, or nine digits or more (`abc` is in about
+/// one run in ten of a test's hex ids).
 pub fn assert_none_of(secrets: &[&str], spans: &[SpanData]) {
     assert!(!spans.is_empty(), "no spans to search");
     let texts = exported_texts(spans);
