@@ -20,9 +20,8 @@
 //! None: TLS (rustls with the webpki roots) is always on.
 //!
 //! ```no_run
-//! use opentelemetry_sdk::trace::SdkTracerProvider;
 //! let exporter = census_azure::AzureExporter::from_env()?; // APPLICATIONINSIGHTS_CONNECTION_STRING
-//! let provider = SdkTracerProvider::builder().with_batch_exporter(exporter).build();
+//! let tracer = census_core::Tracer::builder().exporter(exporter).build();
 //! # Ok::<(), census_azure::AzureExporterError>(())
 //! ```
 

@@ -12,7 +12,8 @@
 //! - [`sampling`]: Application Insights compatible probability sampling;
 //! - [`sanitize`]: SQL literal removal and URL redaction;
 //! - [`propagation`] and [`context`]: W3C Trace Context and task spawning;
-//! - [`export`]: console tree and JSON-lines exporters.
+//! - [`export`]: console tree and JSON-lines exporters;
+//! - [`batch`]: the batch processor that feeds each exporter.
 //!
 //! # Features
 //!
@@ -34,6 +35,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod batch;
 pub mod context;
 pub mod diagnostics;
 pub mod export;

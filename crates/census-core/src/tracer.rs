@@ -11,10 +11,10 @@ use opentelemetry::trace::{SpanKind, TraceContextExt, Tracer as _, TracerProvide
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::OTelSdkError;
 use opentelemetry_sdk::trace::{
-    BatchSpanProcessor, SdkTracer, SdkTracerProvider, ShouldSample, SpanExporter, SpanProcessor,
-    TracerProviderBuilder,
+    SdkTracer, SdkTracerProvider, ShouldSample, SpanExporter, SpanProcessor, TracerProviderBuilder,
 };
 
+use crate::batch::{BatchConfig, BatchProcessor};
 use crate::model::Outcome;
 use crate::operation::OperationNameProcessor;
 use crate::sampling::{KnownSampler, ProbabilitySampler};
@@ -62,11 +62,12 @@ pub struct TracerBuilder {
 }
 
 impl TracerBuilder {
-    /// Adds an exporter, fed by its own batch processor on a background
-    /// thread: recording a span never waits for the exporter, and a full
-    /// queue drops spans rather than block.
+    /// Adds an exporter, fed by its own [`BatchProcessor`] (configured by
+    /// the `OTEL_BSP_*` variables) on a background thread: recording a
+    /// span never waits for the exporter, and a full queue drops spans
+    /// rather than block.
     pub fn exporter(self, exporter: impl SpanExporter + 'static) -> Self {
-        self.span_processor(BatchSpanProcessor::builder(exporter).build())
+        self.span_processor(BatchProcessor::new(exporter, BatchConfig::from_env()))
     }
 
     /// Adds a span processor as it is, for full control over export.

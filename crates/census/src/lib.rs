@@ -66,8 +66,8 @@ pub mod settings;
 pub mod tracing;
 
 pub use census_core::{
-    ENV_EXPORT_JSONL, Tracer, TracerBuilder, TracerError, context, export, http, model, operation,
-    propagation, registry, sampling, sanitize, span,
+    ENV_EXPORT_JSONL, Tracer, TracerBuilder, TracerError, batch, context, export, http, model,
+    operation, propagation, registry, sampling, sanitize, span,
 };
 pub use from_env::{ENV_TRACES_EXPORTER, FromEnvError, TracerFromEnv};
 

@@ -20,9 +20,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use census::azure::AzureExporter;
+use census::batch::{BatchConfig, BatchProcessor};
 use census_integration_tests::ingestion::{Ingestion, Reply, connection_string_for};
 use opentelemetry::trace::{Span as _, Tracer as _, TracerProvider as _};
-use opentelemetry_sdk::trace::{BatchConfigBuilder, BatchSpanProcessor, SdkTracerProvider};
+use opentelemetry_sdk::trace::SdkTracerProvider;
 use serde_json::Value;
 
 /// Spans per second from each producer.
@@ -61,13 +62,10 @@ fn produce(args: &[String]) {
         .retry_backoff(Duration::from_millis(200), Duration::from_secs(2))
         .build()
         .expect("exporter");
-    let processor = BatchSpanProcessor::builder(exporter)
-        .with_batch_config(
-            BatchConfigBuilder::default()
-                .with_scheduled_delay(Duration::from_millis(250))
-                .build(),
-        )
-        .build();
+    let processor = BatchProcessor::new(
+        exporter,
+        BatchConfig::default().scheduled_delay(Duration::from_millis(250)),
+    );
     let provider = SdkTracerProvider::builder()
         .with_span_processor(processor)
         .build();
