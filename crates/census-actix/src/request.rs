@@ -13,19 +13,16 @@ pub(crate) fn describe(
     info: &RequestInfo<'_>,
     route: Option<&str>,
 ) -> HttpServerRequest {
-    let described = HttpServerRequest::from_info(
+    let mut described = HttpServerRequest::from_info(
         info,
+        route,
         Some(request.query_string()),
         request.app_config().secure(),
     );
-    let described = match route {
-        Some(route) => described.with_route(route),
-        None => described,
-    };
-    match request.peer_addr() {
-        Some(peer) => described.with_client_ip(peer.ip()),
-        None => described,
+    if let Some(peer) = request.peer_addr() {
+        described.set_client_ip(peer.ip());
     }
+    described
 }
 
 /// The request's method as the `http` crate (1.x) spells it.

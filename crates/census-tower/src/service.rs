@@ -114,10 +114,9 @@ fn describe<B>(
 ) -> HttpServerRequest {
     let uri = request.uri();
     let https = uri.scheme() == Some(&http::uri::Scheme::HTTPS);
-    let mut described = HttpServerRequest::from_info(info, uri.query(), https);
-    if let Some(route) = route {
-        described = described.with_route(route);
-    }
+    // Only axum tells the peer's address.
+    #[cfg_attr(not(feature = "axum"), allow(unused_mut))]
+    let mut described = HttpServerRequest::from_info(info, route, uri.query(), https);
     // Present when an axum app is served with
     // `into_make_service_with_connect_info`.
     #[cfg(feature = "axum")]
@@ -125,7 +124,7 @@ fn describe<B>(
         .extensions()
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
     {
-        described = described.with_client_ip(peer.ip());
+        described.set_client_ip(peer.ip());
     }
     described
 }

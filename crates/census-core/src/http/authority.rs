@@ -5,22 +5,40 @@
 /// holds characters no host has.
 pub(crate) fn split(authority: &str) -> Option<(&str, Option<u16>)> {
     let bytes = authority.as_bytes();
-    // Read as bytes, once: every traced request has an authority.
-    let (host, port) = match bytes.iter().rposition(|&b| b == b':' || b == b']') {
-        // A colon inside `[...]` belongs to an IPv6 address.
-        Some(at) if bytes[at] == b':' => {
-            let port = authority[at + 1..].parse::<u16>().ok()?;
-            (&authority[..at], Some(port))
+    // One pass, as bytes: where the port starts (the last colon outside
+    // `[...]`, whose colons belong to an IPv6 address) and whether a byte
+    // is one no authority has.
+    let mut colon = None;
+    for (at, &byte) in bytes.iter().enumerate() {
+        match byte {
+            b':' => colon = Some(at),
+            b']' => colon = None,
+            b'/' | b'@' | b'?' | b'#' | b' ' | b'\t' => return None,
+            _ => {}
         }
-        _ => (authority, None),
+    }
+    let (host, port) = match colon {
+        Some(at) => (&bytes[..at], Some(port(&bytes[at + 1..])?)),
+        None => (bytes, None),
     };
-    let host_bytes = host.as_bytes();
-    let valid = !host_bytes.is_empty()
-        && !host_bytes
-            .iter()
-            .any(|b| matches!(b, b'/' | b'@' | b'?' | b'#' | b' ' | b'\t'))
-        && (host_bytes.first() == Some(&b'[')) == (host_bytes.last() == Some(&b']'));
-    valid.then_some((host, port))
+    let valid = !host.is_empty() && (host.first() == Some(&b'[')) == (host.last() == Some(&b']'));
+    // The host ends before an ASCII colon, so it is whole UTF-8.
+    valid.then(|| (&authority[..host.len()], port))
+}
+
+/// A port number: one to five digits, at most 65535.
+fn port(digits: &[u8]) -> Option<u16> {
+    if digits.is_empty() || digits.len() > 5 {
+        return None;
+    }
+    let mut port = 0u32;
+    for &digit in digits {
+        if !digit.is_ascii_digit() {
+            return None;
+        }
+        port = port * 10 + u32::from(digit - b'0');
+    }
+    u16::try_from(port).ok()
 }
 
 #[cfg(test)]
@@ -33,6 +51,9 @@ mod tests {
         assert_eq!(split("shop.local:8443"), Some(("shop.local", Some(8443))));
         assert_eq!(split("[::1]:8080"), Some(("[::1]", Some(8080))));
         assert_eq!(split("[::1]"), Some(("[::1]", None)));
+        assert_eq!(split("127.0.0.1:65535"), Some(("127.0.0.1", Some(65535))));
+        assert_eq!(split("127.0.0.1:65536"), None);
+        assert_eq!(split("h\u{e9}te:1"), Some(("h\u{e9}te", Some(1))));
         for bad in [
             "",
             ":80",
@@ -42,6 +63,10 @@ mod tests {
             "user@shop",
             "[::1",
             "shop/x",
+            "shop:",
+            "shop:+80",
+            "shop:123456",
+            "shop:80 ",
         ] {
             assert_eq!(split(bad), None, "{bad}");
         }

@@ -43,12 +43,25 @@ impl HttpServerRequest {
     /// A request for `path` (without the query string: see
     /// [`with_query`](Self::with_query)).
     pub fn new(method: &http::Method, path: &str) -> Self {
+        Self::routed(method, path, None)
+    }
+
+    /// [`new`](Self::new) with the route already known: a route without
+    /// parameters is its path, and then one shared text serves for both
+    /// (no copy of the path to allocate here and free on the export
+    /// thread).
+    fn routed(method: &http::Method, path: &str, route: Option<&str>) -> Self {
+        let route = route.map(|route| shared(Kind::Route, route));
+        let path = match &route {
+            Some(route) if route.as_str() == path => route.clone(),
+            _ => StringValue::from(path.to_owned()),
+        };
         Self {
             method: method_name(method),
-            path: StringValue::from(path.to_owned()),
+            path,
             query: None,
             scheme: "http",
-            route: None,
+            route,
             host: None,
             port: None,
             client_address: None,
@@ -64,6 +77,7 @@ impl HttpServerRequest {
         let uri = request.uri();
         Self::from_info(
             &RequestInfo::of(request),
+            None,
             uri.query(),
             uri.scheme() == Some(&http::uri::Scheme::HTTPS),
         )
@@ -71,39 +85,53 @@ impl HttpServerRequest {
 
     /// [`from_http`](Self::from_http) from the [`RequestInfo`] a server
     /// integration has already built for its hooks (its headers are not
-    /// looked up twice), with the request's `query` and whether it came
-    /// over `https`: for frameworks with types of their own (actix-web).
+    /// looked up twice), with the `route` the framework matched, the
+    /// request's `query` and whether it came over `https`: for frameworks
+    /// with types of their own (actix-web).
     ///
     /// ```
     /// use census_core::http::RequestInfo;
     /// use census_core::model::HttpServerRequest;
     /// let headers = |name: &str| (name == "host").then_some("shop.local:8080");
-    /// let info = RequestInfo::new(&http::Method::GET, "/", None, &headers);
-    /// let request = HttpServerRequest::from_info(&info, None, false);
-    /// assert_eq!(request, HttpServerRequest::new(&http::Method::GET, "/").with_authority("shop.local", Some(8080)));
+    /// let info = RequestInfo::new(&http::Method::GET, "/users/7", None, &headers);
+    /// let request = HttpServerRequest::from_info(&info, Some("/users/{id}"), None, false);
+    /// assert_eq!(
+    ///     request,
+    ///     HttpServerRequest::new(&http::Method::GET, "/users/7")
+    ///         .with_route("/users/{id}")
+    ///         .with_authority("shop.local", Some(8080))
+    /// );
     /// ```
-    pub fn from_info(info: &RequestInfo<'_>, query: Option<&str>, https: bool) -> Self {
+    // Filled in place: the description is large, and each builder step
+    // would move it.
+    pub fn from_info(
+        info: &RequestInfo<'_>,
+        route: Option<&str>,
+        query: Option<&str>,
+        https: bool,
+    ) -> Self {
         let header = |name| info.header(name).map(str::trim).filter(|v| !v.is_empty());
-        let mut out = Self::new(info.method(), info.path()).with_scheme(https);
+        let mut out = Self::routed(info.method(), info.path(), route);
+        out.set_scheme(https);
         if let Some(query) = query {
-            out = out.with_query(query);
+            out.set_query(query);
         }
         if let Some((host, port)) = info
             .authority()
             .map(str::trim)
             .and_then(crate::http::authority::split)
         {
-            out = out.with_authority(host, port);
+            out.set_authority(host, port);
         }
         if let Some(agent) = header("user-agent") {
-            out = out.with_user_agent(agent);
+            out.user_agent = Some(shared(Kind::UserAgent, agent));
         }
         if let Some(client) = header("x-forwarded-for")
             .and_then(|list| list.split(',').next())
             .map(str::trim)
             .filter(|c| !c.is_empty())
         {
-            out = out.with_client_address(client);
+            out.set_client_address(client);
         }
         out
     }
@@ -117,8 +145,12 @@ impl HttpServerRequest {
     /// assert!(request.into_attributes().contains(&opentelemetry::KeyValue::new("url.query", "code=REDACTED&next=/")));
     /// ```
     pub fn with_query(mut self, query: &str) -> Self {
-        self.query = (!query.is_empty()).then(|| crate::sanitize::redact_query(query));
+        self.set_query(query);
         self
+    }
+
+    fn set_query(&mut self, query: &str) {
+        self.query = (!query.is_empty()).then(|| crate::sanitize::redact_query(query));
     }
 
     /// Sets the route template the framework matched, e.g. `/users/{id}`.
@@ -134,25 +166,37 @@ impl HttpServerRequest {
 
     /// Sets the scheme, `http` by default.
     pub fn with_scheme(mut self, https: bool) -> Self {
-        self.scheme = if https { "https" } else { "http" };
+        self.set_scheme(https);
         self
+    }
+
+    fn set_scheme(&mut self, https: bool) {
+        self.scheme = if https { "https" } else { "http" };
     }
 
     /// Sets the host and port the client addressed (`server.address`,
     /// `server.port`).
     pub fn with_authority(mut self, host: impl AsRef<str>, port: Option<u16>) -> Self {
-        self.host = Some(shared(Kind::Host, host.as_ref()));
-        self.port = port;
+        self.set_authority(host.as_ref(), port);
         self
+    }
+
+    fn set_authority(&mut self, host: &str, port: Option<u16>) {
+        self.host = Some(shared(Kind::Host, host));
+        self.port = port;
     }
 
     /// Sets the client's address (`client.address`), unless one is known
     /// already (a proxy's `X-Forwarded-For` names the real client).
     pub fn with_client_address(mut self, address: impl AsRef<str>) -> Self {
-        if self.client_address.is_none() {
-            self.client_address = Some(shared(Kind::Client, address.as_ref()));
-        }
+        self.set_client_address(address.as_ref());
         self
+    }
+
+    fn set_client_address(&mut self, address: &str) {
+        if self.client_address.is_none() {
+            self.client_address = Some(shared(Kind::Client, address));
+        }
     }
 
     /// [`with_client_address`](Self::with_client_address) for the address
@@ -163,13 +207,20 @@ impl HttpServerRequest {
     /// let request = HttpServerRequest::new(&http::Method::GET, "/").with_client_ip([10, 0, 0, 255].into());
     /// assert!(request.into_attributes().contains(&opentelemetry::KeyValue::new("client.address", "10.0.0.255")));
     /// ```
-    pub fn with_client_ip(self, ip: std::net::IpAddr) -> Self {
+    pub fn with_client_ip(mut self, ip: std::net::IpAddr) -> Self {
+        self.set_client_ip(ip);
+        self
+    }
+
+    /// [`with_client_ip`](Self::with_client_ip) in place, for a
+    /// description that is large to move.
+    pub fn set_client_ip(&mut self, ip: std::net::IpAddr) {
         if self.client_address.is_some() {
-            return self;
+            return;
         }
         match ip {
-            std::net::IpAddr::V4(v4) => self.with_client_address(ipv4_text(v4).as_str()),
-            std::net::IpAddr::V6(v6) => self.with_client_address(v6.to_string()),
+            std::net::IpAddr::V4(v4) => self.set_client_address(ipv4_text(v4).as_str()),
+            std::net::IpAddr::V6(v6) => self.set_client_address(&v6.to_string()),
         }
     }
 
