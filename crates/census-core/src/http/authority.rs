@@ -10,11 +10,11 @@ pub(crate) fn split(authority: &str) -> Option<(&str, Option<u16>)> {
     // is one no authority has.
     let mut colon = None;
     for (at, &byte) in bytes.iter().enumerate() {
-        match byte {
-            b':' => colon = Some(at),
-            b']' => colon = None,
-            b'/' | b'@' | b'?' | b'#' | b' ' | b'\t' => return None,
-            _ => {}
+        match CLASS[usize::from(byte)] {
+            OTHER => {}
+            COLON => colon = Some(at),
+            CLOSE => colon = None,
+            _ => return None,
         }
     }
     let (host, port) = match colon {
@@ -25,6 +25,26 @@ pub(crate) fn split(authority: &str) -> Option<(&str, Option<u16>)> {
     // The host ends before an ASCII colon, so it is whole UTF-8.
     valid.then(|| (&authority[..host.len()], port))
 }
+
+const OTHER: u8 = 0;
+const COLON: u8 = 1;
+const CLOSE: u8 = 2;
+const INVALID: u8 = 3;
+
+/// What each byte is to an authority, looked up rather than compared
+/// with each special byte in turn.
+const CLASS: [u8; 256] = {
+    let mut class = [OTHER; 256];
+    class[b':' as usize] = COLON;
+    class[b']' as usize] = CLOSE;
+    let invalid = b"/@?# \t";
+    let mut i = 0;
+    while i < invalid.len() {
+        class[invalid[i] as usize] = INVALID;
+        i += 1;
+    }
+    class
+};
 
 /// A port number: one to five digits, at most 65535.
 fn port(digits: &[u8]) -> Option<u16> {
