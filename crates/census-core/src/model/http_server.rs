@@ -124,7 +124,7 @@ impl HttpServerRequest {
             out.set_authority(host, port);
         }
         if let Some(agent) = header("user-agent") {
-            out.user_agent = Some(shared(Kind::UserAgent, agent));
+            out.set_user_agent(agent);
         }
         if let Some(client) = header("x-forwarded-for")
             .and_then(|list| list.split(',').next())
@@ -226,8 +226,12 @@ impl HttpServerRequest {
 
     /// Sets the `User-Agent` (`user_agent.original`).
     pub fn with_user_agent(mut self, agent: impl AsRef<str>) -> Self {
-        self.user_agent = Some(shared(Kind::UserAgent, agent.as_ref()));
+        self.set_user_agent(agent.as_ref());
         self
+    }
+
+    fn set_user_agent(&mut self, agent: &str) {
+        self.user_agent = Some(shared(Kind::UserAgent, agent));
     }
 
     /// `{method} {route}`, or the method alone without a route (the raw
@@ -390,6 +394,26 @@ mod tests {
             described
                 .into_attributes()
                 .contains(&KeyValue::new(CLIENT_ADDRESS, "203.0.113.9"))
+        );
+    }
+
+    #[test]
+    fn a_parameterless_route_and_its_path_are_one_text() {
+        let headers = |_: &str| None::<&'static str>;
+        let same = |path: &'static str, route: &'static str| {
+            let info = RequestInfo::new(&http::Method::GET, path, None, &headers);
+            let described = HttpServerRequest::from_info(&info, Some(route), None, false);
+            let kept = described.route.as_ref().unwrap();
+            assert_eq!((described.path.as_str(), kept.as_str()), (path, route));
+            std::ptr::eq(described.path.as_str().as_ptr(), kept.as_str().as_ptr())
+        };
+        assert!(same("/health", "/health"));
+        assert!(!same("/users/7", "/users/{id}"));
+        // Built either way, the description is the same.
+        let info = RequestInfo::new(&http::Method::GET, "/health", None, &headers);
+        assert_eq!(
+            HttpServerRequest::from_info(&info, Some("/health"), None, false),
+            HttpServerRequest::new(&http::Method::GET, "/health").with_route("/health")
         );
     }
 
