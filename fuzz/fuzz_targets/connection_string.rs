@@ -34,7 +34,10 @@ fuzz_target!(|input: &str| {
         }
     }
 
-    if before.contains(PASSWORD) || after.contains(PASSWORD) {
+    // URL parsers drop tabs and line breaks (WHATWG), which can join the
+    // marker up elsewhere in the URL, e.g. in the host, which is shown.
+    let joined = |text: &str| text.replace(['\t', '\r', '\n'], "").contains(PASSWORD);
+    if joined(before) || joined(after) {
         return;
     }
     let (url, is_password) = if conninfo {
