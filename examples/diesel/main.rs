@@ -6,10 +6,15 @@
 //! `CENSUS_EXPORT_JSONL=PATH` it is also written as JSON lines.
 //!
 //! ```text
-//! cargo run --example diesel                      # SQLite, in memory
-//! cargo run --example diesel -- --db postgres     # POSTGRES_URL
-//! cargo run --example diesel -- --db mysql        # MYSQL_URL (MySQL or MariaDB)
+//! cargo run --example diesel --features diesel-backends                  # SQLite, in memory
+//! cargo run --example diesel --features diesel-backends -- --db postgres # POSTGRES_URL
+//! cargo run --example diesel --features diesel-backends -- --db mysql    # MYSQL_URL (MySQL or MariaDB)
 //! ```
+//!
+//! `diesel-backends` turns on diesel's PostgreSQL and MySQL backends, which
+//! link the system's libpq and MySQL client library (Debian:
+//! `apt-get install libpq-dev default-libmysqlclient-dev`); no other
+//! example needs them.
 //!
 //! The server URLs default to the ones `scripts/services up` prepares.
 
