@@ -32,6 +32,10 @@
 //!     .route("/users/{id}", web::get().to(|| async { "hello" }));
 //! ```
 
+// docs.rs builds with `--cfg docsrs` on nightly: items behind a cargo
+// feature are marked with the feature they need.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 mod body;
 mod future;
 mod request;

@@ -9,8 +9,8 @@
 //! Sending is gzip-compressed, on a delivery thread of the exporter's own
 //! (no async runtime needed): an export waits for its batch at most
 //! [`AzureExporterBuilder::export_wait`], so a slow endpoint never makes
-//! the batch processor drop spans. Retryable failures (408, 429, 5xx, network
-//! errors, and the retryable items of a 206) are stored — in a bounded
+//! the batch processor drop spans. Retryable failures (408, 429, 500, 502,
+//! 503, 504, network errors, and the retryable items of a 206) are stored — in a bounded
 //! directory by default, kept across restarts — and resent by a background
 //! thread with exponential back-off and `Retry-After`. 307/308 move the
 //! endpoint; 400, 402, 439 and other 4xx drop the items (counted).
@@ -24,6 +24,10 @@
 //! let tracer = census_core::Tracer::builder().exporter(exporter).build();
 //! # Ok::<(), census_azure::AzureExporterError>(())
 //! ```
+
+// docs.rs builds with `--cfg docsrs` on nightly: items behind a cargo
+// feature are marked with the feature they need.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod backoff;
 mod connection_string;

@@ -65,6 +65,10 @@
 //! None: the backends (and the native client libraries they link) are the
 //! application's choice of diesel features; this crate uses none.
 
+// docs.rs builds with `--cfg docsrs` on nightly: items behind a cargo
+// feature are marked with the feature they need.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 mod error;
 mod instrumentation;
 mod query;

@@ -28,6 +28,10 @@
 //! # }
 //! ```
 
+// docs.rs builds with `--cfg docsrs` on nightly: items behind a cargo
+// feature are marked with the feature they need.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 mod error;
 mod layer;
 mod service;

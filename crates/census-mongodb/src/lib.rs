@@ -30,6 +30,10 @@
 //! None: the driver's features (TLS, DNS, compression) are the
 //! application's choice.
 
+// docs.rs builds with `--cfg docsrs` on nightly: items behind a cargo
+// feature are marked with the feature they need.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 mod command;
 mod error;
 mod handler;

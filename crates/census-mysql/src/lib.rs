@@ -24,6 +24,10 @@
 //! None: TLS and the other mysql_async features are the application's
 //! choice (cargo unifies them).
 
+// docs.rs builds with `--cfg docsrs` on nightly: items behind a cargo
+// feature are marked with the feature they need.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 mod error;
 mod spans;
 mod statement;

@@ -23,6 +23,10 @@
 //!
 //! None: the crate follows tokio-postgres's defaults (the tokio runtime).
 
+// docs.rs builds with `--cfg docsrs` on nightly: items behind a cargo
+// feature are marked with the feature they need.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 mod client;
 mod error;
 mod rows;

@@ -19,6 +19,10 @@
 //! // client.get("http://inventory/items/42").send().await?
 //! ```
 
+// docs.rs builds with `--cfg docsrs` on nightly: items behind a cargo
+// feature are marked with the feature they need.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 mod middleware;
 
 pub use middleware::TracingMiddleware;

@@ -40,6 +40,10 @@
 //! # }
 //! ```
 
+// docs.rs builds with `--cfg docsrs` on nightly: items behind a cargo
+// feature are marked with the feature they need.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 mod database;
 mod error;
 mod executor;

@@ -35,6 +35,10 @@
 //!     .layer(TraceLayer::new());
 //! ```
 
+// docs.rs builds with `--cfg docsrs` on nightly: items behind a cargo
+// feature are marked with the feature they need.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 mod body;
 mod future;
 mod layer;

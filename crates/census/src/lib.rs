@@ -57,6 +57,10 @@
 //!
 //! [`TracerFromEnv`] lists the environment variables and their precedence.
 
+// docs.rs builds with `--cfg docsrs` on nightly: items behind a cargo
+// feature are marked with the feature they need.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 pub mod config_integration;
 mod from_env;
 #[cfg(feature = "otlp")]

@@ -32,8 +32,9 @@ static INSTALLING: Mutex<()> = Mutex::new(());
 
 /// Makes `provider` the one census integrations record with, process-wide.
 ///
-/// This is the one way to choose it: [`TracerBuilder::build`]
-/// (crate::TracerBuilder::build) calls it, so most applications never do.
+/// This is the one way to choose it:
+/// [`TracerBuilder::build`](crate::TracerBuilder::build) calls it, so most
+/// applications never do.
 /// Until a provider is given, integrations record with OpenTelemetry's
 /// global provider (looked up on every span, as OpenTelemetry's own
 /// instrumentations do); once one is given, each integration's tracer is
