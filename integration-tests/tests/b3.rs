@@ -1,11 +1,12 @@
 //! With B3 chosen in the settings, a census client and a census server on
 //! loopback speak B3 to each other: the server's span is the child of the
-//! client's. Its own process: the format is process-wide.
+//! client's. Its own process: the global propagator is process-wide.
 
 use axum::Router;
 use axum::http::HeaderMap;
 use axum::routing::get;
 use census::settings::Settings;
+use census_core::propagation::PropagatorName;
 use census_core::testing::capture;
 use opentelemetry::context::FutureExt;
 use opentelemetry::trace::{SpanKind, TraceContextExt};
@@ -13,10 +14,12 @@ use opentelemetry::trace::{SpanKind, TraceContextExt};
 #[tokio::test(flavor = "multi_thread")]
 async fn client_and_server_speak_b3_when_the_settings_say_so() {
     let spans = capture(&[&census::tower::INTEGRATION, &census::reqwest::INTEGRATION]);
-    let mut settings = Settings::from_toml("propagators = \"b3\"\nexporter = \"none\"").unwrap();
-    settings.service_name = Some("b3-test".into());
-    // The capture's provider records; the settings only choose the format.
-    drop(settings.tracer_builder().unwrap());
+    let settings = Settings::from_toml("propagators = \"b3\"\nexporter = \"none\"").unwrap();
+    // The capture's provider records; what a tracer built from these
+    // settings installs as the global propagator is installed here.
+    opentelemetry::global::set_text_map_propagator(PropagatorName::composite(
+        settings.propagators.as_deref().unwrap(),
+    ));
 
     let app = Router::new()
         .route(

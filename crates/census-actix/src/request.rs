@@ -105,6 +105,18 @@ impl Extractor for RequestHeaders<'_> {
     fn keys(&self) -> Vec<&str> {
         self.all.keys().map(|k| k.as_str()).collect()
     }
+
+    /// Every value of a repeated header, in order (W3C Trace Context joins
+    /// repeated `tracestate` headers and refuses differing `traceparent`
+    /// ones); values that are not text are left out.
+    fn get_all(&self, key: &str) -> Option<Vec<&str>> {
+        let values: Vec<&str> = self
+            .all
+            .get_all(key)
+            .filter_map(|value| value.to_str().ok())
+            .collect();
+        (!values.is_empty()).then_some(values)
+    }
 }
 
 #[cfg(test)]

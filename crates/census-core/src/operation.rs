@@ -7,7 +7,6 @@
 //! from the request's start, and [`OperationNameProcessor`] writes it onto
 //! every span started inside as [`OPERATION_NAME_ATTRIBUTE`].
 
-use std::cell::RefCell;
 use std::time::Duration;
 
 use opentelemetry::trace::Span as _;
@@ -15,8 +14,6 @@ use opentelemetry::{Context, KeyValue, StringValue};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
-
-use crate::ring::Ring;
 
 /// Span attribute with the name of the request the span belongs to; the
 /// Application Insights exporter sends it as `ai.operation.name` and keeps
@@ -36,31 +33,6 @@ struct OperationName(StringValue);
 /// ```
 pub fn within(cx: Context, name: impl Into<StringValue>) -> Context {
     cx.with_value(OperationName(name.into()))
-}
-
-thread_local! {
-    /// The contexts of the operations this thread served last: a request
-    /// whose caller sent nothing else starts its span in one of them.
-    static CONTEXTS: RefCell<Ring<(&'static str, Context), 8>> = const { RefCell::new(Ring::new()) };
-}
-
-/// A context that holds nothing but `name` as its operation, built once
-/// per thread for the names it served last: for each request, marking a
-/// new context would copy its map of values and allocate three times.
-pub(crate) fn context_of(name: &'static str) -> Context {
-    let made = || Context::new().with_value(OperationName(StringValue::from(name)));
-    CONTEXTS
-        .try_with(|contexts| {
-            let mut contexts = contexts.borrow_mut();
-            if let Some((_, cx)) = contexts.find(|(kept, _)| std::ptr::eq(*kept, name)) {
-                return cx.clone();
-            }
-            let cx = made();
-            contexts.push((name, cx.clone()));
-            cx
-        })
-        // This thread is exiting.
-        .unwrap_or_else(|_| made())
 }
 
 /// Writes the operation name of the parent context onto each span it

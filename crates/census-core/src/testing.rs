@@ -17,6 +17,7 @@ use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SimpleSp
 pub use opentelemetry_sdk::trace::SpanData;
 
 use crate::operation::OperationNameProcessor;
+use crate::propagation::PropagatorName;
 use crate::registry::{Integration, set_tracer_provider};
 
 /// The process's span capture.
@@ -27,7 +28,8 @@ pub struct SpanCapture {
 }
 
 /// Installs the capture on first use (registry provider, synchronous
-/// export, operation names) and enables `integrations`.
+/// export, operation names, census's default propagators) and enables
+/// `integrations`.
 pub fn capture(integrations: &[&'static Integration]) -> &'static SpanCapture {
     static CAPTURE: OnceLock<SpanCapture> = OnceLock::new();
     let capture = CAPTURE.get_or_init(|| {
@@ -38,6 +40,11 @@ pub fn capture(integrations: &[&'static Integration]) -> &'static SpanCapture {
             )))
             .build();
         set_tracer_provider(provider.clone());
+        // What a census tracer installs: tests see the headers
+        // applications send.
+        opentelemetry::global::set_text_map_propagator(PropagatorName::composite(
+            &PropagatorName::DEFAULT,
+        ));
         SpanCapture { exporter, provider }
     });
     for integration in integrations {

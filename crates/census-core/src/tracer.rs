@@ -17,7 +17,8 @@ use opentelemetry_sdk::trace::{
 use crate::batch::{BatchConfig, BatchProcessor};
 use crate::model::Outcome;
 use crate::operation::OperationNameProcessor;
-use crate::sampling::{KnownSampler, ProbabilitySampler};
+use crate::propagation::PropagatorName;
+use crate::sampling::{KnownSampler, ProbabilitySampler, Sampler};
 use crate::span::{ActiveSpan, EnteredSpan, InSpan};
 
 /// Environment variable: a file to append JSON lines of finished spans to
@@ -59,6 +60,8 @@ pub struct TracerBuilder {
     has_processor: bool,
     /// The sampler, when census knows its rule.
     sampler: Option<KnownSampler>,
+    /// The global propagator to install, when chosen.
+    propagators: Option<Vec<PropagatorName>>,
 }
 
 impl TracerBuilder {
@@ -84,8 +87,11 @@ impl TracerBuilder {
         self
     }
 
-    /// Sets the sampler; the default keeps every operation whose parent
-    /// (if any) was kept. With that default or a [`ProbabilitySampler`]
+    /// Sets the sampler; the default, OpenTelemetry's
+    /// `parentbased_always_on`, keeps every operation whose parent (if
+    /// any) was kept. The builder reads no environment variable for it
+    /// (`Tracer::from_env()` and `Settings` do). With that default or a
+    /// [`ProbabilitySampler`]
     /// census takes the decision itself before the SDK builds a span, so a
     /// dropped span costs only its ids.
     pub fn sampler(mut self, sampler: impl ShouldSample + 'static) -> Self {
@@ -100,6 +106,32 @@ impl TracerBuilder {
     /// `OTEL_SERVICE_NAME` applies.
     pub fn service_name(mut self, name: impl Into<String>) -> Self {
         self.service_name = Some(name.into());
+        self
+    }
+
+    /// The propagators `build` installs as OpenTelemetry's global one (a
+    /// composite, in this order), which census's integrations and any
+    /// other OpenTelemetry instrumentation read and write headers with.
+    ///
+    /// Without this, `build` installs `tracecontext,baggage` (W3C Trace
+    /// Context and Baggage, OpenTelemetry's default) unless the
+    /// application installed a propagator of its own before, which it
+    /// keeps.
+    ///
+    /// ```
+    /// use census_core::{Tracer, propagation::PropagatorName};
+    /// use opentelemetry::propagation::TextMapPropagator;
+    /// let tracer = Tracer::builder()
+    ///     .propagators(&PropagatorName::parse_list("b3multi,baggage")?)
+    ///     .build();
+    /// let mut fields: Vec<String> =
+    ///     opentelemetry::global::get_text_map_propagator(|p| p.fields().map(str::to_owned).collect());
+    /// fields.sort_unstable();
+    /// assert_eq!(fields, ["baggage", "x-b3-sampled", "x-b3-spanid", "x-b3-traceid"]);
+    /// # Ok::<(), census_core::propagation::UnknownPropagator>(())
+    /// ```
+    pub fn propagators(mut self, names: &[PropagatorName]) -> Self {
+        self.propagators = Some(names.to_vec());
         self
     }
 
@@ -127,10 +159,25 @@ impl TracerBuilder {
         if self.install {
             crate::registry::install(provider.clone(), self.sampler);
             global::set_tracer_provider(provider.clone());
+            install_propagators(self.propagators.as_deref());
         }
         let tracer = provider.tracer("census");
         Tracer { provider, tracer }
     }
+}
+
+/// Installs the composite of `names` as the global propagator; without
+/// names, OpenTelemetry's default unless a propagator is installed already
+/// (OpenTelemetry's no-op one has no fields).
+fn install_propagators(names: Option<&[PropagatorName]>) {
+    let names = match names {
+        Some(names) => names,
+        None if global::get_text_map_propagator(|p| p.fields().next().is_none()) => {
+            &PropagatorName::DEFAULT
+        }
+        None => return,
+    };
+    global::set_text_map_propagator(PropagatorName::composite(names));
 }
 
 /// Records in-process work and owns the export pipeline.
@@ -155,14 +202,16 @@ impl Tracer {
     /// Starts building a tracer.
     pub fn builder() -> TracerBuilder {
         TracerBuilder {
-            provider: SdkTracerProvider::builder(),
+            // Set here rather than left to the SDK, which would read
+            // `OTEL_TRACES_SAMPLER` itself: the environment is read in one
+            // place, the `census` facade's `Settings`.
+            provider: SdkTracerProvider::builder()
+                .with_sampler(Sampler::ParentBased(Box::new(Sampler::AlwaysOn))),
             service_name: None,
             install: true,
             has_processor: false,
-            // The SDK's default, unless `OTEL_TRACES_SAMPLER` chose another.
-            sampler: std::env::var_os("OTEL_TRACES_SAMPLER")
-                .is_none_or(|v| v.is_empty())
-                .then_some(KnownSampler::ParentBasedAlwaysOn),
+            sampler: Some(KnownSampler::ParentBasedAlwaysOn),
+            propagators: None,
         }
     }
 

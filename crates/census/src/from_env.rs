@@ -11,6 +11,8 @@ use std::path::PathBuf;
 use census_core::export::{ConsoleExporter, JsonLinesExporter};
 use census_core::{ENV_EXPORT_JSONL, Tracer, TracerBuilder};
 
+use crate::settings::{Settings, SettingsError};
+
 /// Environment variable (OpenTelemetry): the trace exporters to use, a
 /// comma-separated list of `otlp`, `console` and `none`.
 pub const ENV_TRACES_EXPORTER: &str = "OTEL_TRACES_EXPORTER";
@@ -109,16 +111,22 @@ pub enum FromEnvError {
     },
 }
 
-/// `Tracer::from_env()` (and `TracerBuilder::from_env()`): exporters chosen
-/// by environment variables. Bring it into scope with
-/// `use census::prelude::*`.
+/// `Tracer::from_env()` (and `TracerBuilder::from_env()`): the tracer the
+/// environment describes — exporters, sampler, service name, propagators.
+/// Bring it into scope with `use census::prelude::*`.
+///
+/// It is [`Settings::from_env`](crate::settings::Settings::from_env) built:
+/// every variable means the same here and there (see
+/// [`settings`](crate::settings) for `OTEL_TRACES_SAMPLER`,
+/// `OTEL_TRACES_SAMPLER_ARG`, `OTEL_SERVICE_NAME`, `OTEL_PROPAGATORS` and
+/// the exclusions).
 ///
 /// It is a trait because [`Tracer`] is `census-core`'s type, re-exported
 /// unchanged so that tracers built either way are the same type; only the
 /// facade knows every exporter, so only the facade can offer this
 /// constructor, and a trait keeps the call spelled `Tracer::from_env()`.
 ///
-/// The rules, in order:
+/// The exporters follow these rules, in order:
 ///
 /// 1. `OTEL_TRACES_EXPORTER` (a comma-separated list) decides when set:
 ///    `otlp` sends OTLP (cargo feature `otlp`), `console` prints trees,
@@ -157,12 +165,12 @@ pub enum FromEnvError {
 /// ```
 pub trait TracerFromEnv: Sized + sealed::Sealed {
     /// Configured from the environment as described on [`TracerFromEnv`].
-    fn from_env() -> Result<Self, FromEnvError>;
+    fn from_env() -> Result<Self, SettingsError>;
 }
 
 /// Installed globally, like [`TracerBuilder::build`].
 impl TracerFromEnv for Tracer {
-    fn from_env() -> Result<Self, FromEnvError> {
+    fn from_env() -> Result<Self, SettingsError> {
         TracerBuilder::from_env().map(TracerBuilder::build)
     }
 }
@@ -182,8 +190,8 @@ impl TracerFromEnv for Tracer {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 impl TracerFromEnv for TracerBuilder {
-    fn from_env() -> Result<Self, FromEnvError> {
-        builder_from(&|name| std::env::var_os(name))
+    fn from_env() -> Result<Self, SettingsError> {
+        Settings::from_env()?.tracer_builder()
     }
 }
 

@@ -80,7 +80,7 @@ pub use from_env::{ENV_TRACES_EXPORTER, FromEnvError, TracerFromEnv};
 ///
 /// ```
 /// use census::prelude::*;
-/// # fn main() -> Result<(), census::FromEnvError> {
+/// # fn main() -> Result<(), census::settings::SettingsError> {
 /// let tracer = Tracer::from_env()?;
 /// # let _ = tracer.shutdown(std::time::Duration::from_secs(5));
 /// # Ok(())

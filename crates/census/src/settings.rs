@@ -8,25 +8,30 @@
 //! | key | variable | values |
 //! |---|---|---|
 //! | `service_name` | `OTEL_SERVICE_NAME` | Application Insights' cloud role |
-//! | `sampler` | `OTEL_TRACES_SAMPLER` | `always_on`, `always_off`, `traceidratio`, `parentbased_always_on` (default), `parentbased_always_off`, `parentbased_traceidratio` |
-//! | `sampler_arg` | `OTEL_TRACES_SAMPLER_ARG` | the rate of the ratio samplers, 0.0 to 1.0 (default 1.0) |
+//! | `sampler` | `OTEL_TRACES_SAMPLER` | `always_on`, `always_off`, `traceidratio`, `parentbased_always_on` (default), `parentbased_always_off`, `parentbased_traceidratio`, `microsoft.fixed_percentage` |
+//! | `sampler_arg` | `OTEL_TRACES_SAMPLER_ARG` | the ratio of `traceidratio`, `parentbased_traceidratio` and `microsoft.fixed_percentage`, 0.0 to 1.0 (default 1.0) |
 //! | `exporter` | `OTEL_TRACES_EXPORTER` | `otlp`, `console`, `none`, comma-separated ([`TracerFromEnv`](crate::TracerFromEnv)) |
 //! | `otlp_endpoint` | `OTEL_EXPORTER_OTLP_ENDPOINT` | the collector's URL |
-//! | `propagators` | `OTEL_PROPAGATORS` | `tracecontext` (default), `b3`, `b3multi` |
+//! | `propagators` | `OTEL_PROPAGATORS` | a comma-separated list (in TOML also an array) of `tracecontext`, `baggage`, `b3`, `b3multi`, `none`; installed as the global propagator (default `tracecontext,baggage`) |
 //! | `excluded_paths` | `CENSUS_EXCLUDED_PATHS` | paths no server traces; `/static/*` is a prefix |
 //! | `excluded_hosts` | `CENSUS_EXCLUDED_HOSTS` | hosts (or `host:port`) no client traces |
 //!
-//! The ratio samplers decide on the trace id as Application Insights does
-//! (census's [`ProbabilitySampler`], not OpenTelemetry's hash), so that
-//! services in other languages at the same rate keep the same operations;
-//! `parentbased_traceidratio` follows the parent's decision either way, as
-//! OpenTelemetry defines it.
+//! `Tracer::from_env()` is these settings read from the environment, so
+//! every variable means the same there. OpenTelemetry's sampler names mean
+//! what they mean to the OpenTelemetry SDK (`traceidratio` is the SDK's
+//! `TraceIdRatioBased`). `microsoft.fixed_percentage` is Microsoft's
+//! Application Insights rule, as its distros name it: census's
+//! [`ProbabilitySampler`], which decides from the trace id alone (the
+//! caller's sampled flag ignored), so that services in other languages at
+//! the same rate keep the same operations, and marks each kept item with
+//! its `sampleRate`. `microsoft.rate_limited` is not available yet and is
+//! refused with an error saying so.
 //!
 //! ```
 //! use census::settings::Settings;
 //! let settings = Settings::from_toml(r#"
 //!     service_name = "shop"
-//!     sampler = "traceidratio"
+//!     sampler = "microsoft.fixed_percentage"
 //!     sampler_arg = 0.25
 //!     exporter = "console"
 //!     excluded_paths = ["/health", "/static/*"]
@@ -41,7 +46,7 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use census_core::http::{Exclusions, HttpHooks};
-use census_core::propagation::Format;
+use census_core::propagation::PropagatorName;
 use census_core::sampling::{ProbabilitySampler, Sampler};
 use census_core::{Tracer, TracerBuilder};
 use serde::Deserialize;
@@ -93,7 +98,8 @@ pub enum SamplerName {
     AlwaysOn,
     /// Keep nothing.
     AlwaysOff,
-    /// Keep `sampler_arg` of all operations, by trace id.
+    /// Keep `sampler_arg` of all operations, by trace id (the SDK's
+    /// `TraceIdRatioBased`).
     #[serde(rename = "traceidratio")]
     TraceIdRatio,
     /// Follow the caller; keep every new operation (the default).
@@ -104,10 +110,19 @@ pub enum SamplerName {
     /// Keep what a sampled caller kept, and `sampler_arg` of the rest.
     #[serde(rename = "parentbased_traceidratio")]
     ParentbasedTraceIdRatio,
+    /// Application Insights sampling: keep `sampler_arg` of all
+    /// operations by their Application Insights score, whatever the
+    /// caller decided ([`ProbabilitySampler`]).
+    #[serde(rename = "microsoft.fixed_percentage")]
+    MicrosoftFixedPercentage,
+    /// Microsoft's rate-limited sampler: not available yet, refused.
+    #[serde(rename = "microsoft.rate_limited")]
+    MicrosoftRateLimited,
 }
 
 const SAMPLERS: &str = "always_on, always_off, traceidratio, parentbased_always_on, \
-                        parentbased_always_off or parentbased_traceidratio";
+                        parentbased_always_off, parentbased_traceidratio or \
+                        microsoft.fixed_percentage";
 
 impl std::str::FromStr for SamplerName {
     type Err = ();
@@ -136,18 +151,34 @@ pub struct Settings {
     pub exporter: Option<String>,
     /// Where OTLP goes.
     pub otlp_endpoint: Option<String>,
-    /// The propagation format.
-    #[serde(deserialize_with = "format")]
-    pub propagators: Format,
+    /// The global propagator's parts, in order; unset, the tracer
+    /// installs `tracecontext,baggage` unless the application installed a
+    /// propagator of its own.
+    #[serde(deserialize_with = "propagators")]
+    pub propagators: Option<Vec<PropagatorName>>,
     /// Paths no server integration traces.
     pub excluded_paths: Vec<String>,
     /// Hosts no client integration traces.
     pub excluded_hosts: Vec<String>,
 }
 
-fn format<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Format, D::Error> {
-    let name = String::deserialize(deserializer)?;
-    name.parse().map_err(serde::de::Error::custom)
+/// `"tracecontext,baggage"` or `["tracecontext", "baggage"]`.
+fn propagators<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Vec<PropagatorName>>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum List {
+        Text(String),
+        Names(Vec<String>),
+    }
+    let list = match List::deserialize(deserializer)? {
+        List::Text(text) => text,
+        List::Names(names) => names.join(","),
+    };
+    PropagatorName::parse_list(&list)
+        .map(Some)
+        .map_err(serde::de::Error::custom)
 }
 
 type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
@@ -206,15 +237,11 @@ impl Settings {
         if let Some(endpoint) = env(ENV_OTLP_ENDPOINT) {
             self.otlp_endpoint = Some(endpoint);
         }
-        if let Some(name) = env("OTEL_PROPAGATORS") {
-            // Several formats may be listed; census speaks one, the first.
-            let first = name.split(',').next().unwrap_or_default();
-            self.propagators =
-                first
-                    .parse()
-                    .map_err(|e: census_core::propagation::UnknownFormat| {
-                        invalid("OTEL_PROPAGATORS", &name, &e.to_string())
-                    })?;
+        if let Some(list) = env("OTEL_PROPAGATORS") {
+            self.propagators = Some(
+                PropagatorName::parse_list(&list)
+                    .map_err(|e| invalid("OTEL_PROPAGATORS", &list, &e.to_string()))?,
+            );
         }
         if let Some(paths) = env("CENSUS_EXCLUDED_PATHS") {
             self.excluded_paths = list(&paths);
@@ -239,21 +266,30 @@ impl Settings {
 
     /// `builder` with the sampler these settings ask for.
     fn with_sampler(&self, builder: TracerBuilder) -> Result<TracerBuilder, SettingsError> {
-        let rate = self.sampler_arg.unwrap_or(1.0);
-        let ratio = || {
-            ProbabilitySampler::new(rate)
-                .map_err(|_| invalid("sampler_arg", &rate.to_string(), RATE))
-        };
+        let rate = checked_rate("sampler_arg", self.sampler_arg.unwrap_or(1.0))?;
         let parent_based = |sampler| Sampler::ParentBased(Box::new(sampler));
-        let parent_based_ratio = |ratio: ProbabilitySampler| Sampler::ParentBased(Box::new(ratio));
         Ok(match self.sampler {
             SamplerName::AlwaysOn => builder.sampler(Sampler::AlwaysOn),
             SamplerName::AlwaysOff => builder.sampler(Sampler::AlwaysOff),
-            SamplerName::ParentbasedAlwaysOn => builder.sampler(parent_based(Sampler::AlwaysOn)),
+            // The builder's default, which census decides for itself.
+            SamplerName::ParentbasedAlwaysOn => builder,
             SamplerName::ParentbasedAlwaysOff => builder.sampler(parent_based(Sampler::AlwaysOff)),
-            SamplerName::TraceIdRatio => builder.sampler(ratio()?),
-            // OpenTelemetry's meaning: follow the parent either way.
-            SamplerName::ParentbasedTraceIdRatio => builder.sampler(parent_based_ratio(ratio()?)),
+            SamplerName::TraceIdRatio => builder.sampler(Sampler::TraceIdRatioBased(rate)),
+            SamplerName::ParentbasedTraceIdRatio => {
+                builder.sampler(parent_based(Sampler::TraceIdRatioBased(rate)))
+            }
+            SamplerName::MicrosoftFixedPercentage => builder.sampler(
+                ProbabilitySampler::new(rate)
+                    .map_err(|_| invalid("sampler_arg", &rate.to_string(), RATE))?,
+            ),
+            SamplerName::MicrosoftRateLimited => {
+                return Err(invalid(
+                    "sampler",
+                    "microsoft.rate_limited",
+                    "a sampler census has: microsoft.rate_limited is not available in census \
+                     yet; use microsoft.fixed_percentage with a ratio, or parentbased_always_on",
+                ));
+            }
         })
     }
 
@@ -269,8 +305,8 @@ impl Settings {
         HttpHooks::new().exclusions(exclusions)
     }
 
-    /// A tracer builder with these settings' exporters, sampler and
-    /// service name; it also makes their propagation format census's.
+    /// A tracer builder with these settings' exporters, sampler, service
+    /// name and propagators.
     pub fn tracer_builder(&self) -> Result<TracerBuilder, SettingsError> {
         let exporter = self.exporter.clone().map(OsString::from);
         let endpoint = self.otlp_endpoint.clone().map(OsString::from);
@@ -283,7 +319,9 @@ impl Settings {
         if let Some(name) = &self.service_name {
             builder = builder.service_name(name.clone());
         }
-        census_core::propagation::set_format(self.propagators);
+        if let Some(names) = &self.propagators {
+            builder = builder.propagators(names);
+        }
         Ok(builder)
     }
 

@@ -6,6 +6,28 @@ use http::header::{CONTENT_TYPE, HOST, HeaderName, USER_AGENT};
 static TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
 static TRACESTATE: HeaderName = HeaderName::from_static("tracestate");
 static FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+static BAGGAGE: HeaderName = HeaderName::from_static("baggage");
+
+/// The pre-parsed name of a header propagators write on every call.
+pub(crate) fn known(name: &str) -> Option<&'static HeaderName> {
+    match name {
+        "traceparent" => Some(&TRACEPARENT),
+        "tracestate" => Some(&TRACESTATE),
+        "baggage" => Some(&BAGGAGE),
+        _ => None,
+    }
+}
+
+/// Every value of header `name` (lowercase), in order.
+pub(crate) fn all<'a>(
+    headers: &'a HeaderMap,
+    name: &str,
+) -> http::header::ValueIter<'a, http::HeaderValue> {
+    match known(name) {
+        Some(known) => headers.get_all(known).iter(),
+        None => headers.get_all(name).iter(),
+    }
+}
 
 /// The value of header `name` (lowercase), when it is text.
 ///
@@ -16,6 +38,7 @@ pub(crate) fn text<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     let value = match name {
         "traceparent" => headers.get(&TRACEPARENT),
         "tracestate" => headers.get(&TRACESTATE),
+        "baggage" => headers.get(&BAGGAGE),
         "host" => headers.get(HOST),
         "user-agent" => headers.get(USER_AGENT),
         "content-type" => headers.get(CONTENT_TYPE),

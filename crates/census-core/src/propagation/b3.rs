@@ -1,8 +1,12 @@
 //! Zipkin's B3 headers: the single `b3` header and the `X-B3-*` ones.
 //! <https://github.com/openzipkin/b3-propagation>
 
-use opentelemetry::propagation::{Extractor, Injector};
-use opentelemetry::trace::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
+use std::sync::LazyLock;
+
+use opentelemetry::Context;
+use opentelemetry::propagation::text_map_propagator::FieldIter;
+use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
+use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState};
 
 const SINGLE: &str = "b3";
 const TRACE_ID: &str = "x-b3-traceid";
@@ -10,9 +14,78 @@ const SPAN_ID: &str = "x-b3-spanid";
 const SAMPLED: &str = "x-b3-sampled";
 const FLAGS: &str = "x-b3-flags";
 
+static SINGLE_FIELDS: LazyLock<[String; 1]> = LazyLock::new(|| [SINGLE.to_owned()]);
+static MULTI_FIELDS: LazyLock<[String; 3]> =
+    LazyLock::new(|| [TRACE_ID.to_owned(), SPAN_ID.to_owned(), SAMPLED.to_owned()]);
+
+/// Zipkin's B3 propagation as an OpenTelemetry propagator
+/// (`OTEL_PROPAGATORS` entries `b3` and `b3multi`). Both forms are read,
+/// the single `b3` header first; [`single`](Self::single) writes the
+/// single header, [`multi`](Self::multi) the `X-B3-*` ones.
+///
+/// ```
+/// use census_core::propagation::B3Propagator;
+/// use opentelemetry::propagation::TextMapPropagator;
+/// use opentelemetry::trace::TraceContextExt;
+/// use std::collections::HashMap;
+///
+/// let incoming = HashMap::from([(
+///     "b3".to_owned(),
+///     "80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1-1".to_owned(),
+/// )]);
+/// let cx = B3Propagator::single().extract(&incoming);
+/// assert!(cx.span().span_context().is_sampled());
+/// let mut outgoing = HashMap::new();
+/// B3Propagator::multi().inject_context(&cx, &mut outgoing);
+/// assert_eq!(outgoing["x-b3-spanid"], "e457b5a2e4d86bd1");
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct B3Propagator {
+    multi: bool,
+}
+
+impl B3Propagator {
+    /// Writes the single `b3` header (`b3`).
+    pub const fn single() -> Self {
+        Self { multi: false }
+    }
+
+    /// Writes `X-B3-TraceId`, `X-B3-SpanId` and `X-B3-Sampled` (`b3multi`).
+    pub const fn multi() -> Self {
+        Self { multi: true }
+    }
+}
+
+impl TextMapPropagator for B3Propagator {
+    fn inject_context(&self, cx: &Context, injector: &mut dyn Injector) {
+        let span = cx.span();
+        let ids = span.span_context();
+        match (ids.is_valid(), self.multi) {
+            (false, _) => {}
+            (true, false) => inject_single(ids, injector),
+            (true, true) => inject_multi(ids, injector),
+        }
+    }
+
+    fn extract_with_context(&self, cx: &Context, extractor: &dyn Extractor) -> Context {
+        match extract(extractor) {
+            Some(parent) => cx.with_remote_span_context(parent),
+            None => cx.clone(),
+        }
+    }
+
+    fn fields(&self) -> FieldIter<'_> {
+        if self.multi {
+            FieldIter::new(MULTI_FIELDS.as_slice())
+        } else {
+            FieldIter::new(SINGLE_FIELDS.as_slice())
+        }
+    }
+}
+
 /// The remote parent in `headers`, from `b3` or else `X-B3-*`; `None`
 /// when neither carries a valid one.
-pub(super) fn extract(headers: &dyn Extractor) -> Option<SpanContext> {
+fn extract(headers: &dyn Extractor) -> Option<SpanContext> {
     match headers.get(SINGLE) {
         Some(single) => parse_single(single),
         None => parse_multi(headers),
@@ -75,7 +148,7 @@ fn lower_hex(text: &str) -> bool {
 }
 
 /// Writes `cx` as one `b3` header.
-pub(super) fn inject_single(cx: &SpanContext, headers: &mut dyn Injector) {
+fn inject_single(cx: &SpanContext, headers: &mut dyn Injector) {
     let sampled = if cx.is_sampled() { '1' } else { '0' };
     headers.set(
         SINGLE,
@@ -84,7 +157,7 @@ pub(super) fn inject_single(cx: &SpanContext, headers: &mut dyn Injector) {
 }
 
 /// Writes `cx` as `X-B3-TraceId`, `X-B3-SpanId` and `X-B3-Sampled`.
-pub(super) fn inject_multi(cx: &SpanContext, headers: &mut dyn Injector) {
+fn inject_multi(cx: &SpanContext, headers: &mut dyn Injector) {
     headers.set(TRACE_ID, cx.trace_id().to_string());
     headers.set(SPAN_ID, cx.span_id().to_string());
     headers.set(SAMPLED, if cx.is_sampled() { "1" } else { "0" }.to_owned());

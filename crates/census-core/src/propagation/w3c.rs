@@ -6,6 +6,10 @@
 
 use opentelemetry::trace::{SpanContext, SpanId, TraceFlags, TraceId};
 
+/// The flags version `00` defines: `sampled` (`0x01`) and, in Level 2,
+/// `random` (`0x02`: the trace id's right-most 7 bytes are random).
+pub(crate) const KNOWN_FLAGS: u8 = 0x03;
+
 /// Length of a version `00` value, and of the part of a later version's
 /// value that version `00` defines.
 const LEN: usize = 55;
@@ -16,8 +20,9 @@ const LEN: usize = 55;
 /// Version `00` must be exactly its 55 characters; a later version is read
 /// by version `00`'s layout when its value starts like one and any further
 /// field follows a `-`; version `ff` is invalid. Ids and flags are
-/// lowercase hex; all-zero ids are invalid. Of the flags, only `sampled`
-/// is kept: the others say nothing to a child.
+/// lowercase hex; all-zero ids are invalid. Of the flags, `sampled` and
+/// Level 2's `random` are kept: the others are not defined by version
+/// `00`, so a child must not pass them on.
 pub(super) fn parse(value: &str) -> Option<(TraceId, SpanId, TraceFlags)> {
     let value = value.trim_matches([' ', '\t']).as_bytes();
     if value.len() < LEN || [value[2], value[35], value[52]] != [b'-'; 3] {
@@ -36,11 +41,7 @@ pub(super) fn parse(value: &str) -> Option<(TraceId, SpanId, TraceFlags)> {
     if trace_id == TraceId::INVALID || span_id == SpanId::INVALID {
         return None;
     }
-    Some((
-        trace_id,
-        span_id,
-        TraceFlags::new(flags) & TraceFlags::SAMPLED,
-    ))
+    Some((trace_id, span_id, TraceFlags::new(flags & KNOWN_FLAGS)))
 }
 
 /// `ids` as a version `00` value, written in place: every traced call
@@ -50,7 +51,10 @@ pub(super) fn write(ids: &SpanContext) -> [u8; LEN] {
     out[..2].copy_from_slice(b"00");
     write_hex(&mut out[3..35], &ids.trace_id().to_bytes());
     write_hex(&mut out[36..52], &ids.span_id().to_bytes());
-    write_hex(&mut out[53..LEN], &[ids.trace_flags().to_u8()]);
+    write_hex(
+        &mut out[53..LEN],
+        &[ids.trace_flags().to_u8() & KNOWN_FLAGS],
+    );
     out
 }
 
@@ -111,9 +115,14 @@ mod tests {
             parse(&VALID.replace("-01", "-09")).unwrap().2,
             TraceFlags::SAMPLED
         );
+        // Level 2's random flag is kept, sampled or not.
         assert_eq!(
             parse(&VALID.replace("-01", "-02")).unwrap().2,
-            TraceFlags::NOT_SAMPLED
+            TraceFlags::new(0x02)
+        );
+        assert_eq!(
+            parse(&VALID.replace("-01", "-0b")).unwrap().2,
+            TraceFlags::new(0x03)
         );
         assert_eq!(parse(&format!(" \t{VALID} ")).unwrap().0, trace_id);
     }

@@ -87,10 +87,15 @@ pub(super) fn presample(parent: &Context) -> Presampled {
             None => Presampled::KeptRoot(trace_id),
         };
     }
+    // Level 2's random flag says how the trace id was made: a child passes
+    // it on, sampled or not.
+    let flags = valid.map_or(0, |of| {
+        of.trace_flags().to_u8() & crate::propagation::KNOWN_FLAGS
+    });
     let ids = SpanContext::new(
         trace_id,
         RandomIdGenerator::default().new_span_id(),
-        TraceFlags::default(),
+        TraceFlags::new(flags & !TraceFlags::SAMPLED.to_u8()),
         false,
         valid.map_or_else(TraceState::default, |of| of.trace_state().clone()),
     );

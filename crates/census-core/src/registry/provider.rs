@@ -143,8 +143,7 @@ impl<F: FnOnce() -> Vec<KeyValue>> Recorder for Attributes<F> {
 
 /// `parent` with `span` in it, and whether it records. A recording span
 /// gets its name and attributes from `record` while it is still owned here:
-/// no lock, no boxing per call; it goes into the context `holder` gives,
-/// if any, instead of `parent`. An unsampled span records nothing and its
+/// no lock, no boxing per call. An unsampled span records nothing and its
 /// end is a no-op, but its ids still go downstream: only those are kept,
 /// which spares boxing the span behind a lock.
 #[inline(always)]
@@ -152,15 +151,10 @@ fn into_context<S: Span + Send + Sync + 'static>(
     mut span: S,
     parent: &Context,
     record: impl FnOnce(&mut dyn ObjectSafeSpan),
-    holder: impl FnOnce() -> Option<Context>,
 ) -> (Context, bool) {
     if span.is_recording() {
         record(&mut span);
-        let cx = match holder() {
-            Some(holder) => holder.with_span(span),
-            None => parent.with_span(span),
-        };
-        (cx, true)
+        (parent.with_span(span), true)
     } else {
         (
             parent.with_remote_span_context(span.span_context().clone()),
@@ -179,8 +173,7 @@ impl Integration {
     /// Starts a span of `kind` named `name` as a child of `parent` from this
     /// integration's tracer (its instrumentation scope is the integration's
     /// crate) on the registry's provider or, without one, the global
-    /// provider; returns `parent` (or, for a span that records, the
-    /// context `holder` gives, if any) with the span in it.
+    /// provider; returns `parent` with the span in it.
     // Inlined: the span builder is large, and each call level would copy it.
     #[inline(always)]
     pub(crate) fn start_in(
@@ -189,7 +182,6 @@ impl Integration {
         name: impl FnOnce() -> Cow<'static, str>,
         parent: &Context,
         recorder: impl Recorder,
-        holder: impl FnOnce() -> Option<Context>,
     ) -> (Context, bool) {
         let builder = || SpanBuilder::from_name(name()).with_kind(kind);
         match presample(parent) {
@@ -199,13 +191,11 @@ impl Integration {
                 // drawn for this span.
                 let recorder = recorder.up_front();
                 let builder = builder();
-                in_trace(trace_id, || {
-                    self.start_kept(builder, parent, recorder, holder)
-                })
+                in_trace(trace_id, || self.start_kept(builder, parent, recorder))
             }
-            Presampled::Kept => self.start_kept(builder(), parent, recorder.up_front(), holder),
+            Presampled::Kept => self.start_kept(builder(), parent, recorder.up_front()),
             Presampled::Undecided => {
-                self.start_sdk(builder(), parent, |span| recorder.record(span), holder)
+                self.start_sdk(builder(), parent, |span| recorder.record(span))
             }
         }
     }
@@ -218,13 +208,10 @@ impl Integration {
         builder: SpanBuilder,
         parent: &Context,
         recorder: Result<Vec<KeyValue>, R>,
-        holder: impl FnOnce() -> Option<Context>,
     ) -> (Context, bool) {
         match recorder {
-            Ok(attributes) => {
-                self.start_sdk(builder.with_attributes(attributes), parent, |_| {}, holder)
-            }
-            Err(recorder) => self.start_sdk(builder, parent, |span| recorder.record(span), holder),
+            Ok(attributes) => self.start_sdk(builder.with_attributes(attributes), parent, |_| {}),
+            Err(recorder) => self.start_sdk(builder, parent, |span| recorder.record(span)),
         }
     }
 
@@ -235,21 +222,20 @@ impl Integration {
         builder: SpanBuilder,
         parent: &Context,
         record: impl FnOnce(&mut dyn ObjectSafeSpan),
-        holder: impl FnOnce() -> Option<Context>,
     ) -> (Context, bool) {
         let generation = GENERATION.load(Ordering::Acquire);
         let cached = self.tracer.0.load();
         if let Some(cached) = cached.as_deref()
             && cached.generation == generation
         {
-            return start_with(&cached.tracer, builder, parent, record, holder);
+            return start_with(&cached.tracer, builder, parent, record);
         }
         match self.rebuild_tracer() {
-            Some(fresh) => start_with(&fresh.tracer, builder, parent, record, holder),
+            Some(fresh) => start_with(&fresh.tracer, builder, parent, record),
             None => {
                 let tracer = global::tracer_with_scope(self.scope());
                 let span = tracer.build_with_context(builder, parent);
-                into_context(span, parent, record, holder)
+                into_context(span, parent, record)
             }
         }
     }
@@ -280,20 +266,13 @@ fn start_with(
     builder: SpanBuilder,
     parent: &Context,
     record: impl FnOnce(&mut dyn ObjectSafeSpan),
-    holder: impl FnOnce() -> Option<Context>,
 ) -> (Context, bool) {
     match tracer {
-        CachedTracer::Sdk(tracer) => into_context(
-            tracer.build_with_context(builder, parent),
-            parent,
-            record,
-            holder,
-        ),
-        CachedTracer::Other(tracer) => into_context(
-            tracer.build_with_context(builder, parent),
-            parent,
-            record,
-            holder,
-        ),
+        CachedTracer::Sdk(tracer) => {
+            into_context(tracer.build_with_context(builder, parent), parent, record)
+        }
+        CachedTracer::Other(tracer) => {
+            into_context(tracer.build_with_context(builder, parent), parent, record)
+        }
     }
 }

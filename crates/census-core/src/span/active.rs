@@ -76,15 +76,10 @@ impl Integration {
     }
 
     /// Starts the Server span of an incoming request: a child of the
-    /// caller's span that census's propagator reads from `headers`
-    /// (`traceparent`, or B3 when configured), named by `name` and
-    /// described by `attributes` only when it records, as in
+    /// caller's context, which the global propagator reads from `headers`
+    /// (`traceparent`, `tracestate` and `baggage` by default), named by
+    /// `name` and described by `attributes` only when it records, as in
     /// [`start_named_by`](Self::start_named_by).
-    ///
-    /// Server integrations use this rather than extracting the parent
-    /// themselves: a context census read from headers holds nothing else,
-    /// so the span can go into a context its operation's name is already
-    /// in, rather than one built for each request.
     ///
     /// ```
     /// use census_core::registry::Integration;
@@ -103,39 +98,19 @@ impl Integration {
         attributes: impl FnOnce() -> Vec<KeyValue>,
     ) -> ActiveSpan {
         let parent = crate::propagation::extract_from(headers);
-        self.start_with_operation(
-            SpanKind::Server,
-            name,
-            &parent,
-            Attributes(attributes),
-            true,
-        )
+        self.start_recording(SpanKind::Server, name, &parent, Attributes(attributes))
     }
 
     /// [`start_named_by`](Self::start_named_by), with `record` giving a
     /// recording span its attributes (and, for statements, its final name)
-    /// before it is shared.
+    /// before it is shared. A Server or Consumer span that records marks
+    /// its context as its operation.
     pub(crate) fn start_recording(
         &'static self,
         kind: SpanKind,
         name: impl FnOnce() -> Cow<'static, str>,
         parent: &Context,
         record: impl Recorder,
-    ) -> ActiveSpan {
-        self.start_with_operation(kind, name, parent, record, false)
-    }
-
-    /// Starts the span; a Server or Consumer span that records marks its
-    /// context as its operation. With `bare_parent` (a context that holds
-    /// a remote span at most), a span named for the process goes into its
-    /// operation's context, kept per thread.
-    fn start_with_operation(
-        &'static self,
-        kind: SpanKind,
-        name: impl FnOnce() -> Cow<'static, str>,
-        parent: &Context,
-        record: impl Recorder,
-        bare_parent: bool,
     ) -> ActiveSpan {
         let request = matches!(kind, SpanKind::Server | SpanKind::Consumer);
         let operation = Cell::new(None);
@@ -150,14 +125,7 @@ impl Integration {
             }
             name
         };
-        let holder = || match operation.take() {
-            Some(Operation::Kept(name)) if bare_parent => Some(crate::operation::context_of(name)),
-            other => {
-                operation.set(other);
-                None
-            }
-        };
-        let (mut cx, recording) = self.start_in(kind, name, parent, record, holder);
+        let (mut cx, recording) = self.start_in(kind, name, parent, record);
         if recording && let Some(operation) = operation.take() {
             cx = crate::operation::within(cx, operation.into_value());
         }

@@ -1,7 +1,10 @@
 use std::collections::HashMap;
 
 use census_core::http::RequestInfo;
-use opentelemetry::trace::TraceContextExt;
+use opentelemetry::trace::{
+    Span as _, SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState, Tracer as _,
+};
+use opentelemetry_sdk::trace::{InMemorySpanExporter, SimpleSpanProcessor};
 
 use super::*;
 
@@ -23,7 +26,7 @@ fn expected() -> Settings {
         sampler_arg: Some(0.25),
         exporter: Some("console".into()),
         otlp_endpoint: Some("http://collector:4318".into()),
-        propagators: Format::B3Multi,
+        propagators: Some(vec![PropagatorName::B3Multi]),
         excluded_paths: vec!["/health".into(), "/static/*".into()],
         excluded_hosts: vec!["metadata.internal".into()],
     }
@@ -70,7 +73,7 @@ fn the_environment_overrides_the_file() {
             sampler_arg: Some(0.5),
             exporter: Some("otlp".into()),
             otlp_endpoint: Some("http://otel:4318".into()),
-            propagators: Format::TraceContext,
+            propagators: Some(PropagatorName::DEFAULT.to_vec()),
             excluded_paths: vec!["/metrics".into(), "/ready".into()],
             excluded_hosts: vec!["localhost:9000".into()],
         }
@@ -169,5 +172,133 @@ fn the_tracer_gets_the_sampler_asked_for() {
     assert!(
         error.contains("sampler_arg") && error.contains('3'),
         "{error}"
+    );
+}
+
+/// Whether a tracer from these settings keeps a span of `trace_id` under
+/// a caller whose sampled flag is `caller_sampled`, and the
+/// `_MS.sampleRate` the kept span carries.
+fn decides(settings: &Settings, trace_id: TraceId, caller_sampled: bool) -> (bool, Option<f64>) {
+    let exporter = InMemorySpanExporter::default();
+    let tracer = settings
+        .tracer_builder()
+        .unwrap()
+        .span_processor(SimpleSpanProcessor::new(exporter.clone()))
+        .install(false)
+        .build();
+    let flags = if caller_sampled {
+        TraceFlags::SAMPLED
+    } else {
+        TraceFlags::NOT_SAMPLED
+    };
+    let caller = SpanContext::new(trace_id, SpanId::from(7), flags, true, TraceState::NONE);
+    let parent = opentelemetry::Context::new().with_remote_span_context(caller);
+    let mut span = opentelemetry::trace::TracerProvider::tracer(tracer.provider(), "probe")
+        .build_with_context(
+            opentelemetry::trace::SpanBuilder::from_name("probe"),
+            &parent,
+        );
+    span.end();
+    // Before shutdown, which empties the in-memory exporter.
+    let spans = exporter.get_finished_spans().unwrap();
+    tracer.shutdown(std::time::Duration::from_secs(5)).unwrap();
+    match spans.as_slice() {
+        [] => (false, None),
+        [kept] => (
+            true,
+            kept.attributes
+                .iter()
+                .find(|kv| kv.key.as_str() == census_core::sampling::SAMPLE_RATE_ATTRIBUTE)
+                .and_then(|kv| match kv.value {
+                    opentelemetry::Value::F64(rate) => Some(rate),
+                    _ => None,
+                }),
+        ),
+        more => panic!("{more:?}"),
+    }
+}
+
+#[test]
+fn microsoft_fixed_percentage_is_the_application_insights_rule_from_the_environment_too() {
+    let env = env(&[
+        ("OTEL_TRACES_SAMPLER", "microsoft.fixed_percentage"),
+        ("OTEL_TRACES_SAMPLER_ARG", "0.5"),
+        ("OTEL_TRACES_EXPORTER", "none"),
+    ]);
+    let from_env = Settings::default().overridden_by(&env).unwrap();
+    let from_file = Settings::from_toml(
+        "sampler = \"microsoft.fixed_percentage\"\nsampler_arg = 0.5\nexporter = \"none\"",
+    )
+    .unwrap();
+    assert_eq!(from_env.sampler, SamplerName::MicrosoftFixedPercentage);
+    assert_eq!(from_env, from_file);
+    let (mut kept, mut dropped) = (0, 0);
+    for i in 0..200u128 {
+        let trace_id = TraceId::from(i.wrapping_mul(0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c834) | 1);
+        let below = census_core::sampling::sampling_score(&trace_id.to_string()) < 50.0;
+        // The caller's flag does not count: the trace id alone decides.
+        for caller_sampled in [true, false] {
+            let expected = (below, below.then_some(50.0));
+            assert_eq!(
+                decides(&from_env, trace_id, caller_sampled),
+                expected,
+                "{trace_id}"
+            );
+        }
+        if below { kept += 1 } else { dropped += 1 }
+    }
+    assert!(kept > 50 && dropped > 50, "{kept} kept, {dropped} dropped");
+}
+
+#[test]
+fn opentelemetry_sampler_names_keep_the_sdk_meaning() {
+    // `traceidratio` is the SDK's rule: the same decisions as its sampler,
+    // and no Application Insights rate.
+    let settings =
+        Settings::from_toml("sampler = \"traceidratio\"\nsampler_arg = 0.5\nexporter = \"none\"")
+            .unwrap();
+    let sdk = Sampler::TraceIdRatioBased(0.5);
+    for i in 0..100u128 {
+        let trace_id = TraceId::from(i.wrapping_mul(0x2545_f491_4f6c_dd1d_9e37_79b9_7f4a_7c15) | 1);
+        let expected = opentelemetry_sdk::trace::ShouldSample::should_sample(
+            &sdk,
+            None,
+            trace_id,
+            "probe",
+            &opentelemetry::trace::SpanKind::Internal,
+            &[],
+            &[],
+        )
+        .decision
+            == opentelemetry_sdk::trace::SamplingDecision::RecordAndSample;
+        assert_eq!(
+            decides(&settings, trace_id, true),
+            (expected, None),
+            "{trace_id}"
+        );
+    }
+    // `parentbased_always_on`, the default, follows the caller.
+    let default = Settings::from_toml("exporter = \"none\"").unwrap();
+    assert_eq!(decides(&default, TraceId::from(5), true), (true, None));
+    assert_eq!(decides(&default, TraceId::from(5), false), (false, None));
+}
+
+#[test]
+fn microsoft_rate_limited_is_refused_until_census_has_it() {
+    let settings = Settings::default()
+        .overridden_by(&env(&[("OTEL_TRACES_SAMPLER", "microsoft.rate_limited")]))
+        .unwrap();
+    let error = settings.tracer_builder().unwrap_err().to_string();
+    assert!(
+        error.contains("microsoft.rate_limited") && error.contains("not available"),
+        "{error}"
+    );
+    let unknown = Settings::default()
+        .overridden_by(&env(&[("OTEL_TRACES_SAMPLER", "jaeger_remote")]))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        unknown.contains("jaeger_remote") && unknown.contains("microsoft.fixed_percentage"),
+        "{unknown}"
     );
 }
