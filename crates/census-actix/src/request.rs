@@ -49,8 +49,26 @@ pub(crate) struct RequestHeaders<'a> {
     host: Option<&'a HeaderValue>,
     user_agent: Option<&'a HeaderValue>,
     forwarded_for: Option<&'a HeaderValue>,
-    traceparent: Option<&'a HeaderValue>,
-    tracestate: Option<&'a HeaderValue>,
+    traceparent: Seen<'a>,
+    tracestate: Seen<'a>,
+    baggage: Seen<'a>,
+}
+
+/// A header the propagators read: its first value, and whether it came
+/// more than once (then every value is looked up).
+#[derive(Default, Clone, Copy)]
+struct Seen<'a> {
+    first: Option<&'a HeaderValue>,
+    repeated: bool,
+}
+
+impl<'a> Seen<'a> {
+    fn add(&mut self, value: &'a HeaderValue) {
+        match self.first {
+            Some(_) => self.repeated = true,
+            None => self.first = Some(value),
+        }
+    }
 }
 
 impl<'a> RequestHeaders<'a> {
@@ -60,8 +78,9 @@ impl<'a> RequestHeaders<'a> {
             host: None,
             user_agent: None,
             forwarded_for: None,
-            traceparent: None,
-            tracestate: None,
+            traceparent: Seen::default(),
+            tracestate: Seen::default(),
+            baggage: Seen::default(),
         };
         for (name, value) in all.iter() {
             let slot = if name == header::HOST {
@@ -70,8 +89,18 @@ impl<'a> RequestHeaders<'a> {
                 &mut known.user_agent
             } else {
                 match name.as_str() {
-                    "traceparent" => &mut known.traceparent,
-                    "tracestate" => &mut known.tracestate,
+                    "traceparent" => {
+                        known.traceparent.add(value);
+                        continue;
+                    }
+                    "tracestate" => {
+                        known.tracestate.add(value);
+                        continue;
+                    }
+                    "baggage" => {
+                        known.baggage.add(value);
+                        continue;
+                    }
                     "x-forwarded-for" => &mut known.forwarded_for,
                     _ => continue,
                 }
@@ -88,15 +117,25 @@ impl<'a> RequestHeaders<'a> {
             "host" => self.host,
             "user-agent" => self.user_agent,
             "x-forwarded-for" => self.forwarded_for,
-            "traceparent" => self.traceparent,
-            "tracestate" => self.tracestate,
+            "traceparent" => self.traceparent.first,
+            "tracestate" => self.tracestate.first,
+            "baggage" => self.baggage.first,
             name => self.all.get(name),
         };
         value.and_then(|v| v.to_str().ok())
     }
+
+    fn seen(&self, name: &str) -> Option<Seen<'a>> {
+        match name {
+            "traceparent" => Some(self.traceparent),
+            "tracestate" => Some(self.tracestate),
+            "baggage" => Some(self.baggage),
+            _ => None,
+        }
+    }
 }
 
-/// actix's headers, read by the W3C and B3 propagators.
+/// actix's headers, read by the global propagator.
 impl Extractor for RequestHeaders<'_> {
     fn get(&self, key: &str) -> Option<&str> {
         RequestHeaders::get(self, key)
@@ -108,14 +147,27 @@ impl Extractor for RequestHeaders<'_> {
 
     /// Every value of a repeated header, in order (W3C Trace Context joins
     /// repeated `tracestate` headers and refuses differing `traceparent`
-    /// ones); values that are not text are left out.
+    /// ones); a value that is not text stands as
+    /// [`NOT_TEXT`](census_core::propagation::NOT_TEXT).
     fn get_all(&self, key: &str) -> Option<Vec<&str>> {
-        let values: Vec<&str> = self
-            .all
-            .get_all(key)
-            .filter_map(|value| value.to_str().ok())
-            .collect();
-        (!values.is_empty()).then_some(values)
+        fn text(value: &HeaderValue) -> &str {
+            value.to_str().unwrap_or(census_core::propagation::NOT_TEXT)
+        }
+        match self.seen(key) {
+            Some(Seen {
+                first: None,
+                repeated: false,
+            }) => None,
+            // The usual case: one value, no lookup.
+            Some(Seen {
+                first: Some(value),
+                repeated: false,
+            }) => Some(vec![text(value)]),
+            _ => {
+                let values: Vec<&str> = self.all.get_all(key).map(text).collect();
+                (!values.is_empty()).then_some(values)
+            }
+        }
     }
 }
 
@@ -166,5 +218,46 @@ mod tests {
         assert_eq!(headers.get("x-binary"), None, "not text");
         assert_eq!(headers.get("accept"), None);
         assert_eq!(RequestHeaders::read(&HeaderMap::new()).get("host"), None);
+    }
+
+    #[test]
+    fn every_value_of_a_propagation_header_is_read_in_order() {
+        use opentelemetry::propagation::Extractor as _;
+        let mut all = HeaderMap::new();
+        for (name, value) in [
+            ("tracestate", &b"a=1"[..]),
+            ("tracestate", b"b=2"),
+            ("tracestate", b"\xff"),
+            (
+                "traceparent",
+                b"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            ),
+            ("baggage", b"k=v"),
+            ("x-other", b"1"),
+            ("x-other", b"2"),
+        ] {
+            all.append(
+                HeaderName::from_static(name),
+                HeaderValue::from_bytes(value).unwrap(),
+            );
+        }
+        let headers = RequestHeaders::read(&all);
+        assert_eq!(
+            headers.get_all("tracestate"),
+            Some(vec!["a=1", "b=2", census_core::propagation::NOT_TEXT])
+        );
+        assert_eq!(
+            headers.get_all("traceparent"),
+            Some(vec![
+                "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+            ])
+        );
+        assert_eq!(headers.get("baggage"), Some("k=v"));
+        assert_eq!(headers.get_all("x-other"), Some(vec!["1", "2"]));
+        assert_eq!(headers.get_all("b3"), None);
+        assert_eq!(
+            RequestHeaders::read(&HeaderMap::new()).get_all("tracestate"),
+            None
+        );
     }
 }

@@ -11,7 +11,10 @@
 //! - [`Tracer`]: exporters, sampler, in-process spans, flush on shutdown;
 //! - [`sampling`]: Application Insights compatible probability sampling;
 //! - [`sanitize`]: SQL literal removal and URL redaction;
-//! - [`propagation`] and [`context`]: W3C Trace Context and task spawning;
+//! - [`propagation`]: W3C Trace Context (Level 2) and B3 as OpenTelemetry
+//!   propagators, and the helpers every integration extracts and injects
+//!   with through the global propagator;
+//! - [`context`]: the parent a span starts under, and task spawning;
 //! - [`export`]: console tree and JSON-lines exporters;
 //! - [`batch`]: the batch processor that feeds each exporter.
 //!

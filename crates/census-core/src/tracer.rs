@@ -113,10 +113,12 @@ impl TracerBuilder {
     /// composite, in this order), which census's integrations and any
     /// other OpenTelemetry instrumentation read and write headers with.
     ///
-    /// Without this, `build` installs `tracecontext,baggage` (W3C Trace
-    /// Context and Baggage, OpenTelemetry's default) unless the
-    /// application installed a propagator of its own before, which it
-    /// keeps.
+    /// Without this (or with an empty list), `build` installs
+    /// `tracecontext,baggage` (W3C Trace Context and Baggage,
+    /// OpenTelemetry's default) unless the application installed a
+    /// propagator of its own before, which it keeps; `none` alone installs
+    /// nothing. Like the provider, the propagator is installed only when
+    /// the builder [installs](Self::install).
     ///
     /// ```
     /// use census_core::{Tracer, propagation::PropagatorName};
@@ -127,8 +129,8 @@ impl TracerBuilder {
     /// let mut fields: Vec<String> =
     ///     opentelemetry::global::get_text_map_propagator(|p| p.fields().map(str::to_owned).collect());
     /// fields.sort_unstable();
-    /// assert_eq!(fields, ["baggage", "x-b3-sampled", "x-b3-spanid", "x-b3-traceid"]);
-    /// # Ok::<(), census_core::propagation::UnknownPropagator>(())
+    /// assert_eq!(fields, ["b3", "baggage", "x-b3-flags", "x-b3-parentspanid", "x-b3-sampled", "x-b3-spanid", "x-b3-traceid"]);
+    /// # Ok::<(), census_core::propagation::PropagatorListError>(())
     /// ```
     pub fn propagators(mut self, names: &[PropagatorName]) -> Self {
         self.propagators = Some(names.to_vec());
@@ -138,8 +140,10 @@ impl TracerBuilder {
     /// Whether `build` installs the tracer (default: yes): it becomes the
     /// provider census integrations record with
     /// ([`registry::set_tracer_provider`](crate::registry::set_tracer_provider))
-    /// and OpenTelemetry's global provider, for other instrumentation. Turn
-    /// it off for a tracer used on its own, e.g. in a test.
+    /// and OpenTelemetry's global provider, for other instrumentation, and
+    /// the [propagators](Self::propagators) become the global propagator.
+    /// Turn it off for a tracer used on its own, e.g. in a test: then
+    /// nothing global changes, the propagator included.
     pub fn install(mut self, install: bool) -> Self {
         self.install = install;
         self
@@ -166,16 +170,18 @@ impl TracerBuilder {
     }
 }
 
-/// Installs the composite of `names` as the global propagator; without
-/// names, OpenTelemetry's default unless a propagator is installed already
+/// Installs the composite of `names` as the global propagator; `none`
+/// installs nothing; without names (or with an empty list),
+/// OpenTelemetry's default unless a propagator is installed already
 /// (OpenTelemetry's no-op one has no fields).
 fn install_propagators(names: Option<&[PropagatorName]>) {
     let names = match names {
-        Some(names) => names,
-        None if global::get_text_map_propagator(|p| p.fields().next().is_none()) => {
+        Some([PropagatorName::None]) => return,
+        Some(names) if !names.is_empty() => names,
+        _ if global::get_text_map_propagator(|p| p.fields().next().is_none()) => {
             &PropagatorName::DEFAULT
         }
-        None => return,
+        _ => return,
     };
     global::set_text_map_propagator(PropagatorName::composite(names));
 }

@@ -4,9 +4,10 @@
 //! so that each request becomes a Client span named after its method, with
 //! `http.request.method`, `url.full` (credentials and signed or one-time
 //! query parameters redacted), `server.address`, `server.port` and
-//! `http.response.status_code`. The request carries the span's W3C
-//! `traceparent` (and the caller's `tracestate`), so the server's spans
-//! join the same operation. A 4xx or 5xx response fails the span; so does
+//! `http.response.status_code`. The request carries the span as
+//! OpenTelemetry's global propagator writes it (W3C `traceparent`,
+//! `tracestate` and `baggage` with census's default), so the server's
+//! spans join the same operation. A 4xx or 5xx response fails the span; so does
 //! a transport error, whose `error.type` says `connect` or `timeout` when
 //! the error shows it.
 //!

@@ -3,8 +3,9 @@
 //! `http.request.method`, `url.full` (credentials and secret query
 //! parameters redacted), `server.address`, `server.port` and
 //! `http.response.status_code`, a child of the current context. The
-//! request carries `traceparent` and `tracestate`, so the called service
-//! continues the same operation. 4xx and 5xx responses and transport
+//! request carries what OpenTelemetry's global propagator writes
+//! (`traceparent`, `tracestate` and `baggage` with census's default), so
+//! the called service continues the same operation. 4xx and 5xx responses and transport
 //! failures set `error.type` and the error status.
 //!
 //! Tracing is on while the `reqwest` integration is enabled

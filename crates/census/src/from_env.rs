@@ -21,7 +21,8 @@ pub(crate) const ENV_OTLP_TRACES_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_TRACES_END
 const ENV_OTLP_PROTOCOL: &str = "OTEL_EXPORTER_OTLP_PROTOCOL";
 const ENV_OTLP_TRACES_PROTOCOL: &str = "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL";
 
-/// Why [`TracerFromEnv::from_env`] could not set up export.
+/// Why the exporters the environment asks for cannot be set up (inside
+/// [`SettingsError::Export`] from [`TracerFromEnv::from_env`]).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum FromEnvError {
@@ -151,7 +152,7 @@ pub enum FromEnvError {
 /// `OTEL_BSP_*` variables.
 ///
 /// An empty variable counts as unset. Empty entries are skipped, so
-/// `otlp,` is `otlp`. Values are case-insensitive.
+/// `otlp,` is `otlp`. Exporter and protocol names are case-insensitive.
 ///
 /// ```
 /// use census::prelude::*;

@@ -1,6 +1,6 @@
 //! Settings in one place, the counterpart of OpenCensus's
 //! `OPENCENSUS = {'TRACE': {...}}` block: sampler and rate, exporters,
-//! propagation format, and the paths and hosts no integration traces.
+//! propagators, and the paths and hosts no integration traces.
 //!
 //! They come from a TOML file, from the environment (the standard `OTEL_*`
 //! variable where one exists), or both, the environment winning:
@@ -12,7 +12,7 @@
 //! | `sampler_arg` | `OTEL_TRACES_SAMPLER_ARG` | the ratio of `traceidratio`, `parentbased_traceidratio` and `microsoft.fixed_percentage`, 0.0 to 1.0 (default 1.0) |
 //! | `exporter` | `OTEL_TRACES_EXPORTER` | `otlp`, `console`, `none`, comma-separated ([`TracerFromEnv`](crate::TracerFromEnv)) |
 //! | `otlp_endpoint` | `OTEL_EXPORTER_OTLP_ENDPOINT` | the collector's URL |
-//! | `propagators` | `OTEL_PROPAGATORS` | a comma-separated list (in TOML also an array) of `tracecontext`, `baggage`, `b3`, `b3multi`, `none`; installed as the global propagator (default `tracecontext,baggage`) |
+//! | `propagators` | `OTEL_PROPAGATORS` | a comma-separated list (in TOML also an array) of `tracecontext`, `baggage`, `b3`, `b3multi`, or `none` alone (census installs no propagator); installed as the global propagator (default `tracecontext,baggage`) |
 //! | `excluded_paths` | `CENSUS_EXCLUDED_PATHS` | paths no server traces; `/static/*` is a prefix |
 //! | `excluded_hosts` | `CENSUS_EXCLUDED_HOSTS` | hosts (or `host:port`) no client traces |
 //!
@@ -177,7 +177,7 @@ fn propagators<'de, D: serde::Deserializer<'de>>(
         List::Names(names) => names.join(","),
     };
     PropagatorName::parse_list(&list)
-        .map(Some)
+        .map(|names| (!names.is_empty()).then_some(names))
         .map_err(serde::de::Error::custom)
 }
 
@@ -238,10 +238,12 @@ impl Settings {
             self.otlp_endpoint = Some(endpoint);
         }
         if let Some(list) = env("OTEL_PROPAGATORS") {
-            self.propagators = Some(
-                PropagatorName::parse_list(&list)
-                    .map_err(|e| invalid("OTEL_PROPAGATORS", &list, &e.to_string()))?,
-            );
+            let names = PropagatorName::parse_list(&list)
+                .map_err(|e| invalid("OTEL_PROPAGATORS", &list, &e.to_string()))?;
+            // A list of empty entries counts as unset, as for exporters.
+            if !names.is_empty() {
+                self.propagators = Some(names);
+            }
         }
         if let Some(paths) = env("CENSUS_EXCLUDED_PATHS") {
             self.excluded_paths = list(&paths);
@@ -266,7 +268,8 @@ impl Settings {
 
     /// `builder` with the sampler these settings ask for.
     fn with_sampler(&self, builder: TracerBuilder) -> Result<TracerBuilder, SettingsError> {
-        let rate = checked_rate("sampler_arg", self.sampler_arg.unwrap_or(1.0))?;
+        let rate = self.sampler_arg.unwrap_or(1.0);
+        let ratio = || checked_rate("sampler_arg", rate);
         let parent_based = |sampler| Sampler::ParentBased(Box::new(sampler));
         Ok(match self.sampler {
             SamplerName::AlwaysOn => builder.sampler(Sampler::AlwaysOn),
@@ -274,9 +277,9 @@ impl Settings {
             // The builder's default, which census decides for itself.
             SamplerName::ParentbasedAlwaysOn => builder,
             SamplerName::ParentbasedAlwaysOff => builder.sampler(parent_based(Sampler::AlwaysOff)),
-            SamplerName::TraceIdRatio => builder.sampler(Sampler::TraceIdRatioBased(rate)),
+            SamplerName::TraceIdRatio => builder.sampler(Sampler::TraceIdRatioBased(ratio()?)),
             SamplerName::ParentbasedTraceIdRatio => {
-                builder.sampler(parent_based(Sampler::TraceIdRatioBased(rate)))
+                builder.sampler(parent_based(Sampler::TraceIdRatioBased(ratio()?)))
             }
             SamplerName::MicrosoftFixedPercentage => builder.sampler(
                 ProbabilitySampler::new(rate)

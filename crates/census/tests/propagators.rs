@@ -30,7 +30,15 @@ fn the_settings_propagators_become_the_global_propagator_and_default_to_w3c_and_
             .unwrap();
     assert_eq!(
         global_fields(),
-        ["baggage", "x-b3-sampled", "x-b3-spanid", "x-b3-traceid"]
+        [
+            "b3",
+            "baggage",
+            "x-b3-flags",
+            "x-b3-parentspanid",
+            "x-b3-sampled",
+            "x-b3-spanid",
+            "x-b3-traceid"
+        ]
     );
     tracer.shutdown(std::time::Duration::from_secs(1)).unwrap();
 
@@ -45,11 +53,23 @@ fn the_settings_propagators_become_the_global_propagator_and_default_to_w3c_and_
     assert_eq!(global_fields(), ["traceparent", "tracestate"]);
     tracer.shutdown(std::time::Duration::from_secs(1)).unwrap();
 
-    // `none` propagates nothing.
+    // `none`: census installs nothing, and the application's stays.
     let tracer = Settings::from_toml("exporter = \"none\"\npropagators = \"none\"")
         .unwrap()
         .tracer()
         .unwrap();
-    assert!(global_fields().is_empty());
+    assert_eq!(global_fields(), ["traceparent", "tracestate"]);
     tracer.shutdown(std::time::Duration::from_secs(1)).unwrap();
+    // An empty list counts as unset; `none` with others is refused.
+    assert_eq!(
+        Settings::from_toml("propagators = []").unwrap().propagators,
+        None
+    );
+    let mixed = Settings::from_toml("propagators = \"none,b3\"")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        mixed.contains("`none` together with propagators"),
+        "{mixed}"
+    );
 }

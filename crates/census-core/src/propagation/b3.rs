@@ -13,10 +13,14 @@ const TRACE_ID: &str = "x-b3-traceid";
 const SPAN_ID: &str = "x-b3-spanid";
 const SAMPLED: &str = "x-b3-sampled";
 const FLAGS: &str = "x-b3-flags";
+const PARENT_SPAN_ID: &str = "x-b3-parentspanid";
 
-static SINGLE_FIELDS: LazyLock<[String; 1]> = LazyLock::new(|| [SINGLE.to_owned()]);
-static MULTI_FIELDS: LazyLock<[String; 3]> =
-    LazyLock::new(|| [TRACE_ID.to_owned(), SPAN_ID.to_owned(), SAMPLED.to_owned()]);
+/// Every B3 header, whichever form is written: injection clears them all
+/// first, so a reused request carries no `b3` (read first) or
+/// `x-b3-flags` (debug, which means sampled) of another trace.
+static FIELDS: LazyLock<[String; 6]> = LazyLock::new(|| {
+    [SINGLE, TRACE_ID, SPAN_ID, SAMPLED, FLAGS, PARENT_SPAN_ID].map(str::to_owned)
+});
 
 /// Zipkin's B3 propagation as an OpenTelemetry propagator
 /// (`OTEL_PROPAGATORS` entries `b3` and `b3multi`). Both forms are read,
@@ -75,11 +79,7 @@ impl TextMapPropagator for B3Propagator {
     }
 
     fn fields(&self) -> FieldIter<'_> {
-        if self.multi {
-            FieldIter::new(MULTI_FIELDS.as_slice())
-        } else {
-            FieldIter::new(SINGLE_FIELDS.as_slice())
-        }
+        FieldIter::new(FIELDS.as_slice())
     }
 }
 

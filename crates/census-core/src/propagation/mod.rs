@@ -26,9 +26,9 @@ mod tracestate;
 mod w3c;
 
 pub use b3::B3Propagator;
-pub use names::{PropagatorName, UnknownPropagator};
+pub use names::{PropagatorListError, PropagatorName};
 pub use trace_context::TraceContextPropagator;
-pub(crate) use w3c::KNOWN_FLAGS;
+pub(crate) use w3c::RANDOM_FLAG;
 
 /// The context an incoming request continues, as the global propagator
 /// reads it from `headers`: its remote parent (and baggage) when they carry
@@ -58,13 +58,18 @@ pub fn extract(headers: &HeaderMap) -> Context {
 /// assert!(cx.span().span_context().is_sampled());
 /// ```
 pub fn extract_from(headers: &dyn Extractor) -> Context {
-    global::get_text_map_propagator(|propagator| propagator.extract(headers))
+    // From an empty context: whatever is current on this thread belongs to
+    // other work, not to this request.
+    global::get_text_map_propagator(|propagator| {
+        propagator.extract_with_context(&Context::new(), headers)
+    })
 }
 
 /// Writes `cx` into `headers` with the global propagator (`traceparent`,
-/// `tracestate` and `baggage` by default). Headers the propagator owns
-/// that `headers` already held are removed first, so a reused request
-/// carries nothing of another trace.
+/// `tracestate` and `baggage` by default). Trace-context headers the
+/// propagator owns that `headers` already held are removed first, so a
+/// reused request carries nothing of another trace; a `baggage` header
+/// the application set is kept unless `cx` has baggage, which replaces it.
 ///
 /// ```
 /// use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState};
@@ -80,7 +85,7 @@ pub fn extract_from(headers: &dyn Extractor) -> Context {
 /// ```
 pub fn inject(cx: &Context, headers: &mut HeaderMap) {
     global::get_text_map_propagator(|propagator| {
-        for field in propagator.fields() {
+        for field in propagator.fields().filter(|field| *field != "baggage") {
             match crate::http::header::known(field) {
                 Some(name) => headers.remove(name),
                 None => headers.remove(field),
@@ -139,6 +144,12 @@ pub fn commented_sql(sql: &str, cx: &Context) -> Option<String> {
     sql_comment(cx).map(|comment| format!("{sql} {comment}"))
 }
 
+/// What [`Extractor::get_all`] gives for a header value that is not
+/// text, in census's extractors: U+FFFD, which no trace-context grammar
+/// accepts, so a repeated `tracestate` or `traceparent` with such a value
+/// is invalid, as the value itself is, rather than quietly shorter.
+pub const NOT_TEXT: &str = "\u{fffd}";
+
 /// The `http` crate's headers, read by census's propagators (as in
 /// [`Integration::start_server`](crate::registry::Integration::start_server)):
 /// the names census reads on every request are parsed once, not on each
@@ -167,7 +178,7 @@ impl Extractor for HttpHeaders<'_> {
     /// ones. Values that are not text are left out.
     fn get_all(&self, key: &str) -> Option<Vec<&str>> {
         let values: Vec<&str> = crate::http::header::all(self.0, key)
-            .filter_map(|value| value.to_str().ok())
+            .map(|value| value.to_str().unwrap_or(NOT_TEXT))
             .collect();
         (!values.is_empty()).then_some(values)
     }

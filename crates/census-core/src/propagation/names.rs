@@ -24,29 +24,51 @@ pub enum PropagatorName {
     B3,
     /// Zipkin's `X-B3-*` headers, `b3multi` ([`B3Propagator::multi`]).
     B3Multi,
-    /// `none`: no propagation at all.
+    /// `none`: census installs no propagator (the global one stays as
+    /// it is: OpenTelemetry's no-op unless the application set one).
     None,
 }
 
-/// A propagator name census does not have.
+/// An `OTEL_PROPAGATORS` list census cannot use.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "unknown propagator `{0}`: census has `tracecontext`, `baggage`, `b3`, `b3multi` and \
-     `none` (a comma-separated list; the default is `tracecontext,baggage`)"
-)]
-pub struct UnknownPropagator(pub String);
+#[non_exhaustive]
+pub enum PropagatorListError {
+    /// An entry names a propagator census does not have.
+    #[error(
+        "unknown propagator `{name}` in {list:?}: census has `tracecontext`, `baggage`, `b3`, \
+         `b3multi` and `none` (a comma-separated list; the default is `tracecontext,baggage`)"
+    )]
+    Unknown {
+        /// The unknown entry.
+        name: String,
+        /// The whole list.
+        list: String,
+    },
+    /// `none` is listed together with propagators.
+    #[error(
+        "{list:?} lists `none` together with propagators; `none` means census installs no \
+         propagator, so set it alone or remove it"
+    )]
+    NoneWithOthers {
+        /// The whole list.
+        list: String,
+    },
+}
 
 impl std::str::FromStr for PropagatorName {
-    type Err = UnknownPropagator;
+    type Err = PropagatorListError;
 
-    fn from_str(name: &str) -> Result<Self, UnknownPropagator> {
+    fn from_str(name: &str) -> Result<Self, PropagatorListError> {
         match name.trim().to_ascii_lowercase().as_str() {
             "tracecontext" => Ok(Self::TraceContext),
             "baggage" => Ok(Self::Baggage),
             "b3" => Ok(Self::B3),
             "b3multi" => Ok(Self::B3Multi),
             "none" => Ok(Self::None),
-            _ => Err(UnknownPropagator(name.trim().to_owned())),
+            _ => Err(PropagatorListError::Unknown {
+                name: name.trim().to_owned(),
+                list: name.to_owned(),
+            }),
         }
     }
 }
@@ -56,7 +78,8 @@ impl PropagatorName {
     pub const DEFAULT: [Self; 2] = [Self::TraceContext, Self::Baggage];
 
     /// The entries of a comma-separated list such as `OTEL_PROPAGATORS`'s
-    /// value, in order, each once; empty entries are skipped.
+    /// value, in order, each once; empty entries are skipped, so a list of
+    /// none is empty (unset). `none` must stand alone.
     ///
     /// ```
     /// use census_core::propagation::PropagatorName;
@@ -64,21 +87,34 @@ impl PropagatorName {
     ///     PropagatorName::parse_list("tracecontext, baggage,,tracecontext")?,
     ///     [PropagatorName::TraceContext, PropagatorName::Baggage]
     /// );
-    /// # Ok::<(), census_core::propagation::UnknownPropagator>(())
+    /// assert!(PropagatorName::parse_list(" , ")?.is_empty());
+    /// assert!(PropagatorName::parse_list("none,b3").is_err());
+    /// # Ok::<(), census_core::propagation::PropagatorListError>(())
     /// ```
-    pub fn parse_list(list: &str) -> Result<Vec<Self>, UnknownPropagator> {
+    pub fn parse_list(list: &str) -> Result<Vec<Self>, PropagatorListError> {
         let mut names = Vec::new();
         for entry in list.split(',').filter(|entry| !entry.trim().is_empty()) {
-            let name = entry.parse()?;
+            let name = entry.parse().map_err(|error| match error {
+                PropagatorListError::Unknown { name, .. } => PropagatorListError::Unknown {
+                    name,
+                    list: list.to_owned(),
+                },
+                other => other,
+            })?;
             if !names.contains(&name) {
                 names.push(name);
             }
+        }
+        if names.len() > 1 && names.contains(&Self::None) {
+            return Err(PropagatorListError::NoneWithOthers {
+                list: list.to_owned(),
+            });
         }
         Ok(names)
     }
 
     /// The composite propagator of `names`, in their order; `none` adds
-    /// nothing, so `[None]` propagates nothing.
+    /// nothing.
     ///
     /// ```
     /// use census_core::propagation::PropagatorName;

@@ -71,17 +71,13 @@ impl TextMapPropagator for TraceContextPropagator {
             TRACEPARENT,
             traceparent.iter().copied().map(char::from).collect(),
         );
-        let state = ids.trace_state();
-        if *state != TraceState::NONE {
-            let header = state.header();
-            if !header.is_empty() {
-                injector.set(TRACESTATE, header);
-            }
-        } else if let Some(foreign) = cx
+        let foreign = cx
             .get::<Foreign>()
             .filter(|foreign| foreign.trace_id == ids.trace_id())
-        {
-            injector.set(TRACESTATE, foreign.header.clone());
+            .and_then(|foreign| foreign.header.as_deref());
+        let header = tracestate::header(ids.trace_state(), foreign);
+        if !header.is_empty() {
+            injector.set(TRACESTATE, header);
         }
     }
 
@@ -89,15 +85,24 @@ impl TextMapPropagator for TraceContextPropagator {
         let Some((trace_id, span_id, flags)) = traceparent(extractor) else {
             return cx.clone();
         };
-        let (state, foreign) = match tracestate(extractor) {
-            List::State(state) => (state, None),
-            List::Foreign(header) => (TraceState::NONE, Some(header)),
-            List::Invalid => (TraceState::NONE, None),
-        };
+        let (state, foreign) =
+            match tracestate::parse(extractor.get_all(TRACESTATE).into_iter().flatten()) {
+                List::State(state) => (state, None),
+                List::Foreign(header) => (TraceState::NONE, Some(header)),
+                List::Invalid => (TraceState::NONE, None),
+            };
         let cx =
             cx.with_remote_span_context(SpanContext::new(trace_id, span_id, flags, true, state));
         match foreign {
-            Some(header) => cx.with_value(Foreign { trace_id, header }),
+            Some(header) => cx.with_value(Foreign {
+                trace_id,
+                header: Some(header),
+            }),
+            // A list read earlier for this trace is not this request's.
+            None if cx.get::<Foreign>().is_some() => cx.with_value(Foreign {
+                trace_id,
+                header: None,
+            }),
             None => cx,
         }
     }
@@ -115,20 +120,9 @@ fn traceparent(
     opentelemetry::trace::SpanId,
     opentelemetry::trace::TraceFlags,
 )> {
-    match extractor.get_all(TRACEPARENT) {
-        Some(values) => match values.as_slice() {
-            [first, rest @ ..] if rest.iter().all(|other| other == first) => w3c::parse(first),
-            _ => None,
-        },
-        // An extractor that cannot list repeated headers.
-        None => extractor.get(TRACEPARENT).and_then(w3c::parse),
-    }
-}
-
-fn tracestate(extractor: &dyn Extractor) -> List {
-    match extractor.get_all(TRACESTATE) {
-        Some(values) => tracestate::parse(values),
-        None => tracestate::parse(extractor.get(TRACESTATE)),
+    match extractor.get_all(TRACEPARENT)?.as_slice() {
+        [first, rest @ ..] if rest.iter().all(|other| other == first) => w3c::parse(first),
+        _ => None,
     }
 }
 
@@ -256,6 +250,47 @@ mod tests {
         );
         let out = injected(&cx.with_remote_span_context(other));
         assert_eq!(out.get(TRACESTATE), None);
+    }
+
+    #[test]
+    fn a_later_extraction_for_the_same_trace_replaces_a_list_opentelemetry_refused() {
+        let first = extract(&[(TRACEPARENT, PARENT), (TRACESTATE, "foo@@bar=1")]);
+        let propagator = TraceContextPropagator::new();
+        for (list, expected) in [("ok=1", Some("ok=1")), ("foo=", None), ("", None)] {
+            let headers = Repeated(vec![
+                (TRACEPARENT, PARENT.to_owned()),
+                (TRACESTATE, list.to_owned()),
+            ]);
+            let again = propagator.extract_with_context(&first, &headers);
+            assert_eq!(
+                injected(&again).get(TRACESTATE).map(String::as_str),
+                expected,
+                "{list:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn members_the_span_adds_go_first_and_the_refused_list_after_them() {
+        let cx = extract(&[(TRACEPARENT, PARENT), (TRACESTATE, "foo@@bar=1,bar=2")]);
+        let span = cx.span();
+        let ids = span.span_context();
+        let changed = |state: TraceState| {
+            SpanContext::new(
+                ids.trace_id(),
+                SpanId::from(9),
+                ids.trace_flags(),
+                false,
+                state,
+            )
+        };
+        let mine = TraceState::from_key_value([("mine", "1")]).unwrap();
+        let out = injected(&cx.with_remote_span_context(changed(mine)));
+        assert_eq!(out[TRACESTATE], "mine=1,foo@@bar=1,bar=2");
+        // A key the span holds is not sent twice.
+        let bar = TraceState::from_key_value([("bar", "9")]).unwrap();
+        let out = injected(&cx.with_remote_span_context(changed(bar)));
+        assert_eq!(out[TRACESTATE], "bar=9,foo@@bar=1");
     }
 
     #[test]

@@ -83,12 +83,34 @@ fn valid_value(value: &str) -> bool {
 }
 
 /// A valid list `TraceState` refuses, in the context next to the remote
-/// span it came with: injected for that trace when the span's own
-/// `TraceState` is empty.
+/// span it came with, and passed on for that trace only, after the
+/// members of the span's own `TraceState`. `None` marks a later
+/// extraction for the trace that brought no such list.
 #[derive(Debug, Clone, PartialEq)]
 pub(super) struct Foreign {
     pub(super) trace_id: TraceId,
-    pub(super) header: String,
+    pub(super) header: Option<String>,
+}
+
+/// The `tracestate` to send: `state`'s members, then those of `foreign`
+/// (a list `TraceState` could not hold) whose keys `state` does not have,
+/// 32 at most, as the specification asks of a list a vendor changed.
+pub(super) fn header(state: &TraceState, foreign: Option<&str>) -> String {
+    let own = state.header();
+    let Some(foreign) = foreign else {
+        return own;
+    };
+    if own.is_empty() {
+        return foreign.to_owned();
+    }
+    let mut members: Vec<&str> = own.split(',').collect();
+    for member in foreign.split(',') {
+        let key = member.split_once('=').map_or(member, |(key, _)| key);
+        if members.len() < MAX_MEMBERS && state.get(key).is_none() {
+            members.push(member);
+        }
+    }
+    members.join(",")
 }
 
 #[cfg(test)]
@@ -203,7 +225,21 @@ mod tests {
 
     #[test]
     fn duplicate_keys_are_passed_on_as_received() {
-        assert!(state(&["foo=1,foo=2"]).header().starts_with("foo=1"));
-        assert!(state(&["foo=1", "foo=1"]).header().contains("foo=1"));
+        assert_eq!(state(&["foo=1,foo=2"]).header(), "foo=1,foo=2");
+        assert_eq!(state(&["foo=1", "foo=1"]).header(), "foo=1,foo=1");
+    }
+
+    #[test]
+    fn the_list_sent_keeps_32_members_with_the_span_s_own_first() {
+        let own = TraceState::from_key_value([("mine", "1")]).unwrap();
+        let foreign: Vec<String> = (1..=32).map(|i| format!("t{i}@@x={i}")).collect();
+        let sent = header(&own, Some(&foreign.join(",")));
+        let members: Vec<&str> = sent.split(',').collect();
+        assert_eq!(members.len(), 32);
+        assert_eq!(members[0], "mine=1");
+        assert_eq!(members[31], "t31@@x=31");
+        assert_eq!(header(&TraceState::NONE, Some("a@@b=1")), "a@@b=1");
+        assert_eq!(header(&own, None), "mine=1");
+        assert_eq!(header(&TraceState::NONE, None), "");
     }
 }

@@ -8,7 +8,10 @@ use opentelemetry::trace::{SpanContext, SpanId, TraceFlags, TraceId};
 
 /// The flags version `00` defines: `sampled` (`0x01`) and, in Level 2,
 /// `random` (`0x02`: the trace id's right-most 7 bytes are random).
-pub(crate) const KNOWN_FLAGS: u8 = 0x03;
+const KNOWN_FLAGS: u8 = 0x03;
+
+/// Level 2's `random` flag.
+pub(crate) const RANDOM_FLAG: u8 = 0x02;
 
 /// Length of a version `00` value, and of the part of a later version's
 /// value that version `00` defines.

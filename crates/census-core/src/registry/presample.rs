@@ -43,7 +43,8 @@ impl IdGenerator for CensusIds {
 /// What census decided before asking the SDK.
 pub(super) enum Presampled {
     /// Dropped: `parent` with the unsampled span's ids in it, as the SDK
-    /// would have made them.
+    /// would have made them (but for Level 2's `random` flag, which
+    /// census passes on).
     Dropped(Context),
     /// A root, kept: the SDK must start it in this trace.
     KeptRoot(TraceId),
@@ -89,13 +90,13 @@ pub(super) fn presample(parent: &Context) -> Presampled {
     }
     // Level 2's random flag says how the trace id was made: a child passes
     // it on, sampled or not.
-    let flags = valid.map_or(0, |of| {
-        of.trace_flags().to_u8() & crate::propagation::KNOWN_FLAGS
+    let random = valid.map_or(0, |of| {
+        of.trace_flags().to_u8() & crate::propagation::RANDOM_FLAG
     });
     let ids = SpanContext::new(
         trace_id,
         RandomIdGenerator::default().new_span_id(),
-        TraceFlags::new(flags & !TraceFlags::SAMPLED.to_u8()),
+        TraceFlags::new(random),
         false,
         valid.map_or_else(TraceState::default, |of| of.trace_state().clone()),
     );

@@ -8,12 +8,15 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use arc_swap::ArcSwapOption;
 use opentelemetry::global::{self, BoxedTracer, ObjectSafeSpan, ObjectSafeTracerProvider};
-use opentelemetry::trace::{Span, SpanBuilder, SpanKind, TraceContextExt, Tracer, TracerProvider};
+use opentelemetry::trace::{
+    Span, SpanBuilder, SpanContext, SpanKind, TraceContextExt, TraceFlags, Tracer, TracerProvider,
+};
 use opentelemetry::{Context, InstrumentationScope, KeyValue};
 use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
 
 use super::Integration;
 use super::presample::{Presampled, SAMPLER, in_trace, presample};
+use crate::propagation::RANDOM_FLAG;
 use crate::sampling::KnownSampler;
 
 struct Installed {
@@ -157,10 +160,28 @@ fn into_context<S: Span + Send + Sync + 'static>(
         (parent.with_span(span), true)
     } else {
         (
-            parent.with_remote_span_context(span.span_context().clone()),
+            parent.with_remote_span_context(with_random_flag_of(parent, span.span_context())),
             false,
         )
     }
+}
+
+/// `ids` with Level 2's `random` flag when the parent (of the same trace)
+/// has it: the SDK gives a span it does not sample no flags at all, but
+/// the flag describes the trace id, which the child shares.
+fn with_random_flag_of(parent: &Context, ids: &SpanContext) -> SpanContext {
+    let random = parent.span().span_context().trace_flags().to_u8() & RANDOM_FLAG;
+    let flags = ids.trace_flags().to_u8();
+    if random == 0 || flags & RANDOM_FLAG != 0 {
+        return ids.clone();
+    }
+    SpanContext::new(
+        ids.trace_id(),
+        ids.span_id(),
+        TraceFlags::new(flags | random),
+        ids.is_remote(),
+        ids.trace_state().clone(),
+    )
 }
 
 impl Integration {

@@ -281,6 +281,18 @@ fn opentelemetry_sampler_names_keep_the_sdk_meaning() {
     let default = Settings::from_toml("exporter = \"none\"").unwrap();
     assert_eq!(decides(&default, TraceId::from(5), true), (true, None));
     assert_eq!(decides(&default, TraceId::from(5), false), (false, None));
+    // So does `parentbased_traceidratio`, whatever its ratio says.
+    for (ratio, caller_sampled) in [(0.0, true), (1.0, false)] {
+        let settings = Settings::from_toml(&format!(
+            "sampler = \"parentbased_traceidratio\"\nsampler_arg = {ratio:?}\nexporter = \"none\""
+        ))
+        .unwrap();
+        assert_eq!(
+            decides(&settings, TraceId::from(5), caller_sampled),
+            (caller_sampled, None),
+            "{ratio}"
+        );
+    }
 }
 
 #[test]
