@@ -7,7 +7,7 @@
 
 use arbitrary::Arbitrary;
 use census_core::model::{DbSystem, SqlCommand};
-use census_core::sanitize::sanitize_sql;
+use census_sanitize::sanitize_sql;
 use libfuzzer_sys::fuzz_target;
 
 const SYSTEMS: [DbSystem; 4] = [

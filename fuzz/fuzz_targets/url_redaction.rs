@@ -5,7 +5,7 @@
 #![no_main]
 
 use arbitrary::Arbitrary;
-use census_core::sanitize::{REDACTED, redact_query, redact_url};
+use census_sanitize::{REDACTED, redact_query, redact_url};
 use libfuzzer_sys::fuzz_target;
 
 /// Parameters that carry credentials, as the services that use them

@@ -53,7 +53,10 @@ pub mod propagation;
 pub mod registry;
 mod ring;
 pub mod sampling;
-pub mod sanitize;
+/// SQL literal removal, URL redaction and quoted-value masking: the
+/// [`census-sanitize`](census_sanitize) crate, which needs no
+/// OpenTelemetry.
+pub use census_sanitize as sanitize;
 pub mod span;
 #[cfg(test)]
 mod test_support;

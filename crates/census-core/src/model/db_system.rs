@@ -50,3 +50,17 @@ impl DbSystem {
         }
     }
 }
+
+/// The quoting rules of a system's SQL, so that
+/// `sanitize_sql(sql, DbSystem::Postgres)` reads as before.
+///
+/// ```
+/// use census_core::{model::DbSystem, sanitize::{Dialect, sanitize_sql}};
+/// assert_eq!(Dialect::from(DbSystem::MariaDb), Dialect::MySql);
+/// assert_eq!(sanitize_sql("SELECT 'x'", DbSystem::Sqlite), "SELECT ?");
+/// ```
+impl From<DbSystem> for Dialect {
+    fn from(system: DbSystem) -> Self {
+        system.dialect()
+    }
+}

@@ -89,3 +89,7 @@ impl SqlCommand {
         (name, attributes)
     }
 }
+
+#[cfg(test)]
+#[path = "sql_command_tests.rs"]
+mod tests;

@@ -24,7 +24,7 @@ pub const REDACTED: &str = "REDACTED";
 /// `state` is kept: it protects against request forgery but grants nothing.
 ///
 /// ```
-/// use census_core::sanitize::redact_url;
+/// use census_sanitize::redact_url;
 /// let url = url::Url::parse("https://bob:hunter2@blob.example/c?sv=2024&sig=abc%2B").unwrap();
 /// assert_eq!(
 ///     redact_url(&url),
@@ -60,7 +60,7 @@ pub fn redact_url(url: &Url) -> String {
 /// parameters replaced, by the rules of [`redact_url`].
 ///
 /// ```
-/// use census_core::sanitize::redact_query;
+/// use census_sanitize::redact_query;
 /// assert_eq!(redact_query("page=2&access_token=abc"), "page=2&access_token=REDACTED");
 /// ```
 pub fn redact_query(query: &str) -> String {

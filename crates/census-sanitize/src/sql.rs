@@ -6,11 +6,23 @@ use std::ops::Range;
 use super::sql_lexer::{Dialect, Kind, Token, tokenize};
 
 /// What one pass over a SQL statement yields.
+///
+/// ```
+/// use census_sanitize::{Dialect, analyze};
+/// let parts = analyze("UPDATE orders SET note = 'x' WHERE id = 7", Dialect::MySql);
+/// assert_eq!(parts.text, "UPDATE orders SET note = ? WHERE id = ?");
+/// assert_eq!(parts.operation.as_deref(), Some("UPDATE"));
+/// assert_eq!(parts.tables, ["orders"]);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct SqlParts {
-    pub(crate) text: String,
-    pub(crate) operation: Option<String>,
-    pub(crate) tables: Vec<String>,
+#[non_exhaustive]
+pub struct SqlParts {
+    /// The statement with every literal as `?`.
+    pub text: String,
+    /// The operation (`SELECT`, `INSERT`, ...), upper case.
+    pub operation: Option<String>,
+    /// The tables the statement names, in order.
+    pub tables: Vec<String>,
 }
 
 /// The longest prefix of a statement that is analysed. Past it, a
@@ -18,9 +30,12 @@ pub(crate) struct SqlParts {
 /// memory in proportion to its size on every call; what is cut off is
 /// never shown, and cutting inside a literal leaves it unterminated, which
 /// hides it like any other.
-pub(crate) const MAX_ANALYZED: usize = 32 * 1024;
+pub const MAX_ANALYZED: usize = 32 * 1024;
 
-pub(crate) fn analyze(sql: &str, dialect: Dialect) -> SqlParts {
+/// [`sanitize_sql`](crate::sanitize_sql)'s text, with the operation and
+/// the tables, from one pass over the first [`MAX_ANALYZED`] bytes of
+/// `sql` (a statement cut there ends in ` …`).
+pub fn analyze(sql: &str, dialect: Dialect) -> SqlParts {
     let analysed = &sql[..sql.floor_char_boundary(MAX_ANALYZED)];
     let mut tokens = tokenize(analysed, dialect);
     settle_double_quoted(analysed, &mut tokens);

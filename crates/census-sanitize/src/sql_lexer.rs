@@ -3,10 +3,17 @@
 
 /// Which quoting rules apply. The rules differ in ways that matter for
 /// leaks: in MySQL `"x"` is a string and `\'` escapes a quote; in PostgreSQL
-/// `"x"` is an identifier; in SQLite it is either (see
-/// [`Kind::DoubleQuoted`]). Outside MySQL a backslash is an ordinary character.
+/// `"x"` is an identifier; in SQLite it is either (kept only where no
+/// string can stand). Outside MySQL a backslash is an ordinary character.
+///
+/// ```
+/// use census_sanitize::{Dialect, sanitize_sql};
+/// assert_eq!(sanitize_sql(r#"SELECT "x""#, Dialect::MySql), "SELECT ?");
+/// assert_eq!(sanitize_sql(r#"SELECT "x""#, Dialect::Postgres), r#"SELECT "x""#);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Dialect {
+#[non_exhaustive]
+pub enum Dialect {
     /// MySQL and MariaDB.
     MySql,
     /// PostgreSQL: `E'..'` escapes, `$tag$..$tag$` strings, nested comments.

@@ -5,7 +5,7 @@
 /// an unterminated run is masked to the end.
 ///
 /// ```
-/// use census_core::sanitize::mask_quoted;
+/// use census_sanitize::mask_quoted;
 /// assert_eq!(
 ///     mask_quoted("Duplicate entry 'bob@example.com' for key 'users.email'"),
 ///     "Duplicate entry ? for key ?"
