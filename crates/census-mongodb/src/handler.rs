@@ -4,16 +4,14 @@
 
 use std::sync::Arc;
 
-use census_core::model::{DbSystem, Target};
+use census_core::model::{DbSystem, MongoCommand, Target};
 use mongodb::event::EventHandler;
 use mongodb::event::cmap::CmapEvent;
 use mongodb::event::command::{CommandEvent, CommandStartedEvent};
 use mongodb::options::{ClientOptions, ServerAddress};
 use opentelemetry::KeyValue;
 use opentelemetry::trace::SpanKind;
-use opentelemetry_semantic_conventions::attribute::{
-    DB_COLLECTION_NAME, DB_NAMESPACE, DB_OPERATION_NAME, DB_QUERY_TEXT,
-};
+use opentelemetry_semantic_conventions::attribute::{DB_NAMESPACE, DB_QUERY_TEXT};
 
 use crate::command::{collection, is_reported, masked_text};
 use crate::error;
@@ -174,16 +172,17 @@ impl Handler {
         if !is_reported(&event.command_name) || !crate::INTEGRATION.should_trace() {
             return;
         }
-        let collection = collection(&event.command_name, &event.command);
-        let name = match collection {
-            Some(collection) => format!("{} {collection}", event.command_name),
-            None => event.command_name.clone(),
-        };
+        // The typed command every database integration describes its
+        // calls with: name and attributes come from the model.
+        let mut command = MongoCommand::new(event.command_name.clone());
+        if let Some(collection) = collection(&event.command_name, &event.command) {
+            command = command.with_collection(collection);
+        }
         let span = crate::INTEGRATION.start(
             SpanKind::Client,
-            name,
+            command.span_name(),
             &census_core::context::current(),
-            || self.attributes(event, collection),
+            || self.attributes(event, &command),
         );
         self.in_flight.insert(
             event.request_id,
@@ -193,14 +192,11 @@ impl Handler {
         );
     }
 
-    fn attributes(&self, event: &CommandStartedEvent, collection: Option<&str>) -> Vec<KeyValue> {
+    fn attributes(&self, event: &CommandStartedEvent, command: &MongoCommand) -> Vec<KeyValue> {
         let mut attributes = target(&event.connection.address).attributes();
         attributes.push(DbSystem::MongoDb.attribute());
         attributes.push(KeyValue::new(DB_NAMESPACE, event.db.clone()));
-        attributes.push(KeyValue::new(DB_OPERATION_NAME, event.command_name.clone()));
-        if let Some(collection) = collection {
-            attributes.push(KeyValue::new(DB_COLLECTION_NAME, collection.to_owned()));
-        }
+        attributes.extend(command.attributes());
         if self.commands.capture_text {
             attributes.push(KeyValue::new(
                 DB_QUERY_TEXT,

@@ -27,6 +27,16 @@ macro_rules! run_text {
     }};
 }
 
+/// Runs `$call` with `$statement` (text or prepared) as `$s` inside the
+/// statement's span: every `exec*` method is this, with its own call.
+macro_rules! run_statement {
+    ($self:ident, $statement:ident, |$s:ident| $call:expr) => {{
+        let span = $self.sql.start($statement.text());
+        let $s = $statement.into_statement();
+        InSpan::new($call, span, outcome).await
+    }};
+}
+
 /// A mysql_async connection, transaction or pool whose statements are
 /// traced.
 ///
@@ -215,13 +225,7 @@ impl<C: Queryable> Traced<C> {
         P: Into<Params> + Send,
         T: FromRow + Send + 'static,
     {
-        let span = self.sql.start(statement.text());
-        InSpan::new(
-            self.inner.exec(statement.into_statement(), params),
-            span,
-            outcome,
-        )
-        .await
+        run_statement!(self, statement, |s| self.inner.exec(s, params))
     }
 
     /// Executes `statement` and returns the first row of the first result
@@ -235,13 +239,7 @@ impl<C: Queryable> Traced<C> {
         P: Into<Params> + Send,
         T: FromRow + Send + 'static,
     {
-        let span = self.sql.start(statement.text());
-        InSpan::new(
-            self.inner.exec_first(statement.into_statement(), params),
-            span,
-            outcome,
-        )
-        .await
+        run_statement!(self, statement, |s| self.inner.exec_first(s, params))
     }
 
     /// Executes `statement` and drops its result.
@@ -253,13 +251,7 @@ impl<C: Queryable> Traced<C> {
         S: Sql,
         P: Into<Params> + Send,
     {
-        let span = self.sql.start(statement.text());
-        InSpan::new(
-            self.inner.exec_drop(statement.into_statement(), params),
-            span,
-            outcome,
-        )
-        .await
+        run_statement!(self, statement, |s| self.inner.exec_drop(s, params))
     }
 
     /// Executes `statement` once per item of `params`, as one span.
@@ -273,12 +265,6 @@ impl<C: Queryable> Traced<C> {
         I::IntoIter: Send,
         P: Into<Params> + Send,
     {
-        let span = self.sql.start(statement.text());
-        InSpan::new(
-            self.inner.exec_batch(statement.into_statement(), params),
-            span,
-            outcome,
-        )
-        .await
+        run_statement!(self, statement, |s| self.inner.exec_batch(s, params))
     }
 }
