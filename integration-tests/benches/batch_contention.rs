@@ -11,28 +11,15 @@
 use std::time::{Duration, Instant};
 
 use census_core::batch::{BatchConfig, BatchProcessor};
+use census_core::testing::Discard;
 use census_integration_tests::paired::{Pairs, Side, Totals};
 use criterion::{Criterion, criterion_group, criterion_main};
 use opentelemetry::trace::{Span as _, Tracer as _, TracerProvider as _};
-use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::trace::{
-    BatchSpanProcessor, Sampler, SdkTracer, SdkTracerProvider, SpanData, SpanExporter,
-};
+use opentelemetry_sdk::trace::{BatchSpanProcessor, Sampler, SdkTracer, SdkTracerProvider};
 
 const THREADS: usize = 8;
 const SPANS_PER_THREAD: usize = 512;
 const ROUNDS: usize = 5;
-
-/// Receives every exported batch and drops it.
-#[derive(Debug)]
-struct Discard;
-
-impl SpanExporter for Discard {
-    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
-        drop(batch);
-        Ok(())
-    }
-}
 
 /// Room for every span a round ends: neither processor may drop (and so
 /// do less work) because the other's export thread fell behind.

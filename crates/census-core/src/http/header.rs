@@ -35,10 +35,10 @@ pub(crate) fn all<'a>(
 /// than the lookup: the names census reads on every request are parsed
 /// once.
 pub(crate) fn text<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    if let Some(known) = known(name) {
+        return headers.get(known).and_then(|v| v.to_str().ok());
+    }
     let value = match name {
-        "traceparent" => headers.get(&TRACEPARENT),
-        "tracestate" => headers.get(&TRACESTATE),
-        "baggage" => headers.get(&BAGGAGE),
         "host" => headers.get(HOST),
         "user-agent" => headers.get(USER_AGENT),
         "content-type" => headers.get(CONTENT_TYPE),

@@ -175,7 +175,7 @@ impl Extractor for HttpHeaders<'_> {
 
     /// Every value of a repeated header, in order: W3C Trace Context joins
     /// repeated `tracestate` headers and refuses differing `traceparent`
-    /// ones. Values that are not text are left out.
+    /// ones. A value that is not text stands as [`NOT_TEXT`].
     fn get_all(&self, key: &str) -> Option<Vec<&str>> {
         let values: Vec<&str> = crate::http::header::all(self.0, key)
             .map(|value| value.to_str().unwrap_or(NOT_TEXT))
