@@ -167,6 +167,13 @@ fn quickstart_sends_valid_correlated_telemetry_to_application_insights() {
     );
 
     let spans = take_json_lines(&jsonl);
+    for span in &spans {
+        let attributes = span["attributes"].as_object().unwrap();
+        assert!(
+            attributes.keys().all(|key| !key.starts_with("census.")),
+            "the JSON lines get no operation name attribute: {attributes:?}"
+        );
+    }
     let items = server.wait_accepted(spans.len(), Duration::from_secs(10));
     assert_eq!(server.violations(), Vec::<String>::new());
     assert_eq!(

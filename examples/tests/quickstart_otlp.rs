@@ -6,7 +6,9 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
+use std::time::Duration;
 
+use census_integration_tests::ingestion::Ingestion;
 use census_integration_tests::otlp::{OtlpReceiver, ReceivedSpan, SpanKind};
 use census_integration_tests::process::example_binary;
 use serde_json::Value;
@@ -140,7 +142,56 @@ fn assert_first_order(spans: &[ReceivedSpan]) {
     for span in spans {
         for (key, value) in &span.attributes {
             assert!(!value.contains("'active'"), "{key}={value} leaks a literal");
+            assert!(
+                !key.starts_with("census."),
+                "{key}={value}: census's own attributes stay inside census"
+            );
         }
+    }
+}
+
+/// OTLP beside Application Insights, one span per batch: the Application
+/// Insights items carry their request's operation name although every
+/// child leaves before its request, and the OTLP spans carry no
+/// attribute of census's own.
+#[test]
+fn otlp_beside_application_insights_gets_no_operation_name_attribute() {
+    let receiver = OtlpReceiver::start();
+    let ingestion = Ingestion::start();
+    let (_, written) = run_quickstart(
+        "otlp-and-ai",
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", &receiver.endpoint()),
+            (
+                "APPLICATIONINSIGHTS_CONNECTION_STRING",
+                &ingestion.connection_string(),
+            ),
+            ("OTEL_SERVICE_NAME", "quickstart"),
+            ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "1"),
+        ],
+    );
+    let spans = receiver.spans();
+    assert_eq!(ids(&spans), written);
+    assert_first_order(&spans);
+
+    let items = ingestion.wait_accepted(written.len(), Duration::from_secs(10));
+    assert_eq!(ingestion.violations(), Vec::<String>::new());
+    let order = items
+        .iter()
+        .find(|i| i["data"]["baseData"]["name"] == "GET /orders/{sku}")
+        .unwrap_or_else(|| panic!("no order request in {items:#?}"));
+    let children: Vec<&Value> = items
+        .iter()
+        .filter(|i| i["tags"]["ai.operation.parentId"] == order["data"]["baseData"]["id"])
+        .collect();
+    assert_eq!(children.len(), 3, "{children:#?}");
+    for child in children {
+        assert_eq!(child["tags"]["ai.operation.name"], "GET /orders/{sku}");
+        let properties = &child["data"]["baseData"]["properties"];
+        assert!(
+            properties.get("census.operation.name").is_none(),
+            "{properties}"
+        );
     }
 }
 

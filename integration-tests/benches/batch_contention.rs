@@ -10,9 +10,9 @@
 
 use std::time::{Duration, Instant};
 
-use census_core::batch::{BatchConfig, BatchProcessor};
-use census_core::testing::Discard;
 use census_integration_tests::paired::{Pairs, Side, Totals};
+use census_pipeline::batch::{BatchConfig, BatchProcessor};
+use census_pipeline::testing::Discard;
 use criterion::{Criterion, criterion_group, criterion_main};
 use opentelemetry::trace::{Span as _, Tracer as _, TracerProvider as _};
 use opentelemetry_sdk::trace::{BatchSpanProcessor, Sampler, SdkTracer, SdkTracerProvider};

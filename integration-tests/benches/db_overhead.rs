@@ -18,9 +18,9 @@
 
 use std::time::{Duration, Instant};
 
-use census_core::testing::discarding_tracer;
 use census_integration_tests::paired::{Pairs, Side, Totals};
 use census_integration_tests::services;
+use census_pipeline::testing::discarding_tracer;
 use criterion::{Criterion, criterion_group, criterion_main};
 use mysql_async::prelude::Queryable as _;
 use opentelemetry::Context;
@@ -52,9 +52,8 @@ impl Variant {
     fn context(self) -> Context {
         match self {
             Variant::Sampled | Variant::Disabled => Context::new(),
-            Variant::Unsampled => {
-                Context::new().with_remote_span_context(census_core::testing::unsampled_caller().0)
-            }
+            Variant::Unsampled => Context::new()
+                .with_remote_span_context(census_pipeline::testing::unsampled_caller().0),
         }
     }
 }

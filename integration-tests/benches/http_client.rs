@@ -19,8 +19,8 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::routing::get;
-use census_core::testing::{discarding_tracer, unsampled_caller};
 use census_integration_tests::paired::{Pairs, Side, Totals};
+use census_pipeline::testing::{discarding_tracer, unsampled_caller};
 use criterion::{Criterion, criterion_group, criterion_main};
 use futures_util::future::join_all;
 use http_body_util::{BodyExt as _, Empty};

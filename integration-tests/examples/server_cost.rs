@@ -49,7 +49,7 @@ fn main() -> ExitCode {
         eprintln!("REQUESTS must be a number, not {requests:?}; {USAGE}");
         return ExitCode::from(2);
     };
-    let tracer = census_core::testing::discarding_tracer(None);
+    let tracer = census_pipeline::testing::discarding_tracer(None);
     census::tower::INTEGRATION.set_enabled(true);
     census::actix::INTEGRATION.set_enabled(true);
     let runtime = tokio::runtime::Builder::new_current_thread()

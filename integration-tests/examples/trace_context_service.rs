@@ -18,7 +18,7 @@ use axum::routing::post;
 use serde_json::Value;
 
 fn main() {
-    let _tracer = census_core::testing::discarding_tracer(None);
+    let _tracer = census_pipeline::testing::discarding_tracer(None);
     census::config_integration::trace_integrations(&["tower", "reqwest"]);
     let address = std::env::var("SERVICE_ADDRESS").unwrap_or_else(|_| "127.0.0.1:5000".into());
     let app = Router::new()

@@ -6,8 +6,8 @@ use axum::Router;
 use axum::http::HeaderMap;
 use axum::routing::get;
 use census::settings::Settings;
-use census_core::propagation::PropagatorName;
-use census_core::testing::capture;
+use census_pipeline::propagators::PropagatorName;
+use census_pipeline::testing::capture;
 use opentelemetry::context::FutureExt;
 use opentelemetry::trace::{SpanKind, TraceContextExt};
 

@@ -7,8 +7,8 @@
 use std::collections::BTreeMap;
 
 use census_core::registry::Integration;
-use census_core::testing::{SpanCapture, SpanData, attribute_map, attributes, capture, names};
 use census_integration_tests::{secrets, services};
+use census_pipeline::testing::{SpanCapture, SpanData, attribute_map, attributes, capture, names};
 use diesel::connection::SimpleConnection as _;
 use diesel::prelude::*;
 use diesel::sql_types::Text;

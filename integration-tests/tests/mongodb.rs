@@ -2,8 +2,8 @@
 //! command with the exact attributes, server errors, no plumbing commands,
 //! and masked command text.
 
-use census_core::testing::{SpanCapture, attributes, capture, names};
 use census_integration_tests::{secrets, services};
+use census_pipeline::testing::{SpanCapture, attributes, capture, names};
 use mongodb::bson::{Document, doc};
 use mongodb::options::{ClientOptions, IndexOptions};
 use mongodb::{Client, IndexModel};

@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use census::mysql::Traced;
-use census_core::testing::{SpanCapture, attribute_map, attributes, capture, names};
 use census_integration_tests::{secrets, services};
+use census_pipeline::testing::{SpanCapture, attribute_map, attributes, capture, names};
 use mysql_async::{Conn, Opts, TxOpts};
 use opentelemetry::trace::{SpanKind, Status};
 use opentelemetry::{KeyValue, Value};

@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use census::postgres::{Traced, connect};
-use census_core::testing::{SpanCapture, attributes, capture, names};
 use census_integration_tests::{secrets, services};
+use census_pipeline::testing::{SpanCapture, attributes, capture, names};
 use opentelemetry::trace::{SpanKind, Status};
 use opentelemetry::{KeyValue, Value};
 use tokio_postgres::Client;
@@ -46,7 +46,7 @@ fn target() -> Vec<KeyValue> {
 }
 
 fn expected(extra: &[(&'static str, Value)]) -> std::collections::BTreeMap<String, Value> {
-    census_core::testing::attribute_map(
+    census_pipeline::testing::attribute_map(
         target()
             .into_iter()
             .chain(extra.iter().map(|(k, v)| KeyValue::new(*k, v.clone()))),

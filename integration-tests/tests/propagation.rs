@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use axum::Router;
 use axum::http::HeaderMap;
 use axum::routing::get;
-use census_core::testing::capture;
+use census_pipeline::testing::capture;
 use opentelemetry::propagation::TextMapPropagator as _;
 use opentelemetry::trace::{
     SpanContext, SpanId, SpanKind, TraceContextExt, TraceFlags, TraceState,
@@ -50,7 +50,7 @@ async fn serve() -> SocketAddr {
     addr
 }
 
-fn spans() -> &'static census_core::testing::SpanCapture {
+fn spans() -> &'static census_pipeline::testing::SpanCapture {
     capture(&[&census::tower::INTEGRATION, &census::reqwest::INTEGRATION])
 }
 
@@ -58,7 +58,7 @@ fn spans() -> &'static census_core::testing::SpanCapture {
 async fn baggage_sent_to_a_census_server_reaches_the_next_service_through_the_census_client() {
     let spans = spans();
     let addr = serve().await;
-    let trace_id = census_core::testing::random_trace_id();
+    let trace_id = census_pipeline::testing::random_trace_id();
     let traceparent = format!("00-{trace_id}-00f067aa0ba902b7-01");
     let seen = reqwest::Client::new()
         .get(format!("http://{addr}/front"))
@@ -106,7 +106,7 @@ async fn baggage_sent_to_a_census_server_reaches_the_next_service_through_the_ce
 async fn a_census_server_continues_what_the_sdk_propagator_injected() {
     let spans = spans();
     let addr = serve().await;
-    let trace_id = census_core::testing::random_trace_id();
+    let trace_id = census_pipeline::testing::random_trace_id();
     let caller = SpanContext::new(
         trace_id,
         SpanId::from(0x00f0_67aa_0ba9_02b7),

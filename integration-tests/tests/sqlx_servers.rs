@@ -3,8 +3,8 @@
 //! error codes, transactions and pooled connections.
 
 use census::sqlx::Traced;
-use census_core::testing::{SpanCapture, SpanData, attribute_map, attributes, capture, names};
 use census_integration_tests::{secrets, services};
+use census_pipeline::testing::{SpanCapture, SpanData, attribute_map, attributes, capture, names};
 use opentelemetry::trace::{SpanKind, Status};
 use opentelemetry::{KeyValue, Value};
 use sqlx::{MySqlPool, PgPool};

@@ -2,7 +2,7 @@
 //! test binary: the registry is process-wide.
 
 use actix_web::{App, HttpServer, web};
-use census_core::testing::capture;
+use census_pipeline::testing::capture;
 use opentelemetry::trace::TraceId;
 
 #[tokio::test]

@@ -8,7 +8,7 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::{Next, from_fn};
 use actix_web::{App, HttpMessage, HttpServer, web};
 use census_core::http::{Exclusions, HttpHooks, Untraced};
-use census_core::testing::{SpanCapture, SpanData, attributes, capture, random_trace_id};
+use census_pipeline::testing::{SpanCapture, SpanData, attributes, capture, random_trace_id};
 use opentelemetry::{KeyValue, Value};
 
 fn spans() -> &'static SpanCapture {

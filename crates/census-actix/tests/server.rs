@@ -7,7 +7,7 @@ use std::time::Duration;
 use actix_web::error::{ErrorBadRequest, ErrorInternalServerError};
 use actix_web::web::{self, Bytes};
 use actix_web::{App, HttpResponse, HttpServer};
-use census_core::testing::{
+use census_pipeline::testing::{
     SpanCapture, SpanData, assert_unsampled_child, attribute_map, attributes, capture, current_ids,
     random_trace_id, unsampled_caller,
 };

@@ -21,7 +21,7 @@
 //!
 //! ```no_run
 //! let exporter = census_azure::AzureExporter::from_env()?; // APPLICATIONINSIGHTS_CONNECTION_STRING
-//! let tracer = census_core::Tracer::builder().exporter(exporter).build();
+//! let tracer = census_pipeline::Tracer::builder().exporter_with_operation_names(exporter).build();
 //! # Ok::<(), census_azure::AzureExporterError>(())
 //! ```
 
@@ -43,7 +43,7 @@ mod transport;
 #[doc(hidden)]
 pub mod fuzzing;
 
-pub use census_core::sampling::SAMPLE_RATE_ATTRIBUTE;
+pub use census_pipeline::sampling::SAMPLE_RATE_ATTRIBUTE;
 pub use connection_string::{ConnectionString, ConnectionStringError, ENV_CONNECTION_STRING};
 pub use exporter::{AzureExporter, AzureExporterBuilder, AzureExporterError, ExportStats};
 pub use mapping::RequestOutcome;

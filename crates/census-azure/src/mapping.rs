@@ -5,8 +5,8 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use census_core::operation::OPERATION_NAME_ATTRIBUTE;
-use census_core::sampling::SAMPLE_RATE_ATTRIBUTE;
+use census_pipeline::operation::OPERATION_NAME_ATTRIBUTE;
+use census_pipeline::sampling::SAMPLE_RATE_ATTRIBUTE;
 use opentelemetry::trace::{SpanId, SpanKind, Status, TraceId};
 use opentelemetry::{KeyValue, Value};
 use opentelemetry_sdk::trace::SpanData;
@@ -139,7 +139,7 @@ pub(crate) fn envelopes(identity: &Identity, spans: &[SpanData]) -> Vec<Envelope
 }
 
 /// For spans recorded without [`OperationNameProcessor`]
-/// (census_core::operation::OperationNameProcessor), the name of the
+/// (census_pipeline::operation::OperationNameProcessor), the name of the
 /// request a span belongs to: itself if it is one, else
 /// its nearest Server or Consumer ancestor in the batch. Each process
 /// names its part of an operation after its own incoming request, as the
@@ -737,7 +737,7 @@ mod tests {
     fn one_per_batch(record: impl FnOnce(&opentelemetry_sdk::trace::SdkTracer)) -> Vec<Value> {
         let memory = InMemorySpanExporter::default();
         let provider = SdkTracerProvider::builder()
-            .with_span_processor(census_core::operation::OperationNameProcessor::new(
+            .with_span_processor(census_pipeline::operation::OperationNameProcessor::new(
                 opentelemetry_sdk::trace::SimpleSpanProcessor::new(memory.clone()),
             ))
             .build();

@@ -5,8 +5,8 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use census_core::testing::{SpanCapture, SpanData, attribute_map, attributes, capture};
 use census_hyper::TraceClientLayer;
+use census_pipeline::testing::{SpanCapture, SpanData, attribute_map, attributes, capture};
 use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Empty, Full};
 use hyper::body::{Bytes, Incoming};

@@ -3,7 +3,7 @@
 
 use std::convert::Infallible;
 
-use census_core::testing::capture;
+use census_pipeline::testing::capture;
 use http::{Request, Response};
 use http_body_util::{BodyExt, Empty, Full};
 use hyper::body::{Bytes, Incoming};

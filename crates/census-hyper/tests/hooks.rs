@@ -5,8 +5,8 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 
 use census_core::http::{Exclusions, HttpHooks, Unpropagated, Untraced};
-use census_core::testing::{SpanCapture, SpanData, attributes, capture};
 use census_hyper::TraceClientLayer;
+use census_pipeline::testing::{SpanCapture, SpanData, attributes, capture};
 use http::{Request, Response};
 use http_body_util::{BodyExt, Empty, Full};
 use hyper::body::{Bytes, Incoming};

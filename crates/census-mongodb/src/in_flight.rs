@@ -121,7 +121,7 @@ impl InFlight {
 
 #[cfg(test)]
 mod tests {
-    use census_core::testing::{attributes, capture};
+    use census_pipeline::testing::{attributes, capture};
     use opentelemetry::context::FutureExt as _;
     use opentelemetry::trace::SpanKind;
 

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use axum::Router;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::get;
-use census_core::testing::{SpanCapture, SpanData, attribute_map, attributes, capture};
+use census_pipeline::testing::{SpanCapture, SpanData, attribute_map, attributes, capture};
 use opentelemetry::context::FutureExt;
 use opentelemetry::trace::{SpanContext, SpanKind, Status, TraceContextExt, TraceState};
 use opentelemetry::{Context, KeyValue, Value};

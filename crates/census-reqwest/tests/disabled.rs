@@ -4,7 +4,7 @@
 use axum::Router;
 use axum::http::HeaderMap;
 use axum::routing::get;
-use census_core::testing::capture;
+use census_pipeline::testing::capture;
 use opentelemetry::context::FutureExt;
 use opentelemetry::trace::TraceContextExt;
 

@@ -7,7 +7,7 @@ use axum::Router;
 use axum::http::HeaderMap;
 use axum::routing::get;
 use census_core::http::{Exclusions, HttpHooks, Unpropagated, Untraced};
-use census_core::testing::{SpanCapture, SpanData, attributes, capture};
+use census_pipeline::testing::{SpanCapture, SpanData, attributes, capture};
 use opentelemetry::context::FutureExt;
 use opentelemetry::trace::TraceContextExt;
 use opentelemetry::{KeyValue, Value};

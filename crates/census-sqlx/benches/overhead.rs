@@ -12,7 +12,7 @@
 use std::time::{Duration, Instant};
 
 use census_core::model::{DbSystem, Target};
-use census_core::testing::discarding_tracer;
+use census_pipeline::testing::discarding_tracer;
 use census_sqlx::Traced;
 use criterion::{Criterion, criterion_group, criterion_main};
 use opentelemetry::trace::TracerProvider as _;

@@ -2,7 +2,7 @@
 //! unchanged and record nothing. A separate test binary: the registry is
 //! process-wide.
 
-use census_core::testing::capture;
+use census_pipeline::testing::capture;
 use census_sqlx::Traced;
 use opentelemetry::context::FutureExt;
 use opentelemetry::trace::TraceContextExt;

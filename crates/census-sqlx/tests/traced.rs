@@ -1,6 +1,6 @@
 //! Spans produced by traced sqlx calls, checked exactly, on real SQLite.
 
-use census_core::testing::{SpanCapture, SpanData, attribute_map, attributes, capture};
+use census_pipeline::testing::{SpanCapture, SpanData, attribute_map, attributes, capture};
 use census_sqlx::Traced;
 use futures_util::StreamExt;
 use opentelemetry::context::FutureExt;

@@ -3,7 +3,7 @@
 
 use axum::Router;
 use axum::routing::get;
-use census_core::testing::capture;
+use census_pipeline::testing::capture;
 use census_tower::TraceLayer;
 use opentelemetry::Context;
 use opentelemetry::trace::{TraceContextExt, TraceId};

@@ -7,7 +7,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll};
 
-use census_core::testing::{SpanData, attribute_map, attributes, capture};
+use census_pipeline::testing::{SpanData, attribute_map, attributes, capture};
 use census_tower::TraceLayer;
 use http::uri::PathAndQuery;
 use opentelemetry::KeyValue;

@@ -8,7 +8,7 @@ use axum::extract::Request;
 use axum::middleware::{self, Next};
 use axum::routing::get;
 use census_core::http::{Exclusions, HttpHooks, Untraced};
-use census_core::testing::{SpanCapture, SpanData, attributes, capture, random_trace_id};
+use census_pipeline::testing::{SpanCapture, SpanData, attributes, capture, random_trace_id};
 use census_tower::TraceLayer;
 use opentelemetry::{KeyValue, Value};
 

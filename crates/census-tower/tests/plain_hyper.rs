@@ -4,7 +4,7 @@
 use std::convert::Infallible;
 
 use census_core::http::HttpHooks;
-use census_core::testing::{attributes, capture};
+use census_pipeline::testing::{attributes, capture};
 use census_tower::TraceLayer;
 use http::{Request, Response};
 use http_body_util::Full;

@@ -9,7 +9,7 @@ use futures_util::StreamExt as _;
 use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::get;
-use census_core::testing::{
+use census_pipeline::testing::{
     SpanCapture, SpanData, assert_unsampled_child, attribute_map, attributes, capture, current_ids,
     random_trace_id, unsampled_caller,
 };

@@ -8,8 +8,8 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use census_core::export::{ConsoleExporter, JsonLinesExporter};
-use census_core::{ENV_EXPORT_JSONL, Tracer, TracerBuilder};
+use census_pipeline::export::{ConsoleExporter, JsonLinesExporter};
+use census_pipeline::{ENV_EXPORT_JSONL, Tracer, TracerBuilder};
 
 use crate::settings::{Settings, SettingsError};
 
@@ -203,8 +203,8 @@ pub(crate) fn builder_from(env: Env<'_>) -> Result<TracerBuilder, FromEnvError> 
 
 mod sealed {
     pub trait Sealed {}
-    impl Sealed for census_core::Tracer {}
-    impl Sealed for census_core::TracerBuilder {}
+    impl Sealed for census_pipeline::Tracer {}
+    impl Sealed for census_pipeline::TracerBuilder {}
 }
 
 /// How OTLP travels; a variant exists only when its feature is compiled
@@ -299,7 +299,8 @@ impl Plan {
             match azure {
                 #[cfg(feature = "azure")]
                 Azure::ConnectionString => {
-                    builder = builder.exporter(census_azure::AzureExporter::from_env()?);
+                    builder = builder
+                        .exporter_with_operation_names(census_azure::AzureExporter::from_env()?);
                 }
             }
         }

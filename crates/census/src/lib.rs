@@ -69,10 +69,40 @@ pub mod settings;
 #[cfg(feature = "tracing")]
 pub mod tracing;
 
-pub use census_core::{
-    ENV_EXPORT_JSONL, Tracer, TracerBuilder, TracerError, batch, context, export, http, model,
-    operation, propagation, registry, sampling, sanitize, span,
+pub use census_core::{context, http, model, registry, sanitize, span};
+pub use census_pipeline::{
+    ENV_EXPORT_JSONL, Tracer, TracerBuilder, TracerError, batch, export, sampling,
 };
+
+/// Trace context over `http` headers through OpenTelemetry's global
+/// propagator ([`census_core::propagation`]), and the `OTEL_PROPAGATORS`
+/// names the tracer installs it from
+/// ([`census_pipeline::propagators`]).
+///
+/// ```
+/// use census::propagation::{PropagatorName, TraceContextPropagator};
+/// assert_eq!(PropagatorName::parse_list("tracecontext,baggage")?, PropagatorName::DEFAULT);
+/// let _w3c = TraceContextPropagator::new();
+/// # Ok::<(), census::propagation::PropagatorListError>(())
+/// ```
+pub mod propagation {
+    pub use census_core::propagation::*;
+    pub use census_pipeline::propagators::*;
+}
+
+/// The request every span belongs to ([`census_core::operation`]), and
+/// the operation names on exported spans
+/// ([`census_pipeline::operation`]).
+///
+/// ```
+/// let cx = census::operation::within(opentelemetry::Context::new(), "GET /orders/{id}");
+/// assert!(census::operation::name(&cx).is_some());
+/// ```
+pub mod operation {
+    pub use census_core::operation::*;
+    pub use census_pipeline::operation::*;
+}
+
 pub use from_env::{ENV_TRACES_EXPORTER, FromEnvError, TracerFromEnv};
 
 /// What most programs need in scope: the tracer, its builder, and

@@ -46,9 +46,9 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use census_core::http::{Exclusions, HttpHooks};
-use census_core::propagation::PropagatorName;
-use census_core::sampling::{ProbabilitySampler, Sampler};
-use census_core::{Tracer, TracerBuilder};
+use census_pipeline::propagators::PropagatorName;
+use census_pipeline::sampling::{ProbabilitySampler, Sampler};
+use census_pipeline::{Tracer, TracerBuilder};
 use serde::Deserialize;
 
 use crate::FromEnvError;

@@ -28,7 +28,7 @@
 //! [`take_parents_from_tracing`] so that census still finds its parent.
 
 use ::tracing::Subscriber;
-use census_core::Tracer;
+use census_pipeline::Tracer;
 use opentelemetry::Context;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::trace::SdkTracer;

@@ -119,7 +119,7 @@ fn serve(args: &[String]) {
         stats = Some(exporter.stats());
         census::Tracer::builder()
             .span_processor(CountEnded(counts.clone()))
-            .exporter(CountExported(exporter, counts.clone()))
+            .exporter_with_operation_names(CountExported(exporter, counts.clone()))
             .build()
     });
     if traced {

@@ -7,11 +7,11 @@
 //! census's codecs are ordinary
 //! [`TextMapPropagator`](opentelemetry::propagation::TextMapPropagator)s:
 //! [`TraceContextPropagator`] (W3C Trace Context Level 2) and
-//! [`B3Propagator`]; [`PropagatorName`] reads `OTEL_PROPAGATORS` entries and
-//! builds their composite. census's `Tracer` builder installs it as the
-//! global propagator (`tracecontext,baggage` unless configured), and
-//! [`crate::testing`] does for tests. With no propagator installed,
-//! OpenTelemetry propagates nothing, and neither does census.
+//! [`B3Propagator`]. The pipeline (`census-pipeline`) reads
+//! `OTEL_PROPAGATORS` and installs their composite as the global
+//! propagator (`tracecontext,baggage` unless configured). With no
+//! propagator installed, OpenTelemetry propagates nothing, and neither
+//! does census.
 
 use http::HeaderMap;
 use http::header::{HeaderName, HeaderValue};
@@ -20,15 +20,13 @@ use opentelemetry::trace::TraceContextExt;
 use opentelemetry::{Context, global};
 
 mod b3;
-mod names;
 mod trace_context;
 mod tracestate;
 mod w3c;
 
 pub use b3::B3Propagator;
-pub use names::{PropagatorListError, PropagatorName};
 pub use trace_context::TraceContextPropagator;
-pub(crate) use w3c::RANDOM_FLAG;
+pub use w3c::RANDOM_FLAG;
 
 /// The context an incoming request continues, as the global propagator
 /// reads it from `headers`: its remote parent (and baggage) when they carry

@@ -10,8 +10,16 @@ use opentelemetry::trace::{SpanContext, SpanId, TraceFlags, TraceId};
 /// `random` (`0x02`: the trace id's right-most 7 bytes are random).
 const KNOWN_FLAGS: u8 = 0x03;
 
-/// Level 2's `random` flag.
-pub(crate) const RANDOM_FLAG: u8 = 0x02;
+/// W3C Trace Context Level 2's `random` trace flag (`0x02`): the trace
+/// id's right-most 7 bytes are random. A child passes it on, sampled or
+/// not.
+///
+/// ```
+/// use opentelemetry::trace::TraceFlags;
+/// let flags = TraceFlags::new(census_core::propagation::RANDOM_FLAG | 0x01);
+/// assert!(flags.is_sampled());
+/// ```
+pub const RANDOM_FLAG: u8 = 0x02;
 
 /// Length of a version `00` value, and of the part of a later version's
 /// value that version `00` defines.

@@ -15,9 +15,9 @@ mod provider;
 pub use catalog::Offer;
 pub use error::{IntegrationError, NameOrigin};
 pub use integration::{EnableHook, Integration};
-pub(crate) use presample::CensusIds;
-pub use provider::set_tracer_provider;
-pub(crate) use provider::{Attributes, Recorder, install};
+pub use presample::{Presample, Presampled};
+pub(crate) use provider::{Attributes, Recorder};
+pub use provider::{set_tracer_provider, set_tracer_provider_presampled};
 
 /// Environment variable naming integrations to enable, comma-separated.
 pub const ENV_ENABLED: &str = "CENSUS_INTEGRATIONS";

@@ -1,29 +1,24 @@
 //! Which tracer provider integrations record with, and each integration's
 //! tracer cached on it so that starting a span takes no lock.
 
-use std::any::Any;
 use std::borrow::Cow;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use arc_swap::ArcSwapOption;
-use opentelemetry::global::{self, BoxedTracer, ObjectSafeSpan, ObjectSafeTracerProvider};
+use opentelemetry::global::{self, ObjectSafeSpan};
 use opentelemetry::trace::{
     Span, SpanBuilder, SpanContext, SpanKind, TraceContextExt, TraceFlags, Tracer, TracerProvider,
 };
 use opentelemetry::{Context, InstrumentationScope, KeyValue};
-use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
 
 use super::Integration;
-use super::presample::{Presampled, SAMPLER, in_trace, presample};
+use super::presample::{Presample, Presampled};
 use crate::propagation::RANDOM_FLAG;
-use crate::sampling::KnownSampler;
 
 struct Installed {
-    provider: Arc<dyn ObjectSafeTracerProvider + Send + Sync>,
-    /// The same provider when it is the SDK's, whose tracers start spans
-    /// without boxing them.
-    sdk: Option<SdkTracerProvider>,
+    provider: Box<dyn ErasedProvider>,
+    presampler: Option<Arc<dyn Presample>>,
     generation: u64,
 }
 
@@ -35,9 +30,9 @@ static INSTALLING: Mutex<()> = Mutex::new(());
 
 /// Makes `provider` the one census integrations record with, process-wide.
 ///
-/// This is the one way to choose it:
-/// [`TracerBuilder::build`](crate::TracerBuilder::build) calls it, so most
-/// applications never do.
+/// A pipeline that builds the provider does this for the application
+/// (`census::Tracer::builder().build()` does), so most applications never
+/// call it.
 /// Until a provider is given, integrations record with OpenTelemetry's
 /// global provider (looked up on every span, as OpenTelemetry's own
 /// instrumentations do); once one is given, each integration's tracer is
@@ -53,43 +48,98 @@ where
     T: Tracer<Span = S> + Send + Sync + 'static,
     P: TracerProvider<Tracer = T> + Send + Sync + 'static,
 {
-    install(provider, None);
+    install(Box::new(provider), None);
 }
 
-/// [`set_tracer_provider`], told the sampler `provider` was built with, if
-/// census knows its rule, and that the provider's ids come from
-/// [`CensusIds`](super::CensusIds).
-pub(crate) fn install<P, T, S>(provider: P, sampler: Option<KnownSampler>)
+/// [`set_tracer_provider`], with the rule of the sampler `provider` was
+/// built with, which census applies before the provider builds a span.
+///
+/// ```
+/// use census_core::registry::{Presample, Presampled};
+/// # use opentelemetry::{Context, trace::TraceId};
+/// # #[derive(Debug)]
+/// # struct KeepAll;
+/// # impl Presample for KeepAll {
+/// #     fn presample(&self, _: &Context) -> Presampled { Presampled::Kept }
+/// #     fn start_root(&self, _: TraceId, start: &mut dyn FnMut()) { start() }
+/// # }
+/// // The SDK's default sampler, parent-based always-on, keeps every root.
+/// let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder().build();
+/// census_core::registry::set_tracer_provider_presampled(provider, KeepAll);
+/// ```
+pub fn set_tracer_provider_presampled<P, T, S>(provider: P, presampler: impl Presample)
 where
     S: Span + Send + Sync + 'static,
     T: Tracer<Span = S> + Send + Sync + 'static,
     P: TracerProvider<Tracer = T> + Send + Sync + 'static,
 {
-    let sdk = (&provider as &dyn Any)
-        .downcast_ref::<SdkTracerProvider>()
-        .cloned();
+    install(Box::new(provider), Some(Arc::new(presampler)));
+}
+
+fn install(provider: Box<dyn ErasedProvider>, presampler: Option<Arc<dyn Presample>>) {
     // Serialised so that the provider stored last carries the generation
     // published last; readers trust a cache whose generation is current.
     let _one_at_a_time = INSTALLING.lock().unwrap_or_else(PoisonError::into_inner);
     let generation = GENERATION.load(Ordering::Relaxed) + 1;
-    SAMPLER.store(sampler.filter(|_| sdk.is_some()));
     PROVIDER.store(Some(Arc::new(Installed {
-        provider: Arc::new(provider),
-        sdk,
+        provider,
+        presampler,
         generation,
     })));
     GENERATION.store(generation, Ordering::Release);
 }
 
-enum CachedTracer {
-    Sdk(SdkTracer),
-    Other(BoxedTracer),
+/// A provider whose tracers start spans straight into a context: the span
+/// stays of the provider's own type until the context holds it, with no
+/// boxing on the way (OpenTelemetry's object-safe provider boxes each
+/// span once more).
+trait ErasedProvider: Send + Sync {
+    fn tracer(&self, scope: InstrumentationScope) -> Box<dyn ErasedTracer>;
 }
 
-/// A tracer built on the provider of one generation.
+impl<P, T, S> ErasedProvider for P
+where
+    S: Span + Send + Sync + 'static,
+    T: Tracer<Span = S> + Send + Sync + 'static,
+    P: TracerProvider<Tracer = T> + Send + Sync + 'static,
+{
+    fn tracer(&self, scope: InstrumentationScope) -> Box<dyn ErasedTracer> {
+        Box::new(self.tracer_with_scope(scope))
+    }
+}
+
+trait ErasedTracer: Send + Sync {
+    /// Builds the span under `parent` and returns `parent` with it, and
+    /// whether it records; `record` is given a recording span first.
+    fn start(
+        &self,
+        builder: SpanBuilder,
+        parent: &Context,
+        record: &mut dyn FnMut(&mut dyn ObjectSafeSpan),
+    ) -> (Context, bool);
+}
+
+impl<T, S> ErasedTracer for T
+where
+    S: Span + Send + Sync + 'static,
+    T: Tracer<Span = S> + Send + Sync + 'static,
+{
+    fn start(
+        &self,
+        builder: SpanBuilder,
+        parent: &Context,
+        record: &mut dyn FnMut(&mut dyn ObjectSafeSpan),
+    ) -> (Context, bool) {
+        into_context(self.build_with_context(builder, parent), parent, record)
+    }
+}
+
+/// A tracer built on the provider of one generation, and that provider's
+/// sampler rule.
 struct Cached {
     generation: u64,
-    tracer: CachedTracer,
+    tracer: Box<dyn ErasedTracer>,
+    presampler: Option<Arc<dyn Presample>>,
 }
 
 /// An integration's tracer, rebuilt only when the provider changes.
@@ -146,14 +196,14 @@ impl<F: FnOnce() -> Vec<KeyValue>> Recorder for Attributes<F> {
 
 /// `parent` with `span` in it, and whether it records. A recording span
 /// gets its name and attributes from `record` while it is still owned here:
-/// no lock, no boxing per call. An unsampled span records nothing and its
-/// end is a no-op, but its ids still go downstream: only those are kept,
-/// which spares boxing the span behind a lock.
+/// no lock. An unsampled span records nothing and its end is a no-op, but
+/// its ids still go downstream: only those are kept, which spares boxing
+/// the span behind a lock.
 #[inline(always)]
 fn into_context<S: Span + Send + Sync + 'static>(
     mut span: S,
     parent: &Context,
-    record: impl FnOnce(&mut dyn ObjectSafeSpan),
+    record: &mut dyn FnMut(&mut dyn ObjectSafeSpan),
 ) -> (Context, bool) {
     if span.is_recording() {
         record(&mut span);
@@ -184,6 +234,37 @@ fn with_random_flag_of(parent: &Context, ids: &SpanContext) -> SpanContext {
     )
 }
 
+/// Starts the span from `tracer`, giving a recording one to `record`.
+#[inline(always)]
+fn start_with(
+    tracer: &dyn ErasedTracer,
+    builder: SpanBuilder,
+    parent: &Context,
+    record: impl FnOnce(&mut dyn ObjectSafeSpan),
+) -> (Context, bool) {
+    let mut record = Some(record);
+    tracer.start(builder, parent, &mut |span| {
+        if let Some(record) = record.take() {
+            record(span);
+        }
+    })
+}
+
+/// Starts a span census knows is kept: attributes known up front go to
+/// the provider with the builder, in one vector, rather than one by one.
+#[inline(always)]
+fn start_kept<R: Recorder>(
+    tracer: &dyn ErasedTracer,
+    builder: SpanBuilder,
+    parent: &Context,
+    recorder: Result<Vec<KeyValue>, R>,
+) -> (Context, bool) {
+    match recorder {
+        Ok(attributes) => start_with(tracer, builder.with_attributes(attributes), parent, |_| {}),
+        Err(recorder) => start_with(tracer, builder, parent, |span| recorder.record(span)),
+    }
+}
+
 impl Integration {
     fn scope(&self) -> InstrumentationScope {
         InstrumentationScope::builder(self.crate_name())
@@ -205,58 +286,54 @@ impl Integration {
         recorder: impl Recorder,
     ) -> (Context, bool) {
         let builder = || SpanBuilder::from_name(name()).with_kind(kind);
-        match presample(parent) {
-            Presampled::Dropped(cx) => (cx, false),
+        let generation = GENERATION.load(Ordering::Acquire);
+        let loaded = self.tracer.0.load();
+        let fresh;
+        let cached = match loaded.as_deref() {
+            Some(cached) if cached.generation == generation => cached,
+            _ => match self.rebuild_tracer() {
+                Some(rebuilt) => {
+                    fresh = rebuilt;
+                    &*fresh
+                }
+                None => {
+                    let tracer = global::tracer_with_scope(self.scope());
+                    return start_with(&tracer, builder(), parent, |span| recorder.record(span));
+                }
+            },
+        };
+        let tracer = &*cached.tracer;
+        let presampled = match &cached.presampler {
+            Some(presampler) if !parent.is_telemetry_suppressed() => presampler.presample(parent),
+            _ => Presampled::Undecided,
+        };
+        match presampled {
+            Presampled::Dropped(ids) => (parent.with_remote_span_context(ids), false),
             Presampled::KeptRoot(trace_id) => {
                 // Attributes first: code they run must not take the trace id
                 // drawn for this span.
-                let recorder = recorder.up_front();
-                let builder = builder();
-                in_trace(trace_id, || self.start_kept(builder, parent, recorder))
+                let mut pending = Some((builder(), recorder.up_front()));
+                let mut started = None;
+                if let Some(presampler) = &cached.presampler {
+                    presampler.start_root(trace_id, &mut || {
+                        if let Some((builder, recorder)) = pending.take() {
+                            started = Some(start_kept(tracer, builder, parent, recorder));
+                        }
+                    });
+                }
+                match (started, pending) {
+                    (Some(started), _) => started,
+                    // A presampler that did not start the span: start it
+                    // without the trace id rather than lose it.
+                    (None, Some((builder, recorder))) => {
+                        start_kept(tracer, builder, parent, recorder)
+                    }
+                    (None, None) => (parent.clone(), false),
+                }
             }
-            Presampled::Kept => self.start_kept(builder(), parent, recorder.up_front()),
+            Presampled::Kept => start_kept(tracer, builder(), parent, recorder.up_front()),
             Presampled::Undecided => {
-                self.start_sdk(builder(), parent, |span| recorder.record(span))
-            }
-        }
-    }
-
-    /// Starts a span census knows is kept: attributes known up front go to
-    /// the SDK with the builder, in one vector, rather than one by one.
-    #[inline(always)]
-    fn start_kept<R: Recorder>(
-        &self,
-        builder: SpanBuilder,
-        parent: &Context,
-        recorder: Result<Vec<KeyValue>, R>,
-    ) -> (Context, bool) {
-        match recorder {
-            Ok(attributes) => self.start_sdk(builder.with_attributes(attributes), parent, |_| {}),
-            Err(recorder) => self.start_sdk(builder, parent, |span| recorder.record(span)),
-        }
-    }
-
-    /// Starts the span with the SDK, from the cached tracer.
-    #[inline(always)]
-    fn start_sdk(
-        &self,
-        builder: SpanBuilder,
-        parent: &Context,
-        record: impl FnOnce(&mut dyn ObjectSafeSpan),
-    ) -> (Context, bool) {
-        let generation = GENERATION.load(Ordering::Acquire);
-        let cached = self.tracer.0.load();
-        if let Some(cached) = cached.as_deref()
-            && cached.generation == generation
-        {
-            return start_with(&cached.tracer, builder, parent, record);
-        }
-        match self.rebuild_tracer() {
-            Some(fresh) => start_with(&fresh.tracer, builder, parent, record),
-            None => {
-                let tracer = global::tracer_with_scope(self.scope());
-                let span = tracer.build_with_context(builder, parent);
-                into_context(span, parent, record)
+                start_with(tracer, builder(), parent, |span| recorder.record(span))
             }
         }
     }
@@ -266,34 +343,12 @@ impl Integration {
     #[cold]
     fn rebuild_tracer(&self) -> Option<Arc<Cached>> {
         let installed = PROVIDER.load_full()?;
-        let tracer = match &installed.sdk {
-            Some(sdk) => CachedTracer::Sdk(sdk.tracer_with_scope(self.scope())),
-            None => CachedTracer::Other(BoxedTracer::new(
-                installed.provider.boxed_tracer(self.scope()),
-            )),
-        };
         let fresh = Arc::new(Cached {
             generation: installed.generation,
-            tracer,
+            tracer: installed.provider.tracer(self.scope()),
+            presampler: installed.presampler.clone(),
         });
         self.tracer.0.store(Some(fresh.clone()));
         Some(fresh)
-    }
-}
-
-#[inline(always)]
-fn start_with(
-    tracer: &CachedTracer,
-    builder: SpanBuilder,
-    parent: &Context,
-    record: impl FnOnce(&mut dyn ObjectSafeSpan),
-) -> (Context, bool) {
-    match tracer {
-        CachedTracer::Sdk(tracer) => {
-            into_context(tracer.build_with_context(builder, parent), parent, record)
-        }
-        CachedTracer::Other(tracer) => {
-            into_context(tracer.build_with_context(builder, parent), parent, record)
-        }
     }
 }

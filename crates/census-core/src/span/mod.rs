@@ -26,6 +26,3 @@ pub use body::body_polled;
 pub use future::{Classify, InSpan};
 pub use sql::SqlSpans;
 pub use stream::InSpanStream;
-
-#[cfg(test)]
-mod tests;

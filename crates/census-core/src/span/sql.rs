@@ -166,34 +166,6 @@ mod tests {
     }
 
     #[test]
-    fn a_lazy_statement_is_rendered_only_for_a_span_that_records() {
-        use opentelemetry::trace::{
-            SpanContext, SpanId, TraceContextExt as _, TraceFlags, TraceState,
-        };
-        let capture = crate::testing::capture(&[&SQL]);
-        let spans = SqlSpans::new(&SQL, DbSystem::Postgres, &Target::new());
-        let (root, trace) = capture.root("root");
-        let span = {
-            let _in_root = root.clone().attach();
-            spans.start_with(|| String::from("DELETE FROM t WHERE id = 7"))
-        };
-        drop(span.expect("on"));
-        let recorded = capture.spans(trace);
-        assert_eq!(recorded[0].name, "DELETE t");
-
-        let unsampled = opentelemetry::Context::new().with_remote_span_context(SpanContext::new(
-            trace,
-            SpanId::from_bytes([7; 8]),
-            TraceFlags::default(),
-            true,
-            TraceState::default(),
-        ));
-        let _in_unsampled = unsampled.attach();
-        let span = spans.start_with(|| -> &str { panic!("rendered for an unsampled span") });
-        assert!(!span.expect("on, but unsampled").is_recording());
-    }
-
-    #[test]
     fn the_cache_is_bounded() {
         let spans = SqlSpans::new(&SQL, DbSystem::Sqlite, &Target::new());
         for i in 0..CACHE_CAPACITY + 10 {

@@ -2,7 +2,7 @@
 //! databases are covered by the workspace's integration tests.
 
 use census_core::model::{DbSystem, Target};
-use census_core::testing::{SpanCapture, SpanData, attribute_map, attributes, capture};
+use census_pipeline::testing::{SpanCapture, SpanData, attribute_map, attributes, capture};
 use diesel::connection::SimpleConnection as _;
 use diesel::prelude::*;
 use diesel::serialize::{self, Output, ToSql};

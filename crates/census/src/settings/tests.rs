@@ -208,7 +208,7 @@ fn decides(settings: &Settings, trace_id: TraceId, caller_sampled: bool) -> (boo
             true,
             kept.attributes
                 .iter()
-                .find(|kv| kv.key.as_str() == census_core::sampling::SAMPLE_RATE_ATTRIBUTE)
+                .find(|kv| kv.key.as_str() == census_pipeline::sampling::SAMPLE_RATE_ATTRIBUTE)
                 .and_then(|kv| match kv.value {
                     opentelemetry::Value::F64(rate) => Some(rate),
                     _ => None,
@@ -235,7 +235,7 @@ fn microsoft_fixed_percentage_is_the_application_insights_rule_from_the_environm
     let (mut kept, mut dropped) = (0, 0);
     for i in 0..200u128 {
         let trace_id = TraceId::from(i.wrapping_mul(0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c834) | 1);
-        let below = census_core::sampling::sampling_score(&trace_id.to_string()) < 50.0;
+        let below = census_pipeline::sampling::sampling_score(&trace_id.to_string()) < 50.0;
         // The caller's flag does not count: the trace id alone decides.
         for caller_sampled in [true, false] {
             let expected = (below, below.then_some(50.0));

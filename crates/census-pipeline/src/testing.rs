@@ -17,8 +17,8 @@ use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SimpleSp
 pub use opentelemetry_sdk::trace::SpanData;
 
 use crate::operation::OperationNameProcessor;
-use crate::propagation::PropagatorName;
-use crate::registry::{Integration, set_tracer_provider};
+use crate::propagators::PropagatorName;
+use census_core::registry::{Integration, set_tracer_provider};
 
 /// The process's span capture.
 #[derive(Debug)]
@@ -197,7 +197,7 @@ pub fn discarding_tracer(rate: Option<f64>) -> crate::Tracer {
 ///
 /// ```
 /// let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder()
-///     .with_simple_exporter(census_core::testing::Discard)
+///     .with_simple_exporter(census_pipeline::testing::Discard)
 ///     .build();
 /// # drop(provider);
 /// ```

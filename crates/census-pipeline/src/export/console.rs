@@ -39,7 +39,7 @@ const MAX_PENDING_TRACES: usize = 1024;
 /// operations are pending.
 ///
 /// ```
-/// let exporter = census_core::export::ConsoleExporter::new();
+/// let exporter = census_pipeline::export::ConsoleExporter::new();
 /// ```
 pub struct ConsoleExporter {
     state: Mutex<State>,

@@ -2,8 +2,6 @@
 //! SDK, from a hash of the operation (trace) id, so services written in
 //! different languages keep or drop the same operations.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-
 use opentelemetry::trace::{Link, SpanContext, SpanKind, TraceContextExt, TraceId, TraceState};
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::trace::{SamplingDecision, SamplingResult, ShouldSample};
@@ -43,12 +41,12 @@ pub enum SamplerError {
 /// trace id otherwise.
 ///
 /// ```
-/// use census_core::sampling::ProbabilitySampler;
+/// use census_pipeline::sampling::ProbabilitySampler;
 /// let sampler = ProbabilitySampler::new(0.25)?;
 /// assert_eq!(sampler.percentage(), 25.0);
 /// assert!(ProbabilitySampler::new(1.5).is_err());
 /// let opencensus_like = sampler.parent_based();
-/// # Ok::<(), census_core::sampling::SamplerError>(())
+/// # Ok::<(), census_pipeline::sampling::SamplerError>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ProbabilitySampler {
@@ -61,8 +59,7 @@ impl ProbabilitySampler {
     pub fn new(rate: f64) -> Result<Self, SamplerError> {
         if (0.0..=1.0).contains(&rate) {
             Ok(Self {
-                // `abs` turns -0.0 into 0.0: the sign bit means parent-based
-                // in a `SamplerSlot`.
+                // `abs` turns -0.0 into 0.0, which prints as a plain 0.
                 percentage: (rate * 100.0).abs(),
                 parent_based: false,
             })
@@ -105,47 +102,6 @@ pub(crate) enum KnownSampler {
     Probability(ProbabilitySampler),
     /// The SDK's default: follow a valid parent, keep every root.
     ParentBasedAlwaysOn,
-}
-
-/// A process-wide slot for the sampler of the installed provider, read
-/// with one atomic load on every span. The sampler packs into one word:
-/// a probability sampler's percentage bits (never negative, never NaN)
-/// with the sign bit saying `parent_based`; two NaN patterns mean none and
-/// the SDK's default.
-#[derive(Debug)]
-pub(crate) struct SamplerSlot(AtomicU64);
-
-const NO_SAMPLER: u64 = u64::MAX;
-const PARENT_BASED_ALWAYS_ON: u64 = u64::MAX - 1;
-const PARENT_BASED: u64 = 1 << 63;
-
-impl SamplerSlot {
-    pub(crate) const fn empty() -> Self {
-        Self(AtomicU64::new(NO_SAMPLER))
-    }
-
-    pub(crate) fn store(&self, sampler: Option<KnownSampler>) {
-        let bits = match sampler {
-            None => NO_SAMPLER,
-            Some(KnownSampler::ParentBasedAlwaysOn) => PARENT_BASED_ALWAYS_ON,
-            Some(KnownSampler::Probability(s)) => {
-                s.percentage.to_bits() | if s.parent_based { PARENT_BASED } else { 0 }
-            }
-        };
-        self.0.store(bits, Ordering::Release);
-    }
-
-    #[inline]
-    pub(crate) fn load(&self) -> Option<KnownSampler> {
-        match self.0.load(Ordering::Acquire) {
-            NO_SAMPLER => None,
-            PARENT_BASED_ALWAYS_ON => Some(KnownSampler::ParentBasedAlwaysOn),
-            bits => Some(KnownSampler::Probability(ProbabilitySampler {
-                percentage: f64::from_bits(bits & !PARENT_BASED),
-                parent_based: bits & PARENT_BASED != 0,
-            })),
-        }
-    }
 }
 
 impl ShouldSample for ProbabilitySampler {
@@ -211,7 +167,7 @@ static BYTE_DIGITS: [i32; 256] = {
 /// is at least 8 characters long, scaled by `i32::MAX`.
 ///
 /// ```
-/// use census_core::sampling::sampling_score;
+/// use census_pipeline::sampling::sampling_score;
 /// let score = sampling_score("4bf92f3577b34da6a3ce929d0e0e4736");
 /// assert!((score - 33.46135385030012).abs() < 1e-9);
 /// ```
@@ -244,29 +200,6 @@ mod tests {
     use opentelemetry::trace::{SpanContext, SpanId, TraceFlags};
 
     use super::*;
-
-    #[test]
-    fn a_sampler_slot_gives_back_what_it_was_given() {
-        let slot = SamplerSlot::empty();
-        assert_eq!(slot.load(), None);
-        slot.store(Some(KnownSampler::ParentBasedAlwaysOn));
-        assert_eq!(slot.load(), Some(KnownSampler::ParentBasedAlwaysOn));
-        for rate in [-0.0, 0.0, 1e-9, 0.25, 0.3, 0.999_999_999, 1.0] {
-            for sampler in [
-                ProbabilitySampler::new(rate).unwrap(),
-                ProbabilitySampler::new(rate).unwrap().parent_based(),
-            ] {
-                slot.store(Some(KnownSampler::Probability(sampler)));
-                assert_eq!(
-                    slot.load(),
-                    Some(KnownSampler::Probability(sampler)),
-                    "{rate}"
-                );
-            }
-        }
-        slot.store(None);
-        assert_eq!(slot.load(), None);
-    }
 
     #[test]
     fn rates_outside_zero_to_one_are_rejected() {

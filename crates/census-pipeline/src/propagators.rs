@@ -4,12 +4,12 @@
 use opentelemetry::propagation::{TextMapCompositePropagator, TextMapPropagator};
 use opentelemetry_sdk::propagation::BaggagePropagator;
 
-use super::{B3Propagator, TraceContextPropagator};
+use census_core::propagation::{B3Propagator, TraceContextPropagator};
 
 /// One entry of `OTEL_PROPAGATORS`.
 ///
 /// ```
-/// use census_core::propagation::PropagatorName;
+/// use census_pipeline::propagators::PropagatorName;
 /// assert_eq!("b3multi".parse::<PropagatorName>(), Ok(PropagatorName::B3Multi));
 /// assert!("jaeger".parse::<PropagatorName>().is_err());
 /// ```
@@ -82,14 +82,14 @@ impl PropagatorName {
     /// none is empty (unset). `none` must stand alone.
     ///
     /// ```
-    /// use census_core::propagation::PropagatorName;
+    /// use census_pipeline::propagators::PropagatorName;
     /// assert_eq!(
     ///     PropagatorName::parse_list("tracecontext, baggage,,tracecontext")?,
     ///     [PropagatorName::TraceContext, PropagatorName::Baggage]
     /// );
     /// assert!(PropagatorName::parse_list(" , ")?.is_empty());
     /// assert!(PropagatorName::parse_list("none,b3").is_err());
-    /// # Ok::<(), census_core::propagation::PropagatorListError>(())
+    /// # Ok::<(), census_pipeline::propagators::PropagatorListError>(())
     /// ```
     pub fn parse_list(list: &str) -> Result<Vec<Self>, PropagatorListError> {
         let mut names = Vec::new();
@@ -117,7 +117,7 @@ impl PropagatorName {
     /// nothing.
     ///
     /// ```
-    /// use census_core::propagation::PropagatorName;
+    /// use census_pipeline::propagators::PropagatorName;
     /// use opentelemetry::propagation::TextMapPropagator;
     /// let propagator = PropagatorName::composite(&PropagatorName::DEFAULT);
     /// let mut fields: Vec<&str> = propagator.fields().collect(); // in no set order
@@ -138,5 +138,68 @@ impl PropagatorName {
             })
             .collect();
         TextMapCompositePropagator::new(propagators)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use opentelemetry::propagation::TextMapPropagator as _;
+
+    use super::*;
+
+    #[test]
+    fn propagator_lists_read_as_otel_propagators_lists_them() {
+        assert_eq!(
+            PropagatorName::parse_list("tracecontext,baggage").unwrap(),
+            PropagatorName::DEFAULT
+        );
+        assert_eq!(
+            PropagatorName::parse_list(" B3Multi , baggage ").unwrap(),
+            [PropagatorName::B3Multi, PropagatorName::Baggage]
+        );
+        let error = PropagatorName::parse_list("tracecontext,xray").unwrap_err();
+        assert_eq!(
+            error,
+            PropagatorListError::Unknown {
+                name: "xray".to_owned(),
+                list: "tracecontext,xray".to_owned()
+            }
+        );
+        assert!(
+            error
+                .to_string()
+                .contains("`tracecontext`, `baggage`, `b3`, `b3multi`")
+        );
+        assert_eq!(
+            PropagatorName::parse_list("none, b3"),
+            Err(PropagatorListError::NoneWithOthers {
+                list: "none, b3".to_owned()
+            })
+        );
+        assert_eq!(PropagatorName::parse_list(" ,, "), Ok(Vec::new()));
+        // The composite lists its fields in no set order.
+        let fields = |names: &[PropagatorName]| -> Vec<String> {
+            let mut fields: Vec<String> = PropagatorName::composite(names)
+                .fields()
+                .map(str::to_owned)
+                .collect();
+            fields.sort_unstable();
+            fields
+        };
+        let b3 = [
+            "b3",
+            "x-b3-flags",
+            "x-b3-parentspanid",
+            "x-b3-sampled",
+            "x-b3-spanid",
+            "x-b3-traceid",
+        ];
+        assert_eq!(fields(&[PropagatorName::B3Multi]), b3);
+        assert_eq!(fields(&[PropagatorName::B3]), b3);
+        assert_eq!(
+            fields(&[PropagatorName::Baggage, PropagatorName::TraceContext]),
+            ["baggage", "traceparent", "tracestate"]
+        );
+        assert!(fields(&[PropagatorName::None]).is_empty());
     }
 }

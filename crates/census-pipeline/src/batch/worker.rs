@@ -60,7 +60,7 @@ pub(super) fn spawn(
         .name("census-export".to_owned())
         .spawn(move || run(&shared, exporter))
         .inspect_err(|error| {
-            crate::diagnostics::warn(&format!(
+            census_core::diagnostics::warn(&format!(
                 "could not start the export thread ({error}): no span will be exported"
             ));
         })
@@ -97,7 +97,7 @@ fn run(shared: &Shared, mut exporter: impl SpanExporter) {
                 }
                 Request::Shutdown(answer, timeout) => {
                     if work.dropped > 0 {
-                        crate::diagnostics::warn(&format!(
+                        census_core::diagnostics::warn(&format!(
                             "{} spans were dropped in all because the export queue was full",
                             work.dropped
                         ));
@@ -197,7 +197,7 @@ fn export(
         });
         if let Err(error) = exported {
             if !std::mem::replace(warned, true) {
-                crate::diagnostics::warn(&format!("exporting spans failed: {error}"));
+                census_core::diagnostics::warn(&format!("exporting spans failed: {error}"));
             }
             result = Err(error);
         }

@@ -42,8 +42,8 @@ const FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
 /// are not traced.
 ///
 /// ```
-/// use census_core::batch::{BatchConfig, BatchProcessor};
-/// use census_core::export::ConsoleExporter;
+/// use census_pipeline::batch::{BatchConfig, BatchProcessor};
+/// use census_pipeline::export::ConsoleExporter;
 /// let processor = BatchProcessor::new(ConsoleExporter::new(), BatchConfig::from_env());
 /// let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder()
 ///     .with_span_processor(processor)
@@ -150,7 +150,7 @@ impl SpanProcessor for BatchProcessor {
             let first = state.dropped == 1;
             drop(state);
             if first {
-                crate::diagnostics::warn(&format!(
+                census_core::diagnostics::warn(&format!(
                     "the export queue is full ({} spans): spans are dropped until the exporter \
                      catches up; raise OTEL_BSP_MAX_QUEUE_SIZE or find what slows the exporter",
                     self.shared.config.queue_size()

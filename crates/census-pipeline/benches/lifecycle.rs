@@ -7,10 +7,10 @@
 use std::hint::black_box;
 use std::time::Duration;
 
-use census_core::Tracer;
 use census_core::model::Outcome;
 use census_core::registry::Integration;
-use census_core::sampling::ProbabilitySampler;
+use census_pipeline::Tracer;
+use census_pipeline::sampling::ProbabilitySampler;
 use criterion::{Criterion, criterion_group, criterion_main};
 use opentelemetry::trace::{
     Span as _, SpanContext, SpanId, SpanKind, TraceContextExt, TraceFlags, TraceId, TraceState,

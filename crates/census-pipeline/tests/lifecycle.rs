@@ -1,3 +1,6 @@
+//! The span lifecycle of census-core, recorded through the pipeline's
+//! test capture: what every integration's spans go through.
+
 use std::pin::pin;
 use std::task::{Context as TaskContext, Poll, Waker};
 
@@ -5,13 +8,14 @@ use futures_util::StreamExt as _;
 use opentelemetry::trace::{SpanKind, Status, TraceContextExt as _};
 use opentelemetry::{Context, KeyValue};
 
-use super::*;
-use crate::model::{Failure, Outcome};
-use crate::operation::OPERATION_NAME_ATTRIBUTE;
-use crate::registry::Integration;
-use crate::testing::{attribute_map, attributes, capture};
+use census_core::model::{DbSystem, Failure, Outcome, Target};
+use census_core::registry::Integration;
+use census_core::span::{ActiveSpan, InSpan, InSpanStream, SqlSpans};
+use census_pipeline::operation::OPERATION_NAME_ATTRIBUTE;
+use census_pipeline::testing::{attribute_map, attributes, capture};
 
 static LIFE: Integration = Integration::new("life", "census-core", "0");
+static SQL: Integration = Integration::new("sql", "census-core", "0");
 
 fn start(name: &'static str, kind: SpanKind, parent: &Context) -> ActiveSpan {
     LIFE.start(kind, name, parent, || vec![KeyValue::new("k", "v")])
@@ -217,7 +221,7 @@ fn requests_read_from_headers_keep_their_callers_and_operations_apart() {
         format!("POST /orders/{}", "{id}"),
     ];
     for (i, name) in names.into_iter().enumerate() {
-        let trace = crate::testing::random_trace_id();
+        let trace = census_pipeline::testing::random_trace_id();
         let caller = format!("{:016x}", 0xa0 + i);
         let headers = std::collections::HashMap::from([(
             "traceparent".to_owned(),
@@ -253,4 +257,30 @@ fn requests_read_from_headers_keep_their_callers_and_operations_apart() {
         assert_eq!(child.parent_span_id, server.span_context.span_id());
         assert_eq!(operation_of(child), Some(name), "request {i}");
     }
+}
+
+#[test]
+fn a_lazy_statement_is_rendered_only_for_a_span_that_records() {
+    use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt as _, TraceFlags, TraceState};
+    let capture = capture(&[&SQL]);
+    let spans = SqlSpans::new(&SQL, DbSystem::Postgres, &Target::new());
+    let (root, trace) = capture.root("root");
+    let span = {
+        let _in_root = root.clone().attach();
+        spans.start_with(|| String::from("DELETE FROM t WHERE id = 7"))
+    };
+    drop(span.expect("on"));
+    let recorded = capture.spans(trace);
+    assert_eq!(recorded[0].name, "DELETE t");
+
+    let unsampled = opentelemetry::Context::new().with_remote_span_context(SpanContext::new(
+        trace,
+        SpanId::from_bytes([7; 8]),
+        TraceFlags::default(),
+        true,
+        TraceState::default(),
+    ));
+    let _in_unsampled = unsampled.attach();
+    let span = spans.start_with(|| -> &str { panic!("rendered for an unsampled span") });
+    assert!(!span.expect("on, but unsampled").is_recording());
 }

@@ -14,12 +14,14 @@ use opentelemetry_sdk::trace::{
     SdkTracer, SdkTracerProvider, ShouldSample, SpanExporter, SpanProcessor, TracerProviderBuilder,
 };
 
+use census_core::model::Outcome;
+use census_core::span::{ActiveSpan, EnteredSpan, InSpan};
+
 use crate::batch::{BatchConfig, BatchProcessor};
-use crate::model::Outcome;
 use crate::operation::OperationNameProcessor;
-use crate::propagation::PropagatorName;
+use crate::presample::CensusIds;
+use crate::propagators::PropagatorName;
 use crate::sampling::{KnownSampler, ProbabilitySampler, Sampler};
-use crate::span::{ActiveSpan, EnteredSpan, InSpan};
 
 /// Environment variable: a file to append JSON lines of finished spans to
 /// (read by the `census` facade's environment-driven tracer, which adds a
@@ -43,13 +45,13 @@ pub enum TracerError {
 /// Builds a [`Tracer`].
 ///
 /// ```
-/// use census_core::{Tracer, export::ConsoleExporter, sampling::ProbabilitySampler};
+/// use census_pipeline::{Tracer, export::ConsoleExporter, sampling::ProbabilitySampler};
 /// let tracer = Tracer::builder()
 ///     .exporter(ConsoleExporter::new())
 ///     .sampler(ProbabilitySampler::new(1.0)?)
 ///     .service_name("checkout")
 ///     .build();
-/// # Ok::<(), census_core::sampling::SamplerError>(())
+/// # Ok::<(), census_pipeline::sampling::SamplerError>(())
 /// ```
 #[derive(Debug)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -57,7 +59,6 @@ pub struct TracerBuilder {
     provider: TracerProviderBuilder,
     service_name: Option<String>,
     install: bool,
-    has_processor: bool,
     /// The sampler, when census knows its rule.
     sampler: Option<KnownSampler>,
     /// The global propagator to install, when chosen.
@@ -68,22 +69,37 @@ impl TracerBuilder {
     /// Adds an exporter, fed by its own [`BatchProcessor`] (configured by
     /// the `OTEL_BSP_*` variables) on a background thread: recording a
     /// span never waits for the exporter, and a full queue drops spans
-    /// rather than block.
+    /// rather than block. It receives spans as the application recorded
+    /// them.
     pub fn exporter(self, exporter: impl SpanExporter + 'static) -> Self {
         self.span_processor(BatchProcessor::new(exporter, BatchConfig::from_env()))
     }
 
+    /// [`exporter`](Self::exporter), for an exporter that maps spans onto
+    /// operations, as Application Insights does: each span it receives
+    /// carries the name of the request it belongs to
+    /// ([`OPERATION_NAME_ATTRIBUTE`](crate::operation::OPERATION_NAME_ATTRIBUTE)),
+    /// whatever batch the request itself ends in. No other exporter
+    /// receives that attribute.
+    ///
+    /// ```
+    /// use census_pipeline::{Tracer, export::ConsoleExporter};
+    /// # let application_insights = ConsoleExporter::new();
+    /// let tracer = Tracer::builder()
+    ///     .exporter_with_operation_names(application_insights)
+    ///     .install(false)
+    ///     .build();
+    /// ```
+    pub fn exporter_with_operation_names(self, exporter: impl SpanExporter + 'static) -> Self {
+        self.span_processor(OperationNameProcessor::new(BatchProcessor::new(
+            exporter,
+            BatchConfig::from_env(),
+        )))
+    }
+
     /// Adds a span processor as it is, for full control over export.
     pub fn span_processor(mut self, processor: impl SpanProcessor + 'static) -> Self {
-        // The first carries the operation names: a processor of their own
-        // would make the SDK copy every finished span once more.
-        self.provider = if self.has_processor {
-            self.provider.with_span_processor(processor)
-        } else {
-            self.provider
-                .with_span_processor(OperationNameProcessor::new(processor))
-        };
-        self.has_processor = true;
+        self.provider = self.provider.with_span_processor(processor);
         self
     }
 
@@ -121,7 +137,7 @@ impl TracerBuilder {
     /// the builder [installs](Self::install).
     ///
     /// ```
-    /// use census_core::{Tracer, propagation::PropagatorName};
+    /// use census_pipeline::{Tracer, propagators::PropagatorName};
     /// use opentelemetry::propagation::TextMapPropagator;
     /// let tracer = Tracer::builder()
     ///     .propagators(&PropagatorName::parse_list("b3multi,baggage")?)
@@ -130,7 +146,7 @@ impl TracerBuilder {
     ///     opentelemetry::global::get_text_map_propagator(|p| p.fields().map(str::to_owned).collect());
     /// fields.sort_unstable();
     /// assert_eq!(fields, ["b3", "baggage", "x-b3-flags", "x-b3-parentspanid", "x-b3-sampled", "x-b3-spanid", "x-b3-traceid"]);
-    /// # Ok::<(), census_core::propagation::PropagatorListError>(())
+    /// # Ok::<(), census_pipeline::propagators::PropagatorListError>(())
     /// ```
     pub fn propagators(mut self, names: &[PropagatorName]) -> Self {
         self.propagators = Some(names.to_vec());
@@ -139,7 +155,7 @@ impl TracerBuilder {
 
     /// Whether `build` installs the tracer (default: yes): it becomes the
     /// provider census integrations record with
-    /// ([`registry::set_tracer_provider`](crate::registry::set_tracer_provider))
+    /// ([`census_core::registry::set_tracer_provider`])
     /// and OpenTelemetry's global provider, for other instrumentation, and
     /// the [propagators](Self::propagators) become the global propagator.
     /// Turn it off for a tracer used on its own, e.g. in a test: then
@@ -157,11 +173,16 @@ impl TracerBuilder {
         }
         let provider = self
             .provider
-            .with_id_generator(crate::registry::CensusIds::default())
+            .with_id_generator(CensusIds::default())
             .with_resource(resource.build())
             .build();
         if self.install {
-            crate::registry::install(provider.clone(), self.sampler);
+            match self.sampler {
+                Some(sampler) => {
+                    census_core::registry::set_tracer_provider_presampled(provider.clone(), sampler)
+                }
+                None => census_core::registry::set_tracer_provider(provider.clone()),
+            }
             global::set_tracer_provider(provider.clone());
             install_propagators(self.propagators.as_deref());
         }
@@ -189,14 +210,14 @@ fn install_propagators(names: Option<&[PropagatorName]>) {
 /// Records in-process work and owns the export pipeline.
 ///
 /// ```
-/// use census_core::{Tracer, export::ConsoleExporter};
+/// use census_pipeline::{Tracer, export::ConsoleExporter};
 /// let tracer = Tracer::builder().exporter(ConsoleExporter::new()).install(false).build();
 /// {
 ///     let _span = tracer.span("compute totals");
 ///     // ... work measured as an in-process dependency
 /// }
 /// tracer.shutdown(std::time::Duration::from_secs(5))?;
-/// # Ok::<(), census_core::TracerError>(())
+/// # Ok::<(), census_pipeline::TracerError>(())
 /// ```
 #[derive(Debug, Clone)]
 pub struct Tracer {
@@ -215,7 +236,6 @@ impl Tracer {
                 .with_sampler(Sampler::ParentBased(Box::new(Sampler::AlwaysOn))),
             service_name: None,
             install: true,
-            has_processor: false,
             sampler: Some(KnownSampler::ParentBasedAlwaysOn),
             propagators: None,
         }
@@ -240,7 +260,7 @@ impl Tracer {
     }
 
     fn start_internal(&self, name: impl Into<Cow<'static, str>>) -> ActiveSpan {
-        let parent = crate::context::current();
+        let parent = census_core::context::current();
         let span = self
             .tracer
             .span_builder(name)
@@ -283,32 +303,47 @@ mod tests {
     }
 
     #[test]
-    fn every_processor_sees_the_operation_name_once() {
-        let (first, second) = (
+    fn only_the_exporter_that_asks_gets_operation_names_whatever_the_batch() {
+        let (named, plain) = (
             InMemorySpanExporter::default(),
             InMemorySpanExporter::default(),
         );
         let tracer = Tracer::builder()
-            .span_processor(SimpleSpanProcessor::new(first.clone()))
-            .span_processor(SimpleSpanProcessor::new(second.clone()))
+            .exporter_with_operation_names(named.clone())
+            .exporter(plain.clone())
             .install(false)
             .build();
         {
-            let _guard = crate::operation::within(Context::current(), "GET /orders/{id}").attach();
+            let _guard =
+                census_core::operation::within(Context::current(), "GET /orders/{id}").attach();
             drop(tracer.span("load order"));
         }
-        for exporter in [first, second] {
-            let spans = exporter.get_finished_spans().unwrap();
-            let [span] = spans.as_slice() else {
-                panic!("{spans:?}")
-            };
-            assert_eq!(
-                span.attributes,
-                vec![KeyValue::new(
-                    crate::operation::OPERATION_NAME_ATTRIBUTE,
-                    "GET /orders/{id}"
-                )]
-            );
+        // The child leaves in a batch of its own, before anything else.
+        tracer.provider().force_flush().unwrap();
+        assert_eq!(named.get_finished_spans().unwrap().len(), 1);
+        drop(tracer.span("housekeeping"));
+        tracer.provider().force_flush().unwrap();
+
+        let named = named.get_finished_spans().unwrap();
+        let [child, outside] = named.as_slice() else {
+            panic!("{named:?}")
+        };
+        assert_eq!(
+            (child.name.as_ref(), outside.name.as_ref()),
+            ("load order", "housekeeping")
+        );
+        assert_eq!(
+            child.attributes,
+            vec![KeyValue::new(
+                crate::operation::OPERATION_NAME_ATTRIBUTE,
+                "GET /orders/{id}"
+            )]
+        );
+        assert_eq!(outside.attributes, Vec::new());
+        let plain = plain.get_finished_spans().unwrap();
+        assert_eq!(plain.len(), 2);
+        for span in plain {
+            assert_eq!(span.attributes, Vec::new(), "{}", span.name);
         }
     }
 
@@ -345,7 +380,7 @@ mod tests {
         let child_tracer = tracer.clone();
         tracer
             .in_span("request work", async move {
-                crate::context::spawn(async move {
+                census_core::context::spawn(async move {
                     drop(child_tracer.span("spawned"));
                 })
                 .await
@@ -366,7 +401,7 @@ mod tests {
         let child_tracer = tracer.clone();
         tracer
             .in_span("request work", async move {
-                crate::context::spawn_blocking(move || drop(child_tracer.span("blocking")))
+                census_core::context::spawn_blocking(move || drop(child_tracer.span("blocking")))
                     .await
                     .unwrap();
             })

@@ -13,7 +13,7 @@ use opentelemetry_sdk::trace::{
 /// many it exports at once, and how long a span may wait.
 ///
 /// ```
-/// use census_core::batch::BatchConfig;
+/// use census_pipeline::batch::BatchConfig;
 /// let config = BatchConfig::default().max_export_batch_size(100);
 /// assert_eq!(config.batch_size(), 100);
 /// ```
@@ -53,7 +53,7 @@ impl BatchConfig {
             match value.trim().parse::<u64>() {
                 Ok(number) => Some(number),
                 Err(_) => {
-                    crate::diagnostics::warn(&format!(
+                    census_core::diagnostics::warn(&format!(
                         "{name}={value:?} is not a whole number: the default applies"
                     ));
                     None

@@ -16,7 +16,7 @@ use super::format::{kind_name, rfc3339, status_name, to_json};
 /// `events`, `scope`.
 ///
 /// ```
-/// let exporter = census_core::export::JsonLinesExporter::new(Vec::new());
+/// let exporter = census_pipeline::export::JsonLinesExporter::new(Vec::new());
 /// ```
 pub struct JsonLinesExporter {
     out: Mutex<Box<dyn Write + Send>>,
