@@ -256,7 +256,9 @@ impl Delivery {
             self.stats
                 .dropped
                 .fetch_add(count as u64, Ordering::Relaxed);
-            tracing::warn!("census-azure: {count} telemetry items dropped: {reason}");
+            census_core::diagnostics::warn(&format!(
+                "Application Insights exporter: {count} telemetry items dropped: {reason}"
+            ));
         }
     }
 

@@ -409,12 +409,12 @@ fn default_store(
             .map_err(|source| AzureExporterError::Storage { path, source }),
         Err(FolderError::Io { path, source }) => Err(AzureExporterError::Storage { path, source }),
         Err(FolderError::Refused { path, reason }) => {
-            tracing::warn!(
-                "census-azure: not storing unsent telemetry in `{}`: {reason}; it is kept in \
-                 memory only, and lost at exit; to keep it across restarts, pick a folder \
-                 with `storage_directory` or another TMPDIR",
+            census_core::diagnostics::warn(&format!(
+                "Application Insights exporter: not storing unsent telemetry in `{}`: \
+                 {reason}; it is kept in memory only, and lost at exit; to keep it across \
+                 restarts, pick a folder with `storage_directory` or another TMPDIR",
                 path.display()
-            );
+            ));
             Ok(Store::memory(max_bytes, retention))
         }
     }
@@ -531,9 +531,10 @@ mod tests {
         assert_eq!(
             logged,
             format!(
-                " WARN census-azure: not storing unsent telemetry in `{}`: it is a symbolic \
-                 link; it is kept in memory only, and lost at exit; to keep it across \
-                 restarts, pick a folder with `storage_directory` or another TMPDIR\n",
+                " WARN census: Application Insights exporter: not storing unsent telemetry in \
+                 `{}`: it is a symbolic link; it is kept in memory only, and lost at exit; to \
+                 keep it across restarts, pick a folder with `storage_directory` or another \
+                 TMPDIR\n",
                 link.display()
             )
         );

@@ -324,7 +324,9 @@ impl Store {
             seq: self.seq.fetch_add(1, Ordering::Relaxed),
         };
         if let Err(e) = self.write(&name.render(), &content) {
-            tracing::warn!("census-azure: could not store a batch for retry: {e}");
+            census_core::diagnostics::warn(&format!(
+                "Application Insights exporter: could not store a batch for retry: {e}"
+            ));
             return Dropped {
                 items: items.len() as u64,
                 corrupt_files: 0,

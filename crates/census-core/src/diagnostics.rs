@@ -1,10 +1,13 @@
 //! Warnings a user must see even without a `tracing` subscriber.
 //!
 //! census reports misconfiguration (an unknown integration name, a wrapper
-//! used while its integration is off) through `tracing` when the
-//! application has a subscriber, and on standard error when it has none,
+//! used while its integration is off) and lost telemetry (a full batch
+//! queue, items the Application Insights exporter dropped) through
+//! `tracing` when the application has a subscriber, and on standard error
+//! when it has none; every census crate warns through [`warn`],
 //! because a Rust program without a subscriber would otherwise never learn
-//! why nothing is traced. Callers make sure each warning is given once.
+//! why nothing is traced, or why telemetry is missing. Callers keep a
+//! warning about configuration to one.
 
 /// Gives `message` as a `tracing` warning, or on standard error when no
 /// subscriber would record it.

@@ -80,6 +80,23 @@ fn bare_unsampled(bare: &SdkTracer) {
     span.end();
 }
 
+/// Measures census's span with `tracer`'s provider installed with its
+/// presampler, then without it.
+fn census_both_ways(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    case: &str,
+    round: usize,
+    tracer: &Tracer,
+    reinstall: impl Fn(),
+) {
+    group.bench_function(format!("census_{case}/{round}"), |b| b.iter(census_span));
+    census_core::registry::set_tracer_provider(tracer.provider().clone());
+    group.bench_function(format!("census_no_presample_{case}/{round}"), |b| {
+        b.iter(census_span)
+    });
+    reinstall();
+}
+
 fn lifecycle(c: &mut Criterion) {
     let sampled = tracer(1.0);
     let bare = sampled.provider().tracer("bare");
@@ -97,26 +114,25 @@ fn lifecycle(c: &mut Criterion) {
                 span.end();
             })
         });
-        group.bench_function(format!("census_sampled/{round}"), |b| b.iter(census_span));
+        census_both_ways(&mut group, "sampled", round, &sampled, || {
+            census_pipeline::testing::install_presampled(&sampled)
+        });
     }
     let unsampled = tracer(0.0);
     let bare = unsampled.provider().tracer("bare");
+    let reinstall = || census_pipeline::testing::install_presampled(&unsampled);
     for round in 0..2 {
         // A root: no caller, so the SDK draws the trace id and decides.
         group.bench_function(format!("bare_sdk_unsampled_root/{round}"), |b| {
             b.iter(|| bare_unsampled(&bare))
         });
-        group.bench_function(format!("census_unsampled_root/{round}"), |b| {
-            b.iter(census_span)
-        });
+        census_both_ways(&mut group, "unsampled_root", round, &unsampled, reinstall);
         // Inside an operation its caller did not sample: the common case.
         let _in_caller = unsampled_caller().attach();
         group.bench_function(format!("bare_sdk_unsampled_child/{round}"), |b| {
             b.iter(|| bare_unsampled(&bare))
         });
-        group.bench_function(format!("census_unsampled_child/{round}"), |b| {
-            b.iter(census_span)
-        });
+        census_both_ways(&mut group, "unsampled_child", round, &unsampled, reinstall);
     }
     BENCH.set_enabled(false);
     black_box(BENCH.should_trace()); // the one warning, outside the measurement

@@ -192,6 +192,14 @@ pub fn discarding_tracer(rate: Option<f64>) -> crate::Tracer {
     }
 }
 
+/// Installs `tracer` again as the provider census integrations record
+/// with, with its sampler's rule, after a bench installed the same
+/// provider without it (`registry::set_tracer_provider`) to measure what
+/// census's decision before the SDK saves.
+pub fn install_presampled(tracer: &crate::Tracer) {
+    tracer.install_for_integrations();
+}
+
 /// An exporter that receives every exported batch and drops it, for
 /// benches that measure the pipeline in front of it.
 ///

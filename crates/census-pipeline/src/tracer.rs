@@ -176,18 +176,17 @@ impl TracerBuilder {
             .with_id_generator(CensusIds::default())
             .with_resource(resource.build())
             .build();
+        let tracer = Tracer {
+            tracer: provider.tracer("census"),
+            provider,
+            sampler: self.sampler,
+        };
         if self.install {
-            match self.sampler {
-                Some(sampler) => {
-                    census_core::registry::set_tracer_provider_presampled(provider.clone(), sampler)
-                }
-                None => census_core::registry::set_tracer_provider(provider.clone()),
-            }
-            global::set_tracer_provider(provider.clone());
+            tracer.install_for_integrations();
+            global::set_tracer_provider(tracer.provider.clone());
             install_propagators(self.propagators.as_deref());
         }
-        let tracer = provider.tracer("census");
-        Tracer { provider, tracer }
+        tracer
     }
 }
 
@@ -223,6 +222,8 @@ fn install_propagators(names: Option<&[PropagatorName]>) {
 pub struct Tracer {
     provider: SdkTracerProvider,
     tracer: SdkTracer,
+    /// The sampler, when census knows its rule.
+    sampler: Option<KnownSampler>,
 }
 
 impl Tracer {
@@ -267,6 +268,18 @@ impl Tracer {
             .with_kind(SpanKind::Internal)
             .start_with_context(&self.tracer, &parent);
         ActiveSpan::from_context(parent.with_span(span))
+    }
+
+    /// Makes the provider the one census integrations record with, with
+    /// the sampler's rule when census knows it.
+    pub(crate) fn install_for_integrations(&self) {
+        let provider = self.provider.clone();
+        match self.sampler {
+            Some(sampler) => {
+                census_core::registry::set_tracer_provider_presampled(provider, sampler)
+            }
+            None => census_core::registry::set_tracer_provider(provider),
+        }
     }
 
     /// The OpenTelemetry provider.

@@ -33,6 +33,24 @@ const PAIRS: &[(&str, &str, &str, &str)] = &[
         "span, unsampled child: census vs bare SDK",
     ),
     (
+        "span",
+        "census_sampled",
+        "census_no_presample_sampled",
+        "span, sampled: census vs census without presampling",
+    ),
+    (
+        "span",
+        "census_unsampled_root",
+        "census_no_presample_unsampled_root",
+        "span, unsampled root: census vs census without presampling",
+    ),
+    (
+        "span",
+        "census_unsampled_child",
+        "census_no_presample_unsampled_child",
+        "span, unsampled child: census vs census without presampling",
+    ),
+    (
         "sqlite_fetch_optional",
         "traced_sampled",
         "raw",

@@ -5,6 +5,8 @@
 //! - without census;
 //! - with census's tower layer, exporting to a local Application Insights
 //!   endpoint that accepts at once;
+//! - the same, with the OpenTelemetry SDK's `BatchSpanProcessor` in place
+//!   of census's batch processor;
 //! - the same, with the endpoint taking 2 s per request;
 //! - the same, with the endpoint down.
 //!
@@ -16,8 +18,8 @@
 //! the ratios: instrumented vs
 //! bare, and slow or down ingestion vs healthy (target: p99 within 10%).
 //!
-//! `load [SECONDS]` runs it (default 60); `load serve bare|traced ADDR` is
-//! the server.
+//! `load [SECONDS]` runs it (default 60); `load serve bare|traced|traced-sdk
+//! ADDR` is the server.
 
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::net::SocketAddr;
@@ -36,7 +38,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use opentelemetry::Context;
 use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::trace::{Span, SpanData, SpanExporter, SpanProcessor};
+use opentelemetry_sdk::trace::{BatchSpanProcessor, Span, SpanData, SpanExporter, SpanProcessor};
 
 /// Clients sending at once, each waiting for its answer before the next.
 const CONCURRENCY: usize = 32;
@@ -47,7 +49,7 @@ fn main() {
         Some("serve") => serve(&args[1..]),
         seconds => {
             let seconds = seconds.map_or(Ok(60), str::parse).unwrap_or_else(|_| {
-                eprintln!("usage: load [SECONDS] | load serve bare|traced ADDR");
+                eprintln!("usage: load [SECONDS] | load serve bare|traced|traced-sdk ADDR");
                 std::process::exit(2)
             });
             run(Duration::from_secs(seconds));
@@ -103,9 +105,9 @@ impl<E: SpanExporter> SpanExporter for CountExported<E> {
 /// (the last three from the exporter's stats).
 fn serve(args: &[String]) {
     let [mode, ingestion] = args else {
-        panic!("serve bare|traced ADDR");
+        panic!("serve bare|traced|traced-sdk ADDR");
     };
-    let traced = mode == "traced";
+    let traced = mode != "bare";
     let ingestion: SocketAddr = ingestion.parse().expect("ingestion ADDR");
     let counts = Arc::new(Counts::default());
     let storage = std::env::temp_dir().join(format!("census-load-{}", std::process::id()));
@@ -117,10 +119,16 @@ fn serve(args: &[String]) {
             .build()
             .expect("exporter");
         stats = Some(exporter.stats());
-        census::Tracer::builder()
-            .span_processor(CountEnded(counts.clone()))
-            .exporter_with_operation_names(CountExported(exporter, counts.clone()))
-            .build()
+        let exporter = CountExported(exporter, counts.clone());
+        let builder = census::Tracer::builder().span_processor(CountEnded(counts.clone()));
+        if mode == "traced-sdk" {
+            builder.span_processor(census::operation::OperationNameProcessor::new(
+                BatchSpanProcessor::builder(exporter).build(),
+            ))
+        } else {
+            builder.exporter_with_operation_names(exporter)
+        }
+        .build()
     });
     if traced {
         census::config_integration::try_trace_integrations(&["tower"]).expect("tower");
@@ -182,36 +190,43 @@ fn run(length: Duration) {
     };
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let mut results = Vec::new();
-    for (name, traced, reply, target) in [
-        ("bare", false, Reply::Accept, ingestion.addr()),
+    for (name, mode, reply, target) in [
+        ("bare", "bare", Reply::Accept, ingestion.addr()),
         (
             "census, ingestion healthy",
-            true,
+            "traced",
+            Reply::Accept,
+            ingestion.addr(),
+        ),
+        (
+            "census with the SDK's BatchSpanProcessor, ingestion healthy",
+            "traced-sdk",
             Reply::Accept,
             ingestion.addr(),
         ),
         (
             "census, ingestion 2 s per request",
-            true,
+            "traced",
             Reply::Slow(Duration::from_secs(2)),
             ingestion.addr(),
         ),
-        ("census, ingestion down", true, Reply::Accept, down),
+        ("census, ingestion down", "traced", Reply::Accept, down),
     ] {
         ingestion.reply_otherwise(reply);
         eprintln!("load: {name}, {} s", length.as_secs());
-        results.push(runtime.block_on(measure(name, traced, target, length)));
+        results.push(runtime.block_on(measure(name, mode, target, length)));
     }
     report(&results);
 }
 
 async fn measure(
     name: &'static str,
-    traced: bool,
+    mode: &str,
     ingestion: SocketAddr,
     length: Duration,
 ) -> Measured {
-    let (mut server, mut stdout, addr) = start_server(traced, ingestion);
+    let traced = mode != "bare";
+    let (mut server, mut stdout, addr) = start_server(mode, ingestion);
     // Warm up connections, allocator and caches before the first reading.
     drive(addr, Duration::from_secs(3)).await;
     let rss_before_kib = status_kib(server.id(), "VmRSS");
@@ -242,11 +257,7 @@ async fn measure(
     }
 }
 
-fn start_server(
-    traced: bool,
-    ingestion: SocketAddr,
-) -> (Child, BufReader<ChildStdout>, SocketAddr) {
-    let mode = if traced { "traced" } else { "bare" };
+fn start_server(mode: &str, ingestion: SocketAddr) -> (Child, BufReader<ChildStdout>, SocketAddr) {
     let mut server = Command::new(std::env::current_exe().expect("own path"))
         .args(["serve", mode, &ingestion.to_string()])
         .stdin(Stdio::piped())
@@ -350,17 +361,20 @@ fn report(results: &[Measured]) {
             m.rss_peak_kib / 1024,
         );
     }
-    let [bare, healthy, slow, down] = results else {
+    let [bare, healthy, sdk, slow, down] = results else {
         return;
     };
     let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64().max(1e-9);
-    let _ = writeln!(
-        out,
-        "\ncensus vs bare: requests/s {:.3}×, p50 {:.3}×, p99 {:.3}×",
-        healthy.requests_per_second / bare.requests_per_second,
-        ratio(healthy.p50, bare.p50),
-        ratio(healthy.p99, bare.p99),
-    );
+    for m in [healthy, sdk] {
+        let _ = writeln!(
+            out,
+            "{} vs bare: requests/s {:.3}×, p50 {:.3}×, p99 {:.3}×",
+            m.name,
+            m.requests_per_second / bare.requests_per_second,
+            ratio(m.p50, bare.p50),
+            ratio(m.p99, bare.p99),
+        );
+    }
     for m in [slow, down] {
         let moved = ratio(m.p99, healthy.p99);
         let verdict = if moved <= 1.10 { "within" } else { "MISSES" };
