@@ -52,5 +52,3 @@ mod ring;
 /// OpenTelemetry.
 pub use census_sanitize as sanitize;
 pub mod span;
-#[cfg(test)]
-mod test_support;

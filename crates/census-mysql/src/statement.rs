@@ -2,36 +2,8 @@
 //! through [`Traced::prep`](crate::Traced::prep), which keeps its SQL so
 //! that its executions are named and described like the text.
 
-use std::sync::Arc;
-
 /// A prepared statement that remembers its SQL; it derefs to mysql_async's.
-#[derive(Debug, Clone)]
-pub struct Statement {
-    inner: mysql_async::Statement,
-    sql: Arc<str>,
-}
-
-impl Statement {
-    pub(crate) fn new(inner: mysql_async::Statement, sql: &str) -> Self {
-        Self {
-            inner,
-            sql: sql.into(),
-        }
-    }
-
-    /// The SQL it was prepared from.
-    pub fn sql(&self) -> &str {
-        &self.sql
-    }
-}
-
-impl std::ops::Deref for Statement {
-    type Target = mysql_async::Statement;
-
-    fn deref(&self) -> &mysql_async::Statement {
-        &self.inner
-    }
-}
+pub type Statement = census_core::model::Prepared<mysql_async::Statement>;
 
 /// A statement an `exec*` method runs: `&str`, `String` or a
 /// [`&Statement`](Statement).
@@ -78,10 +50,10 @@ impl<'a> Sql for &'a Statement {
     type Statement = &'a mysql_async::Statement;
 
     fn text(&self) -> &str {
-        &self.sql
+        self.sql()
     }
 
     fn into_statement(self) -> &'a mysql_async::Statement {
-        &self.inner
+        self.inner()
     }
 }

@@ -2,45 +2,12 @@
 //! [`Traced::prepare`](crate::Traced::prepare), which keeps its SQL so that
 //! its executions are named and described like the text.
 
-use std::sync::Arc;
-
 use tokio_postgres::ToStatement;
 
 /// A prepared statement that remembers its SQL.
 ///
 /// It derefs to tokio-postgres's `Statement` (parameter and column types).
-#[derive(Debug, Clone)]
-pub struct Statement {
-    inner: tokio_postgres::Statement,
-    sql: Arc<str>,
-}
-
-impl Statement {
-    pub(crate) fn new(inner: tokio_postgres::Statement, sql: &str) -> Self {
-        Self {
-            inner,
-            sql: sql.into(),
-        }
-    }
-
-    /// The SQL it was prepared from.
-    pub fn sql(&self) -> &str {
-        &self.sql
-    }
-
-    /// tokio-postgres's statement.
-    pub fn inner(&self) -> &tokio_postgres::Statement {
-        &self.inner
-    }
-}
-
-impl std::ops::Deref for Statement {
-    type Target = tokio_postgres::Statement;
-
-    fn deref(&self) -> &tokio_postgres::Statement {
-        &self.inner
-    }
-}
+pub type Statement = census_core::model::Prepared<tokio_postgres::Statement>;
 
 /// SQL a traced query method runs: `str`, `String` or a [`Statement`].
 ///
@@ -92,11 +59,11 @@ impl Sql for Statement {
     type Statement = tokio_postgres::Statement;
 
     fn statement(&self) -> &tokio_postgres::Statement {
-        &self.inner
+        self.inner()
     }
 
     fn text(&self) -> &str {
-        &self.sql
+        self.sql()
     }
 
     fn is_text(&self) -> bool {

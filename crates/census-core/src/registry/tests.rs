@@ -1,7 +1,6 @@
 use std::sync::{Mutex, MutexGuard};
 
 use super::*;
-use crate::test_support::SharedBuffer;
 
 static TOWER: Integration = Integration::new("tower", "census-tower", "0").with_aliases(&["axum"]);
 static REQWEST: Integration =
@@ -154,16 +153,42 @@ fn environment_errors_say_which_variable() {
     );
 }
 
-/// Captures what `diagnostics::warn` reports through a `tracing` subscriber.
+/// Captures what `diagnostics::warn` reports through a `tracing`
+/// subscriber: one ` LEVEL message` line per event.
 fn logged(f: impl FnOnce()) -> String {
-    let buffer = SharedBuffer::default();
-    let writer = buffer.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
+    use std::fmt::Write as _;
+    use tracing_subscriber::layer::SubscriberExt as _;
+
+    #[derive(Clone, Default)]
+    struct Events(std::sync::Arc<Mutex<String>>);
+
+    struct Message<'a>(&'a mut String);
+
+    impl tracing::field::Visit for Message<'_> {
+        fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+            if field.name() == "message" {
+                let _ = write!(self.0, "{value:?}");
+            }
+        }
+    }
+
+    impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Events {
+        fn on_event(
+            &self,
+            event: &tracing::Event<'_>,
+            _: tracing_subscriber::layer::Context<'_, S>,
+        ) {
+            let mut line = format!(" {} ", event.metadata().level());
+            event.record(&mut Message(&mut line));
+            line.push('\n');
+            self.0.lock().unwrap().push_str(&line);
+        }
+    }
+
+    let events = Events::default();
+    let subscriber = tracing_subscriber::registry().with(events.clone());
     tracing::subscriber::with_default(subscriber, f);
-    buffer.text()
+    events.0.lock().unwrap().clone()
 }
 
 #[test]
