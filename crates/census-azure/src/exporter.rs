@@ -433,26 +433,10 @@ fn host_name() -> String {
 #[cfg(all(test, unix))]
 mod tests {
     use std::fs;
-    use std::io::Write;
     use std::os::unix::fs::{MetadataExt, PermissionsExt, symlink};
     use std::time::{SystemTime, UNIX_EPOCH};
 
     use super::*;
-
-    /// What a `tracing` subscriber wrote.
-    #[derive(Clone, Default)]
-    struct Logs(Arc<Mutex<Vec<u8>>>);
-
-    impl Write for Logs {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
 
     /// A key no other test or run uses, so its folder is this test's own.
     fn fresh_key() -> String {
@@ -512,7 +496,7 @@ mod tests {
         // Another user's link, where this user's folder should be.
         let link = root.join(format!("census-azure-{uid}"));
         symlink(root.join("theirs"), &link).unwrap();
-        let logs = Logs::default();
+        let logs = census_pipeline::testing::SharedBuffer::default();
         let writer = logs.clone();
         let subscriber = tracing_subscriber::fmt()
             .with_writer(move || writer.clone())
@@ -527,7 +511,7 @@ mod tests {
             builder.build().unwrap()
         });
         assert_eq!(exporter.storage_directory(), None);
-        let logged = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+        let logged = logs.text();
         assert_eq!(
             logged,
             format!(

@@ -46,8 +46,6 @@ pub mod operation;
 mod presample;
 pub mod propagators;
 pub mod sampling;
-#[cfg(test)]
-mod test_support;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 mod tracer;

@@ -219,6 +219,49 @@ impl opentelemetry_sdk::trace::SpanExporter for Discard {
     }
 }
 
+/// A writer whose output tests can read back while the writer lives on in
+/// an exporter or a log subscriber.
+///
+/// ```
+/// use std::io::Write as _;
+/// let buffer = census_pipeline::testing::SharedBuffer::default();
+/// let mut writer = buffer.clone();
+/// writer.write_all(b"census")?;
+/// assert_eq!(buffer.text(), "census");
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct SharedBuffer(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl SharedBuffer {
+    /// What was written so far, as text.
+    ///
+    /// # Panics
+    /// When a writer panicked while writing, or what was written is not
+    /// UTF-8.
+    pub fn text(&self) -> String {
+        let bytes = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        String::from_utf8(bytes.clone()).expect("UTF-8 output")
+    }
+}
+
+impl std::io::Write for SharedBuffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// The spans' names, in order, for exact comparisons.
 pub fn names(spans: &[SpanData]) -> Vec<&str> {
     spans.iter().map(|s| s.name.as_ref()).collect()

@@ -429,7 +429,7 @@ mod tests {
 
     #[test]
     fn shutdown_flushes_batches_within_the_deadline() {
-        let lines = crate::test_support::SharedBuffer::default();
+        let lines = crate::testing::SharedBuffer::default();
         let tracer = Tracer::builder()
             .exporter(JsonLinesExporter::new(lines.clone()))
             .install(false)

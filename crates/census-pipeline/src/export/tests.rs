@@ -7,7 +7,7 @@ use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanExpo
 use serde_json::Value;
 
 use super::{ConsoleExporter, JsonLinesExporter};
-use crate::test_support::SharedBuffer;
+use crate::testing::SharedBuffer;
 
 /// A server span with an internal and a client child; returns its trace id.
 fn record_operation(provider: &SdkTracerProvider) -> String {
