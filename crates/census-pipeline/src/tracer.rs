@@ -17,7 +17,7 @@ use opentelemetry_sdk::trace::{
 use census_core::model::Outcome;
 use census_core::span::{ActiveSpan, EnteredSpan, InSpan};
 
-use crate::batch::{BatchConfig, BatchProcessor};
+use crate::batch::BatchConfig;
 use crate::operation::OperationNameProcessor;
 use crate::presample::CensusIds;
 use crate::propagators::PropagatorName;
@@ -66,13 +66,14 @@ pub struct TracerBuilder {
 }
 
 impl TracerBuilder {
-    /// Adds an exporter, fed by its own [`BatchProcessor`] (configured by
+    /// Adds an exporter, fed by its own
+    /// [batch processor](crate::batch::BatchSpanProcessor) (configured by
     /// the `OTEL_BSP_*` variables) on a background thread: recording a
     /// span never waits for the exporter, and a full queue drops spans
     /// rather than block. It receives spans as the application recorded
     /// them.
     pub fn exporter(self, exporter: impl SpanExporter + 'static) -> Self {
-        self.span_processor(BatchProcessor::new(exporter, BatchConfig::from_env()))
+        self.span_processor(BatchConfig::from_env().processor(exporter))
     }
 
     /// [`exporter`](Self::exporter), for an exporter that maps spans onto
@@ -91,10 +92,9 @@ impl TracerBuilder {
     ///     .build();
     /// ```
     pub fn exporter_with_operation_names(self, exporter: impl SpanExporter + 'static) -> Self {
-        self.span_processor(OperationNameProcessor::new(BatchProcessor::new(
-            exporter,
-            BatchConfig::from_env(),
-        )))
+        self.span_processor(OperationNameProcessor::new(
+            BatchConfig::from_env().processor(exporter),
+        ))
     }
 
     /// Adds a span processor as it is, for full control over export.

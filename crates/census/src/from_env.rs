@@ -147,9 +147,8 @@ pub enum FromEnvError {
 /// `otlp-grpc`). `opentelemetry-otlp` reads the endpoint (appending
 /// `/v1/traces` to `OTEL_EXPORTER_OTLP_ENDPOINT` for HTTP, using
 /// `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` as it is), headers, compression and
-/// timeout variables itself. Every exporter runs behind census's
-/// [`BatchProcessor`](crate::batch::BatchProcessor), which reads the
-/// `OTEL_BSP_*` variables.
+/// timeout variables itself. Every exporter runs behind a batch processor
+/// sized by the `OTEL_BSP_*` variables ([`BatchConfig`](crate::batch::BatchConfig)).
 ///
 /// An empty variable counts as unset. Empty entries are skipped, so
 /// `otlp,` is `otlp`. Exporter and protocol names are case-insensitive.

@@ -5,8 +5,9 @@
 //! - without census;
 //! - with census's tower layer, exporting to a local Application Insights
 //!   endpoint that accepts at once;
-//! - the same, with the OpenTelemetry SDK's `BatchSpanProcessor` in place
-//!   of census's batch processor;
+//! - the same, with the SDK's `BatchSpanProcessor` built by hand in place
+//!   of the one census's builder puts in front of each exporter (the
+//!   comparison that decided census's processor, kept as a check);
 //! - the same, with the endpoint taking 2 s per request;
 //! - the same, with the endpoint down.
 //!

@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use census::azure::AzureExporter;
-use census::batch::{BatchConfig, BatchProcessor};
+use census::batch::BatchConfig;
 use census_integration_tests::ingestion::{Ingestion, Reply, connection_string_for};
 use opentelemetry::trace::{Span as _, Tracer as _, TracerProvider as _};
 use opentelemetry_sdk::trace::SdkTracerProvider;
@@ -62,10 +62,9 @@ fn produce(args: &[String]) {
         .retry_backoff(Duration::from_millis(200), Duration::from_secs(2))
         .build()
         .expect("exporter");
-    let processor = BatchProcessor::new(
-        exporter,
-        BatchConfig::default().scheduled_delay(Duration::from_millis(250)),
-    );
+    let processor = BatchConfig::default()
+        .scheduled_delay(Duration::from_millis(250))
+        .processor(exporter);
     let provider = SdkTracerProvider::builder()
         .with_span_processor(processor)
         .build();

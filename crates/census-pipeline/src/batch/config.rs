@@ -9,7 +9,7 @@ use opentelemetry_sdk::trace::{
     OTEL_BSP_SCHEDULE_DELAY_DEFAULT,
 };
 
-/// How many spans [`BatchProcessor`](super::BatchProcessor) holds, how
+/// How many spans the [batch processor](super::BatchSpanProcessor) holds, how
 /// many it exports at once, and how long a span may wait.
 ///
 /// ```
@@ -107,5 +107,46 @@ impl BatchConfig {
     /// The delay.
     pub fn delay(&self) -> Duration {
         self.scheduled_delay
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    #[test]
+    fn the_configuration_comes_from_the_otel_bsp_variables() {
+        let vars = |pairs: &[(&str, &str)]| {
+            let map: HashMap<String, String> = pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect();
+            BatchConfig::from_vars(move |name| map.get(name).cloned())
+        };
+        assert_eq!(vars(&[]), BatchConfig::default());
+        let set = vars(&[
+            ("OTEL_BSP_MAX_QUEUE_SIZE", "100"),
+            ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", " 10 "),
+            ("OTEL_BSP_SCHEDULE_DELAY", "250"),
+        ]);
+        assert_eq!(
+            (set.queue_size(), set.batch_size(), set.delay()),
+            (100, 10, Duration::from_millis(250))
+        );
+        // A batch larger than the queue is the queue; what is not a number
+        // leaves the default.
+        let clamped = vars(&[
+            ("OTEL_BSP_MAX_QUEUE_SIZE", "8"),
+            ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "512"),
+            ("OTEL_BSP_SCHEDULE_DELAY", "5s"),
+        ]);
+        assert_eq!(
+            (clamped.queue_size(), clamped.batch_size(), clamped.delay()),
+            (8, 8, Duration::from_secs(5))
+        );
+        let zero = vars(&[("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "0")]);
+        assert_eq!(zero.batch_size(), 1);
     }
 }
