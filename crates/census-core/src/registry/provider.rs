@@ -2,7 +2,6 @@
 //! tracer cached on it so that starting a span takes no lock.
 
 use std::borrow::Cow;
-use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -266,66 +265,6 @@ fn start_kept<R: Recorder>(
     }
 }
 
-thread_local! {
-    /// This thread's handle on the installed presampler, with the
-    /// generation it belongs to: deciding for a span then reads only the
-    /// generation from shared memory.
-    static PRESAMPLER: RefCell<(u64, Option<Arc<dyn Presample>>)> =
-        const { RefCell::new((0, None)) };
-}
-
-/// The installed presampler's decision for a span under `parent`, given
-/// the provider generation the caller read; `Undecided` without one, and
-/// for a context whose telemetry is suppressed.
-#[inline(always)]
-fn presample(parent: &Context, generation: u64) -> Presampled {
-    if parent.is_telemetry_suppressed() {
-        return Presampled::Undecided;
-    }
-    PRESAMPLER
-        .try_with(|local| {
-            if let Ok(local) = local.try_borrow()
-                && local.0 == generation
-            {
-                return decide(local.1.as_deref(), parent);
-            }
-            refresh_presampler(local, generation, parent)
-        })
-        .unwrap_or(Presampled::Undecided)
-}
-
-#[inline(always)]
-fn decide(presampler: Option<&dyn Presample>, parent: &Context) -> Presampled {
-    presampler.map_or(Presampled::Undecided, |presampler| {
-        presampler.presample(parent)
-    })
-}
-
-/// Takes this thread's handle on the presampler of `generation` and
-/// decides with it; when the handle is in use further up this thread's
-/// stack (a presampler whose work starts a span), decides without keeping
-/// it.
-#[cold]
-fn refresh_presampler(
-    local: &RefCell<(u64, Option<Arc<dyn Presample>>)>,
-    generation: u64,
-    parent: &Context,
-) -> Presampled {
-    let installed = PROVIDER.load_full();
-    let presampler = match &installed {
-        Some(installed) if installed.generation == generation => installed.presampler.clone(),
-        // Replaced meanwhile: this span is left to the provider, the next
-        // one reads the new generation.
-        Some(_) => return Presampled::Undecided,
-        None => None,
-    };
-    let decided = decide(presampler.as_deref(), parent);
-    if let Ok(mut local) = local.try_borrow_mut() {
-        *local = (generation, presampler);
-    }
-    decided
-}
-
 impl Integration {
     fn scope(&self) -> InstrumentationScope {
         InstrumentationScope::builder(self.crate_name())
@@ -348,11 +287,6 @@ impl Integration {
     ) -> (Context, bool) {
         let builder = || SpanBuilder::from_name(name()).with_kind(kind);
         let generation = GENERATION.load(Ordering::Acquire);
-        // Decided first: a dropped span needs no tracer.
-        let presampled = match presample(parent, generation) {
-            Presampled::Dropped(ids) => return (parent.with_remote_span_context(ids), false),
-            decided => decided,
-        };
         let loaded = self.tracer.0.load();
         let fresh;
         let cached = match loaded.as_deref() {
@@ -369,8 +303,11 @@ impl Integration {
             },
         };
         let tracer = &*cached.tracer;
+        let presampled = match &cached.presampler {
+            Some(presampler) if !parent.is_telemetry_suppressed() => presampler.presample(parent),
+            _ => Presampled::Undecided,
+        };
         match presampled {
-            // Returned above; here only if the provider changed since.
             Presampled::Dropped(ids) => (parent.with_remote_span_context(ids), false),
             Presampled::KeptRoot(trace_id) => {
                 // Attributes first: code they run must not take the trace id
