@@ -303,24 +303,25 @@ impl Integration {
             },
         };
         let tracer = &*cached.tracer;
-        let presampled = match &cached.presampler {
-            Some(presampler) if !parent.is_telemetry_suppressed() => presampler.presample(parent),
-            _ => Presampled::Undecided,
+        let Some(presampler) = cached
+            .presampler
+            .as_deref()
+            .filter(|_| !parent.is_telemetry_suppressed())
+        else {
+            return start_with(tracer, builder(), parent, |span| recorder.record(span));
         };
-        match presampled {
+        match presampler.presample(parent) {
             Presampled::Dropped(ids) => (parent.with_remote_span_context(ids), false),
             Presampled::KeptRoot(trace_id) => {
                 // Attributes first: code they run must not take the trace id
                 // drawn for this span.
                 let mut pending = Some((builder(), recorder.up_front()));
                 let mut started = None;
-                if let Some(presampler) = &cached.presampler {
-                    presampler.start_root(trace_id, &mut || {
-                        if let Some((builder, recorder)) = pending.take() {
-                            started = Some(start_kept(tracer, builder, parent, recorder));
-                        }
-                    });
-                }
+                presampler.start_root(trace_id, &mut || {
+                    if let Some((builder, recorder)) = pending.take() {
+                        started = Some(start_kept(tracer, builder, parent, recorder));
+                    }
+                });
                 match (started, pending) {
                     (Some(started), _) => started,
                     // A presampler that did not start the span: start it
