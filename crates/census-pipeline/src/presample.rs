@@ -91,7 +91,7 @@ fn decide(sampler: KnownSampler, parent: &Context) -> Presampled {
         false,
         valid.map_or_else(TraceState::default, |of| of.trace_state().clone()),
     );
-    Presampled::Dropped(ids)
+    Presampled::Dropped(parent.with_remote_span_context(ids))
 }
 
 /// Runs `start` with `trace_id` handed to [`CensusIds`] for the root it

@@ -202,3 +202,54 @@ fn a_name_built_on_demand_is_built_only_for_a_span_that_records() {
     assert_eq!(names, ["child", "GET /users/{id}"]);
     tracer.shutdown(std::time::Duration::from_secs(1)).unwrap();
 }
+
+/// Each thread keeps its own reference to the installed presampler: after
+/// another provider is installed, a thread that already decided under the
+/// first one, and a new thread, both decide under the rule of the one
+/// installed last (or by its own sampler when it came without a rule).
+#[test]
+fn a_provider_installed_later_is_presampled_by_its_own_rule_on_every_thread() {
+    let _serial = SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    PRESAMPLED.set_enabled(true);
+    let decide = || {
+        let span = PRESAMPLED.start(
+            SpanKind::Client,
+            "SELECT",
+            &remote_parent(HIGH, true),
+            Vec::new,
+        );
+        let recording = span.is_recording();
+        span.finish(&Outcome::Ok);
+        recording
+    };
+    let on_another_thread = || std::thread::scope(|scope| scope.spawn(decide).join().unwrap());
+
+    // 30%, parent ignored: HIGH (33.5) is dropped; parent-based: HIGH's
+    // parent was sampled, so it is kept.
+    let thirty = ProbabilitySampler::new(0.3).unwrap();
+    let (first, first_exporter) = installed(thirty);
+    assert!(!decide());
+    assert!(!on_another_thread());
+    let (second, second_exporter) = installed(thirty.parent_based());
+    assert!(decide(), "this thread still decided with the first rule");
+    assert!(on_another_thread());
+    // A parent-based provider installed without a presampler after a
+    // 30% one with: the provider's own sampler decides, and keeps.
+    let (third, third_exporter) = installed(thirty);
+    assert!(!decide());
+    let (fourth, fourth_exporter) = installed(thirty.parent_based());
+    census_core::registry::set_tracer_provider(fourth.provider().clone());
+    assert!(decide(), "this thread still decided with the third rule");
+    assert!(on_another_thread());
+
+    let finished = |exporter: &InMemorySpanExporter| exporter.get_finished_spans().unwrap().len();
+    assert_eq!(finished(&first_exporter), 0);
+    assert_eq!(finished(&second_exporter), 2);
+    assert_eq!(finished(&third_exporter), 0);
+    assert_eq!(finished(&fourth_exporter), 2);
+    for tracer in [first, second, third, fourth] {
+        tracer.shutdown(std::time::Duration::from_secs(1)).unwrap();
+    }
+}

@@ -11,15 +11,17 @@
 use std::fmt;
 
 use opentelemetry::Context;
-use opentelemetry::trace::{SpanContext, TraceId};
+use opentelemetry::trace::TraceId;
 
 /// What a [`Presample`] decided for a span about to start.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum Presampled {
-    /// Dropped: the span is not built; these are its ids (what the
-    /// provider would have given the unsampled span), which go downstream.
-    Dropped(SpanContext),
+    /// Dropped: the span is not built. This is the context its work runs
+    /// in: the parent with the ids the provider would have given the
+    /// unsampled span, which go downstream. (Built by the presampler, so
+    /// that the ids are written once, where they are drawn.)
+    Dropped(Context),
     /// A root, kept for this trace id: the provider must start it in this
     /// trace, which [`Presample::start_root`] arranges.
     KeptRoot(TraceId),
@@ -54,7 +56,7 @@ pub enum Presampled {
 ///         start(); // never asked: `presample` returns no `KeptRoot`
 ///     }
 /// }
-/// assert_eq!(KeepAll.presample(&Context::new()), Presampled::Kept);
+/// assert!(matches!(KeepAll.presample(&Context::new()), Presampled::Kept));
 /// ```
 pub trait Presample: fmt::Debug + Send + Sync + 'static {
     /// The decision for a span under `parent` (never a context whose

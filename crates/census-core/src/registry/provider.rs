@@ -2,6 +2,7 @@
 //! tracer cached on it so that starting a span takes no lock.
 
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -18,7 +19,7 @@ use crate::propagation::RANDOM_FLAG;
 
 struct Installed {
     provider: Box<dyn ErasedProvider>,
-    presampler: Option<Arc<dyn Presample>>,
+    presampler: Option<&'static dyn Presample>,
     generation: u64,
 }
 
@@ -54,6 +55,11 @@ where
 /// [`set_tracer_provider`], with the rule of the sampler `provider` was
 /// built with, which census applies before the provider builds a span.
 ///
+/// census keeps `presampler` for the rest of the process (a few bytes per
+/// call; applications install once): each thread then holds a plain
+/// reference to it, so deciding for a span touches no reference count and
+/// no shared cache.
+///
 /// ```
 /// use census_core::registry::{Presample, Presampled};
 /// # use opentelemetry::{Context, trace::TraceId};
@@ -73,10 +79,10 @@ where
     T: Tracer<Span = S> + Send + Sync + 'static,
     P: TracerProvider<Tracer = T> + Send + Sync + 'static,
 {
-    install(Box::new(provider), Some(Arc::new(presampler)));
+    install(Box::new(provider), Some(Box::leak(Box::new(presampler))));
 }
 
-fn install(provider: Box<dyn ErasedProvider>, presampler: Option<Arc<dyn Presample>>) {
+fn install(provider: Box<dyn ErasedProvider>, presampler: Option<&'static dyn Presample>) {
     // Serialised so that the provider stored last carries the generation
     // published last; readers trust a cache whose generation is current.
     let _one_at_a_time = INSTALLING.lock().unwrap_or_else(PoisonError::into_inner);
@@ -134,12 +140,10 @@ where
     }
 }
 
-/// A tracer built on the provider of one generation, and that provider's
-/// sampler rule.
+/// A tracer built on the provider of one generation.
 struct Cached {
     generation: u64,
     tracer: Box<dyn ErasedTracer>,
-    presampler: Option<Arc<dyn Presample>>,
 }
 
 /// An integration's tracer, rebuilt only when the provider changes.
@@ -265,6 +269,45 @@ fn start_kept<R: Recorder>(
     }
 }
 
+thread_local! {
+    /// This thread's reference to the presampler installed with the
+    /// provider of a generation. Plain data, so reading it is one
+    /// thread-local load: no reference count, no lazily registered
+    /// destructor.
+    static PRESAMPLER: Cell<(u64, Option<&'static dyn Presample>)> =
+        const { Cell::new((0, None)) };
+}
+
+/// The presampler of the provider of `generation`; `None` without one,
+/// and for a context whose telemetry is suppressed (left to the provider).
+#[inline(always)]
+fn presampler(parent: &Context, generation: u64) -> Option<&'static dyn Presample> {
+    if parent.is_telemetry_suppressed() {
+        return None;
+    }
+    PRESAMPLER.with(|local| match local.get() {
+        (seen, presampler) if seen == generation => presampler,
+        _ => refresh_presampler(local, generation),
+    })
+}
+
+/// Reads the presampler of `generation` into this thread's reference.
+#[cold]
+fn refresh_presampler(
+    local: &Cell<(u64, Option<&'static dyn Presample>)>,
+    generation: u64,
+) -> Option<&'static dyn Presample> {
+    let installed = PROVIDER.load();
+    // Generation 0 (nothing installed) is what the reference starts with,
+    // so a provider is here; one replaced meanwhile leaves this span to
+    // the provider and the next span reads the new generation.
+    let installed = installed
+        .as_deref()
+        .filter(|installed| installed.generation == generation)?;
+    local.set((generation, installed.presampler));
+    installed.presampler
+}
+
 impl Integration {
     fn scope(&self) -> InstrumentationScope {
         InstrumentationScope::builder(self.crate_name())
@@ -287,6 +330,12 @@ impl Integration {
     ) -> (Context, bool) {
         let builder = || SpanBuilder::from_name(name()).with_kind(kind);
         let generation = GENERATION.load(Ordering::Acquire);
+        // Decided before the tracer is looked up: a dropped span needs none.
+        let presampler = presampler(parent, generation);
+        let presampled = match presampler.map(|presampler| presampler.presample(parent)) {
+            Some(Presampled::Dropped(cx)) => return (cx, false),
+            presampled => presampled.unwrap_or(Presampled::Undecided),
+        };
         let loaded = self.tracer.0.load();
         let fresh;
         let cached = match loaded.as_deref() {
@@ -303,16 +352,8 @@ impl Integration {
             },
         };
         let tracer = &*cached.tracer;
-        let Some(presampler) = cached
-            .presampler
-            .as_deref()
-            .filter(|_| !parent.is_telemetry_suppressed())
-        else {
-            return start_with(tracer, builder(), parent, |span| recorder.record(span));
-        };
-        match presampler.presample(parent) {
-            Presampled::Dropped(ids) => (parent.with_remote_span_context(ids), false),
-            Presampled::KeptRoot(trace_id) => {
+        match (presampled, presampler) {
+            (Presampled::KeptRoot(trace_id), Some(presampler)) => {
                 // Attributes first: code they run must not take the trace id
                 // drawn for this span.
                 let mut pending = Some((builder(), recorder.up_front()));
@@ -332,10 +373,9 @@ impl Integration {
                     (None, None) => (parent.clone(), false),
                 }
             }
-            Presampled::Kept => start_kept(tracer, builder(), parent, recorder.up_front()),
-            Presampled::Undecided => {
-                start_with(tracer, builder(), parent, |span| recorder.record(span))
-            }
+            (Presampled::Kept, _) => start_kept(tracer, builder(), parent, recorder.up_front()),
+            // Undecided (a dropped span returned above).
+            _ => start_with(tracer, builder(), parent, |span| recorder.record(span)),
         }
     }
 
@@ -347,7 +387,6 @@ impl Integration {
         let fresh = Arc::new(Cached {
             generation: installed.generation,
             tracer: installed.provider.tracer(self.scope()),
-            presampler: installed.presampler.clone(),
         });
         self.tracer.0.store(Some(fresh.clone()));
         Some(fresh)
