@@ -51,7 +51,7 @@ where
     fn poll(self: Pin<&mut Self>, task: &mut TaskContext<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let mut inner = this.inner;
-        let Some((span, on_response)) = this.span.take() else {
+        let Some((mut span, on_response)) = this.span.take() else {
             // Untraced requests get the same answer to a panic, so that
             // switching tracing on or off never changes how the app fails.
             return match catch_unwind(AssertUnwindSafe(|| inner.as_mut().poll(task))) {
@@ -74,7 +74,7 @@ where
         Poll::Ready(match result {
             Ok(mut response) => {
                 let status = response.status().as_u16();
-                record(&span, status, response.response().error());
+                record(&mut span, status, response.response().error());
                 on_response.run(status, &span.span());
                 if let Some(value) = on_response.trace_response(span.context())
                     && let Ok(value) = HeaderValue::from_str(&value)
@@ -89,7 +89,7 @@ where
                 // actix turns the error into the response after this
                 // middleware: what the client gets is decided here.
                 let status = error.as_response_error().status_code().as_u16();
-                record(&span, status, Some(&error));
+                record(&mut span, status, Some(&error));
                 on_response.run(status, &span.span());
                 Err(error)
             }
@@ -98,7 +98,7 @@ where
 }
 
 /// The status, and for a 5xx the error behind it as an `exception`.
-fn record(span: &ActiveSpan, status: u16, error: Option<&Error>) {
+fn record(span: &mut ActiveSpan, status: u16, error: Option<&Error>) {
     span.record(&Outcome::HttpServer(status));
     if let Some(error) = error.filter(|_| status >= 500) {
         span.record(&Outcome::Failed(Failure::new(
@@ -110,7 +110,7 @@ fn record(span: &ActiveSpan, status: u16, error: Option<&Error>) {
 
 /// The error that makes actix answer a handler that panicked with a 500,
 /// after recording the panic's message (which the client is not shown).
-fn answer_panic(span: ActiveSpan, panic: &(dyn Any + Send)) -> Error {
+fn answer_panic(mut span: ActiveSpan, panic: &(dyn Any + Send)) -> Error {
     span.record(&Outcome::HttpServer(500));
     span.finish(&Outcome::Failed(Failure::panicked(panic)));
     panicked()

@@ -5,6 +5,7 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
 use actix_web::{Error, HttpMessage};
 use census_core::http::{HttpHooks, RequestInfo, Untraced};
+use census_core::metrics::CallMetric;
 use census_core::model::HttpServerRequest;
 
 use crate::request::{RequestHeaders, describe, method};
@@ -91,7 +92,7 @@ where
                 return TraceFuture::new(self.service.call(request), None);
             }
             // Matching the route again costs a walk of the routes and a
-            // copy: done only for a span that records, once.
+            // copy: done once, for a span that records or a metric.
             let route = OnceCell::new();
             let route = || {
                 route.get_or_init(|| {
@@ -100,14 +101,22 @@ where
                         .or_else(|| self.hooks.route_of(&info))
                 })
             };
-            let span = INTEGRATION.start_server(
-                &headers,
-                || {
-                    let name = HttpServerRequest::span_name_for(&method, route().as_deref());
-                    self.hooks.name(&info, name)
-                },
-                || describe(&request, &info, route().as_deref()).into_attributes(),
-            );
+            let span = INTEGRATION
+                .start_server(
+                    &headers,
+                    || {
+                        let name = HttpServerRequest::span_name_for(&method, route().as_deref());
+                        self.hooks.name(&info, name)
+                    },
+                    || describe(&request, &info, route().as_deref()).into_attributes(),
+                )
+                .measured(|| {
+                    CallMetric::http_server(
+                        &method,
+                        request.app_config().secure(),
+                        route().as_deref(),
+                    )
+                });
             self.hooks.request(&info, &span.span());
             span
         };

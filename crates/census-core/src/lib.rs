@@ -9,6 +9,8 @@
 //!   `CENSUS_DISABLED_INTEGRATIONS` variables, and the provider they
 //!   record with;
 //! - [`span`]: the one span lifecycle every integration uses;
+//! - [`metrics`]: the duration metric of every traced call, sampled or
+//!   not, and the meter provider integrations measure with;
 //! - [`operation`]: the request every span belongs to;
 //! - [`http`]: what HTTP integrations share (hooks, exclusions, request
 //!   details);
@@ -42,6 +44,7 @@
 pub mod context;
 pub mod diagnostics;
 pub mod http;
+pub mod metrics;
 pub mod model;
 pub mod operation;
 pub mod propagation;

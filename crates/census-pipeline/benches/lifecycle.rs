@@ -2,12 +2,14 @@
 //! cached tracer, attributes, outcome, end) next to a bare OpenTelemetry
 //! SDK span with the same name, kind and attributes, in the same run and
 //! on the same provider (batch processor, exporter that discards), for a
-//! sampled span, an unsampled root and an unsampled child.
+//! sampled span, an unsampled root and an unsampled child; and what
+//! measuring the call's duration metric adds to each.
 
 use std::hint::black_box;
 use std::time::Duration;
 
-use census_core::model::Outcome;
+use census_core::metrics::CallMetric;
+use census_core::model::{DbSystem, Outcome, Target};
 use census_core::registry::Integration;
 use census_pipeline::Tracer;
 use census_pipeline::sampling::ProbabilitySampler;
@@ -69,6 +71,37 @@ fn census_span() {
     }
 }
 
+/// [`census_span`], measured as a database call (the metric's usual
+/// attributes: system, target, operation, collection).
+fn census_measured_span(target: &Target) {
+    if BENCH.should_trace() {
+        let parent = census_core::context::current();
+        BENCH
+            .start(SpanKind::Client, "SELECT users", &parent, attributes)
+            .measured(|| {
+                CallMetric::database(DbSystem::Postgres, target)
+                    .with_operation("SELECT")
+                    .with_collection("users")
+            })
+            .finish(&Outcome::Ok);
+    }
+}
+
+/// Installs a meter provider for census's integrations whose reader
+/// exports once an hour: recording is what is measured.
+fn install_meter_provider() -> opentelemetry_sdk::metrics::SdkMeterProvider {
+    let reader = opentelemetry_sdk::metrics::PeriodicReader::builder(
+        opentelemetry_sdk::metrics::InMemoryMetricExporter::default(),
+    )
+    .with_interval(Duration::from_secs(3600))
+    .build();
+    let provider = opentelemetry_sdk::metrics::SdkMeterProvider::builder()
+        .with_reader(reader)
+        .build();
+    census_core::metrics::set_meter_provider(provider.clone());
+    provider
+}
+
 fn bare_unsampled(bare: &SdkTracer) {
     let mut span = bare
         .span_builder("SELECT users")
@@ -90,6 +123,10 @@ fn census_both_ways(
     reinstall: impl Fn(),
 ) {
     group.bench_function(format!("census_{case}/{round}"), |b| b.iter(census_span));
+    let target = Target::new().with_host("db").with_port(5432);
+    group.bench_function(format!("census_measured_{case}/{round}"), |b| {
+        b.iter(|| census_measured_span(&target))
+    });
     census_core::registry::set_tracer_provider(tracer.provider().clone());
     group.bench_function(format!("census_no_presample_{case}/{round}"), |b| {
         b.iter(census_span)
@@ -98,6 +135,7 @@ fn census_both_ways(
 }
 
 fn lifecycle(c: &mut Criterion) {
+    let meters = install_meter_provider();
     let sampled = tracer(1.0);
     let bare = sampled.provider().tracer("bare");
     BENCH.set_enabled(true);
@@ -140,6 +178,7 @@ fn lifecycle(c: &mut Criterion) {
     group.finish();
     let _ = sampled.shutdown(Duration::from_secs(5));
     let _ = unsampled.shutdown(Duration::from_secs(5));
+    let _ = meters.shutdown();
 }
 criterion_group! {
     name = benches;

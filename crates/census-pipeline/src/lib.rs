@@ -9,6 +9,8 @@
 //!   as an SDK `ShouldSample` that census also applies before a span is
 //!   built;
 //! - [`batch`]: the batch processor that feeds each exporter;
+//! - [`metrics`]: the meter provider built beside the tracer provider,
+//!   which census's integrations measure every call with;
 //! - [`export`]: console tree and JSON-lines exporters;
 //! - [`propagators`]: `OTEL_PROPAGATORS` names and the global propagator
 //!   the builder installs;
@@ -41,7 +43,9 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod batch;
+mod env;
 pub mod export;
+pub mod metrics;
 pub mod operation;
 mod presample;
 pub mod propagators;

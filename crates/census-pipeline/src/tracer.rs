@@ -10,6 +10,8 @@ use opentelemetry::global;
 use opentelemetry::trace::{SpanKind, TraceContextExt, Tracer as _, TracerProvider as _};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::OTelSdkError;
+use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
+use opentelemetry_sdk::metrics::{MeterProviderBuilder, SdkMeterProvider};
 use opentelemetry_sdk::trace::{
     SdkTracer, SdkTracerProvider, ShouldSample, SpanExporter, SpanProcessor, TracerProviderBuilder,
 };
@@ -18,6 +20,7 @@ use census_core::model::Outcome;
 use census_core::span::{ActiveSpan, EnteredSpan, InSpan};
 
 use crate::batch::BatchConfig;
+use crate::metrics::MetricExportConfig;
 use crate::operation::OperationNameProcessor;
 use crate::presample::CensusIds;
 use crate::propagators::PropagatorName;
@@ -40,6 +43,13 @@ pub enum TracerError {
         /// What the SDK reported.
         source: OTelSdkError,
     },
+    /// Shutting the meter provider down (its last export) failed; the
+    /// spans were flushed.
+    #[error("metrics shutdown did not complete: {source}")]
+    MetricsShutdown {
+        /// What the SDK reported.
+        source: OTelSdkError,
+    },
 }
 
 /// Builds a [`Tracer`].
@@ -57,6 +67,9 @@ pub enum TracerError {
 #[must_use = "a builder does nothing until `build` is called"]
 pub struct TracerBuilder {
     provider: TracerProviderBuilder,
+    /// The meter provider, built only when it has a reader.
+    meters: MeterProviderBuilder,
+    measured: bool,
     service_name: Option<String>,
     install: bool,
     /// The sampler, when census knows its rule.
@@ -100,6 +113,45 @@ impl TracerBuilder {
     /// Adds a span processor as it is, for full control over export.
     pub fn span_processor(mut self, processor: impl SpanProcessor + 'static) -> Self {
         self.provider = self.provider.with_span_processor(processor);
+        self
+    }
+
+    /// Adds a metric exporter, fed by the SDK's periodic reader every
+    /// `OTEL_METRIC_EXPORT_INTERVAL` (60 s by default; see
+    /// [`MetricExportConfig`]), with the aggregation temporality the
+    /// exporter asks for.
+    ///
+    /// With at least one, `build` makes a meter provider beside the tracer
+    /// provider (same resource), installs it with the tracer (census's
+    /// integrations then measure every call, sampled or not:
+    /// [`census_core::metrics`]; OpenTelemetry's global meter provider,
+    /// for the application's own instruments), and
+    /// [`shutdown`](Tracer::shutdown) exports what is left.
+    ///
+    /// ```
+    /// use census_pipeline::Tracer;
+    /// use opentelemetry::metrics::MeterProvider as _;
+    /// let exporter = opentelemetry_sdk::metrics::InMemoryMetricExporter::default();
+    /// let tracer = Tracer::builder().metric_exporter(exporter.clone()).install(false).build();
+    /// let meter = tracer.meter_provider().expect("built").meter("orders");
+    /// meter.u64_counter("orders.placed").build().add(1, &[]);
+    /// tracer.shutdown(std::time::Duration::from_secs(5))?;
+    /// assert_eq!(exporter.get_finished_metrics()?.len(), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn metric_exporter(self, exporter: impl PushMetricExporter) -> Self {
+        self.metric_exporter_with(exporter, MetricExportConfig::from_env())
+    }
+
+    /// [`metric_exporter`](Self::metric_exporter) at the interval `config`
+    /// sets, whatever the environment says.
+    pub fn metric_exporter_with(
+        mut self,
+        exporter: impl PushMetricExporter,
+        config: MetricExportConfig,
+    ) -> Self {
+        self.meters = self.meters.with_reader(config.reader(exporter));
+        self.measured = true;
         self
     }
 
@@ -171,19 +223,28 @@ impl TracerBuilder {
         if let Some(name) = self.service_name {
             resource = resource.with_service_name(name);
         }
+        let resource = resource.build();
+        let meter_provider = self
+            .measured
+            .then(|| self.meters.with_resource(resource.clone()).build());
         let provider = self
             .provider
             .with_id_generator(CensusIds::default())
-            .with_resource(resource.build())
+            .with_resource(resource)
             .build();
         let tracer = Tracer {
             tracer: provider.tracer("census"),
             provider,
+            meter_provider,
             sampler: self.sampler,
         };
         if self.install {
             tracer.install_for_integrations();
             global::set_tracer_provider(tracer.provider.clone());
+            if let Some(meter_provider) = &tracer.meter_provider {
+                census_core::metrics::set_meter_provider(meter_provider.clone());
+                global::set_meter_provider(meter_provider.clone());
+            }
             install_propagators(self.propagators.as_deref());
         }
         tracer
@@ -222,6 +283,8 @@ fn install_propagators(names: Option<&[PropagatorName]>) {
 pub struct Tracer {
     provider: SdkTracerProvider,
     tracer: SdkTracer,
+    /// Built when the builder was given a metric exporter or reader.
+    meter_provider: Option<SdkMeterProvider>,
     /// The sampler, when census knows its rule.
     sampler: Option<KnownSampler>,
 }
@@ -235,6 +298,8 @@ impl Tracer {
             // place, the `census` facade's `Settings`.
             provider: SdkTracerProvider::builder()
                 .with_sampler(Sampler::ParentBased(Box::new(Sampler::AlwaysOn))),
+            meters: SdkMeterProvider::builder(),
+            measured: false,
             service_name: None,
             install: true,
             sampler: Some(KnownSampler::ParentBasedAlwaysOn),
@@ -287,12 +352,26 @@ impl Tracer {
         &self.provider
     }
 
+    /// The OpenTelemetry meter provider, when the builder was given a
+    /// metric exporter.
+    pub fn meter_provider(&self) -> Option<&SdkMeterProvider> {
+        self.meter_provider.as_ref()
+    }
+
     /// Flushes what is queued to every exporter and stops them, waiting at
-    /// most `deadline`.
+    /// most `deadline` for the spans; metrics then get their last export.
     pub fn shutdown(&self, deadline: Duration) -> Result<(), TracerError> {
-        self.provider
+        let spans = self
+            .provider
             .shutdown_with_timeout(deadline)
-            .map_err(|source| TracerError::Shutdown { deadline, source })
+            .map_err(|source| TracerError::Shutdown { deadline, source });
+        let metrics = match &self.meter_provider {
+            Some(meter_provider) => meter_provider
+                .shutdown()
+                .map_err(|source| TracerError::MetricsShutdown { source }),
+            None => Ok(()),
+        };
+        spans.and(metrics)
     }
 }
 

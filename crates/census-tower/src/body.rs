@@ -49,7 +49,7 @@ impl<B: Body> Body for ResponseBody<B> {
             None => return inner.poll_frame(task),
         };
         if *this.grpc
-            && let (Some(span), Poll::Ready(Some(Ok(frame)))) = (this.span.as_ref(), &polled)
+            && let (Some(span), Poll::Ready(Some(Ok(frame)))) = (this.span.as_mut(), &polled)
             && let Some(code) = frame
                 .trailers_ref()
                 .and_then(|t| grpc_status(t.get("grpc-status").and_then(|v| v.to_str().ok())))

@@ -60,7 +60,7 @@ where
                     Err(panic) => {
                         // Recorded, then the panic goes on as without census:
                         // the server decides what a panic means.
-                        if let Some(traced) = this.span.take() {
+                        if let Some(mut traced) = this.span.take() {
                             traced.span.record(&Outcome::HttpServer(500));
                             traced
                                 .span
@@ -73,7 +73,7 @@ where
             None => ready!(inner.poll(task)),
         };
         let Some(Traced {
-            span,
+            mut span,
             on_response,
             grpc,
         }) = this.span.take()

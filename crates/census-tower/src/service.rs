@@ -3,6 +3,7 @@ use std::cell::OnceCell;
 use std::task::{Context as TaskContext, Poll};
 
 use census_core::http::{HttpHooks, RequestInfo, Untraced};
+use census_core::metrics::CallMetric;
 use census_core::model::{GrpcCall, HttpServerRequest, is_grpc};
 use census_core::propagation::HttpHeaders;
 use http::{Request, Response};
@@ -59,9 +60,12 @@ where
             let headers = HttpHeaders(request.headers());
             let grpc = is_grpc(info.header("content-type"));
             let span = if grpc {
-                let call = GrpcCall::from_path(request.uri().path());
+                let path = request.uri().path();
+                let call = GrpcCall::from_path(path);
                 let name = self.hooks.name(&info, call.span_name());
-                INTEGRATION.start_server(&headers, || name, || call.into_attributes())
+                INTEGRATION
+                    .start_server(&headers, || name, || call.into_attributes())
+                    .measured(|| CallMetric::rpc_server(path))
             } else {
                 // Named and described only when sampled.
                 let route = OnceCell::new();
@@ -73,14 +77,18 @@ where
                         })
                         .as_deref()
                 };
-                INTEGRATION.start_server(
-                    &headers,
-                    || {
-                        let name = HttpServerRequest::span_name_for(request.method(), route());
-                        self.hooks.name(&info, name)
-                    },
-                    || describe(&request, &info, route()).into_attributes(),
-                )
+                INTEGRATION
+                    .start_server(
+                        &headers,
+                        || {
+                            let name = HttpServerRequest::span_name_for(request.method(), route());
+                            self.hooks.name(&info, name)
+                        },
+                        || describe(&request, &info, route()).into_attributes(),
+                    )
+                    .measured(|| {
+                        CallMetric::http_server(request.method(), is_https(&request), route())
+                    })
             };
             self.hooks.request(&info, &span.span());
             Traced {
@@ -93,6 +101,11 @@ where
         let future = traced.span.in_context(|| self.inner.call(request));
         ResponseFuture::new(future, Some(traced))
     }
+}
+
+/// Whether the request came over HTTPS, as far as its URI says.
+fn is_https<B>(request: &Request<B>) -> bool {
+    request.uri().scheme() == Some(&http::uri::Scheme::HTTPS)
 }
 
 /// The route template the framework matched.
@@ -113,7 +126,7 @@ fn describe<B>(
     route: Option<&str>,
 ) -> HttpServerRequest {
     let uri = request.uri();
-    let https = uri.scheme() == Some(&http::uri::Scheme::HTTPS);
+    let https = is_https(request);
     // Only axum tells the peer's address.
     #[cfg_attr(not(feature = "axum"), allow(unused_mut))]
     let mut described = HttpServerRequest::from_info(info, route, uri.query(), https);

@@ -51,6 +51,24 @@ const PAIRS: &[(&str, &str, &str, &str)] = &[
         "span, unsampled child: census vs census without presampling",
     ),
     (
+        "span",
+        "census_measured_sampled",
+        "census_sampled",
+        "span, sampled: with its duration metric vs without",
+    ),
+    (
+        "span",
+        "census_measured_unsampled_root",
+        "census_unsampled_root",
+        "span, unsampled root: with its duration metric vs without",
+    ),
+    (
+        "span",
+        "census_measured_unsampled_child",
+        "census_unsampled_child",
+        "span, unsampled child: with its duration metric vs without",
+    ),
+    (
         "sqlite_fetch_optional",
         "traced_sampled",
         "raw",

@@ -22,14 +22,18 @@ pub struct GrpcCall {
 impl GrpcCall {
     /// The call whose HTTP/2 path is `path` (`/{service}/{method}`).
     pub fn from_path(path: &str) -> Self {
-        let method = path
-            .strip_prefix('/')
-            .filter(|m| matches!(m.split_once('/'), Some((service, method)) if !service.is_empty() && !method.is_empty() && !method.contains('/')))
-            .map(str::to_owned);
+        let method = Self::method_of(path).map(str::to_owned);
         Self {
             method,
             path: path.to_owned(),
         }
+    }
+
+    /// The `service/method` a gRPC path names, if it names one.
+    pub(crate) fn method_of(path: &str) -> Option<&str> {
+        path.strip_prefix('/').filter(|m| {
+            matches!(m.split_once('/'), Some((service, method)) if !service.is_empty() && !method.is_empty() && !method.contains('/'))
+        })
     }
 
     /// `service/method`, or `_OTHER` for a path that is not a gRPC method

@@ -12,7 +12,7 @@ mod http_server;
 mod mongo_command;
 mod outcome;
 mod prepared;
-mod recent;
+pub(crate) mod recent;
 mod span_names;
 mod sql_command;
 mod target;

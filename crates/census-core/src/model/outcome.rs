@@ -156,29 +156,9 @@ impl Outcome {
     /// `error.type`, the Error status and, for failures, an `exception`
     /// event.
     pub fn record(&self, span: &SpanRef<'_>) {
-        let error = self.is_error();
+        self.for_each_attribute(|attribute| span.set_attribute(attribute));
         match self {
-            Self::Ok => {}
-            Self::HttpClient(status) | Self::HttpServer(status) => {
-                span.set_attribute(KeyValue::new(HTTP_RESPONSE_STATUS_CODE, i64::from(*status)));
-                if error {
-                    span.set_attribute(KeyValue::new(ERROR_TYPE, status.to_string()));
-                    span.set_status(Status::error(""));
-                }
-            }
-            Self::GrpcClient(code) | Self::GrpcServer(code) => {
-                let name = grpc_code_name(*code);
-                span.set_attribute(KeyValue::new(RPC_RESPONSE_STATUS_CODE, name));
-                if error {
-                    span.set_attribute(KeyValue::new(ERROR_TYPE, name));
-                    span.set_status(Status::error(""));
-                }
-            }
             Self::Failed(failure) => {
-                if let Some(code) = &failure.db_status_code {
-                    span.set_attribute(KeyValue::new(DB_RESPONSE_STATUS_CODE, code.clone()));
-                }
-                span.set_attribute(KeyValue::new(ERROR_TYPE, failure.error_type.clone()));
                 span.add_event(
                     "exception",
                     vec![
@@ -187,6 +167,37 @@ impl Outcome {
                     ],
                 );
                 span.set_status(Status::error(failure.message.clone()));
+            }
+            _ if self.is_error() => span.set_status(Status::error("")),
+            _ => {}
+        }
+    }
+
+    /// The attributes the outcome gives a span and its call's duration
+    /// metric: the response's status code, `error.type` for an error, and
+    /// a database's own status code.
+    pub(crate) fn for_each_attribute(&self, mut attribute: impl FnMut(KeyValue)) {
+        let error = self.is_error();
+        match self {
+            Self::Ok => {}
+            Self::HttpClient(status) | Self::HttpServer(status) => {
+                attribute(KeyValue::new(HTTP_RESPONSE_STATUS_CODE, i64::from(*status)));
+                if error {
+                    attribute(KeyValue::new(ERROR_TYPE, status.to_string()));
+                }
+            }
+            Self::GrpcClient(code) | Self::GrpcServer(code) => {
+                let name = grpc_code_name(*code);
+                attribute(KeyValue::new(RPC_RESPONSE_STATUS_CODE, name));
+                if error {
+                    attribute(KeyValue::new(ERROR_TYPE, name));
+                }
+            }
+            Self::Failed(failure) => {
+                if let Some(code) = &failure.db_status_code {
+                    attribute(KeyValue::new(DB_RESPONSE_STATUS_CODE, code.clone()));
+                }
+                attribute(KeyValue::new(ERROR_TYPE, failure.error_type.clone()));
             }
         }
     }

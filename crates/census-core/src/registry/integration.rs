@@ -3,6 +3,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Mutex, PoisonError};
 
 use super::provider::TracerCache;
+use crate::metrics::InstrumentCache;
 
 /// One integration: its names, its on/off switch and its cached tracer.
 ///
@@ -29,6 +30,7 @@ pub struct Integration {
     /// run before any caller sees it on.
     enabling: Mutex<()>,
     pub(super) tracer: TracerCache,
+    pub(crate) instruments: InstrumentCache,
 }
 
 /// What an integration does each time it is switched on, e.g. install
@@ -54,6 +56,7 @@ impl Integration {
             on_enable: None,
             enabling: Mutex::new(()),
             tracer: TracerCache::new(),
+            instruments: InstrumentCache::new(),
         }
     }
 

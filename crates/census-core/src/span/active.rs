@@ -6,6 +6,7 @@ use opentelemetry::propagation::Extractor;
 use opentelemetry::trace::{SpanKind, SpanRef, TraceContextExt};
 use opentelemetry::{Context, ContextGuard, KeyValue, StringValue};
 
+use crate::metrics::{CallMetric, Measurement};
 use crate::model::Outcome;
 use crate::registry::{Attributes, Integration, Recorder};
 
@@ -27,6 +28,9 @@ pub struct ActiveSpan {
     // Read once at start: asking the span takes its lock, and ending an
     // unsampled one would still read the clock.
     recording: bool,
+    /// The integration that started it, whose instruments measure it.
+    integration: Option<&'static Integration>,
+    measurement: Option<Measurement>,
 }
 
 impl Integration {
@@ -129,7 +133,12 @@ impl Integration {
         if recording && let Some(operation) = operation.take() {
             cx = crate::operation::within(cx, operation.into_value());
         }
-        ActiveSpan { cx, recording }
+        ActiveSpan {
+            cx,
+            recording,
+            integration: Some(self),
+            measurement: None,
+        }
     }
 }
 
@@ -153,7 +162,12 @@ impl ActiveSpan {
     /// Takes charge of the span `cx` holds, ending it when dropped.
     pub fn from_context(cx: Context) -> Self {
         let recording = cx.span().is_recording();
-        Self { cx, recording }
+        Self {
+            cx,
+            recording,
+            integration: None,
+            measurement: None,
+        }
     }
 
     /// The context holding the span: run the traced work inside it.
@@ -178,16 +192,48 @@ impl ActiveSpan {
         f()
     }
 
+    /// Measures the call the span traces, as `metric` describes it
+    /// ([`metrics`](crate::metrics)): its duration is recorded when the
+    /// span ends, with the outcome's status code and `error.type`
+    /// (`cancelled` when it ends without an outcome), whether or not the
+    /// span records. `metric` is called only while a meter provider is
+    /// installed; a span [taken over](Self::from_context) has no
+    /// integration to measure it with and is not measured.
+    ///
+    /// ```
+    /// use census_core::metrics::CallMetric;
+    /// use census_core::model::{DbSystem, Outcome, Target};
+    /// use census_core::registry::Integration;
+    /// use opentelemetry::trace::SpanKind;
+    /// static DB: Integration = Integration::new("db", "my-db", "0.1.0");
+    /// let span = DB
+    ///     .start(SpanKind::Client, "SELECT users", &census_core::context::current(), Vec::new)
+    ///     .measured(|| CallMetric::database(DbSystem::Postgres, &Target::new()).with_operation("SELECT"));
+    /// span.finish(&Outcome::Ok);
+    /// ```
+    pub fn measured(mut self, metric: impl FnOnce() -> CallMetric) -> Self {
+        if let Some(integration) = self.integration
+            && crate::metrics::is_measuring()
+        {
+            self.measurement = Some(Measurement::start(integration, metric()));
+        }
+        self
+    }
+
     /// Writes `outcome` onto the span without ending it (a response whose
-    /// body is still streaming).
-    pub fn record(&self, outcome: &Outcome) {
+    /// body is still streaming); a later outcome adds to it (a status,
+    /// then the failure behind it).
+    pub fn record(&mut self, outcome: &Outcome) {
         if self.recording {
             outcome.record(&self.cx.span());
+        }
+        if let Some(measurement) = &mut self.measurement {
+            measurement.add_outcome(outcome);
         }
     }
 
     /// Writes `outcome` and ends the span.
-    pub fn finish(self, outcome: &Outcome) {
+    pub fn finish(mut self, outcome: &Outcome) {
         self.record(outcome);
         // Dropping ends it.
     }
@@ -204,6 +250,9 @@ impl ActiveSpan {
 
 impl Drop for ActiveSpan {
     fn drop(&mut self) {
+        if let Some(measurement) = self.measurement.take() {
+            measurement.end();
+        }
         if self.recording {
             self.cx.span().end();
         }

@@ -48,18 +48,7 @@ impl BatchConfig {
 
     /// [`from_env`](Self::from_env) with the variables `var` gives.
     pub(crate) fn from_vars(var: impl Fn(&str) -> Option<String>) -> Self {
-        let read = |name: &str| {
-            let value = var(name)?;
-            match value.trim().parse::<u64>() {
-                Ok(number) => Some(number),
-                Err(_) => {
-                    census_core::diagnostics::warn(&format!(
-                        "{name}={value:?} is not a whole number: the default applies"
-                    ));
-                    None
-                }
-            }
-        };
+        let read = |name: &str| crate::env::whole_number(&var, name);
         let mut config = Self::default();
         if let Some(size) = read(OTEL_BSP_MAX_QUEUE_SIZE) {
             config = config.max_queue_size(usize::try_from(size).unwrap_or(usize::MAX));

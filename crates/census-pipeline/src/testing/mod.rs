@@ -1,6 +1,7 @@
-//! Span capture for tests (feature `testing`): one in-memory exporter per
-//! process, given to the registry, with spans looked up by trace so that
-//! tests running in parallel do not see each other's spans.
+//! Span and metric capture for tests (feature `testing`): one in-memory
+//! exporter per process and signal, given to the registry, with spans
+//! looked up by trace and metric points by attributes, so that tests
+//! running in parallel do not see each other's telemetry.
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
@@ -19,6 +20,10 @@ pub use opentelemetry_sdk::trace::SpanData;
 use crate::operation::OperationNameProcessor;
 use crate::propagators::PropagatorName;
 use census_core::registry::{Integration, set_tracer_provider};
+
+mod metrics;
+
+pub use metrics::{HistogramPoint, MetricCapture, SumPoint, metrics};
 
 /// The process's span capture.
 #[derive(Debug)]

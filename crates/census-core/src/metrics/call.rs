@@ -1,0 +1,257 @@
+//! What a call's duration metric says about it: which metric, and the
+//! low-cardinality attributes the semantic conventions give it.
+
+use opentelemetry::{KeyValue, StringValue};
+use opentelemetry_semantic_conventions::attribute::{
+    DB_COLLECTION_NAME, DB_NAMESPACE, DB_OPERATION_NAME, HTTP_REQUEST_METHOD, HTTP_ROUTE,
+    RPC_METHOD, RPC_SYSTEM_NAME, SERVER_ADDRESS, SERVER_PORT, URL_SCHEME,
+};
+use opentelemetry_semantic_conventions::metric::{
+    DB_CLIENT_OPERATION_DURATION, HTTP_CLIENT_REQUEST_DURATION, HTTP_SERVER_REQUEST_DURATION,
+    RPC_CLIENT_CALL_DURATION, RPC_SERVER_CALL_DURATION,
+};
+
+use super::boundaries::{
+    DB_DURATION_BOUNDARIES, HTTP_DURATION_BOUNDARIES, RPC_DURATION_BOUNDARIES,
+};
+use crate::model::recent::{Kind, shared};
+use crate::model::{DbSystem, Target, method_name};
+
+/// Which duration metric measures a call.
+///
+/// ```
+/// use census_core::metrics::CallKind;
+/// assert_eq!(CallKind::HttpServer.metric_name(), "http.server.request.duration");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum CallKind {
+    /// A request a server answered: `http.server.request.duration`.
+    HttpServer,
+    /// A request an HTTP client sent: `http.client.request.duration`.
+    HttpClient,
+    /// A database operation: `db.client.operation.duration`.
+    Database,
+    /// A gRPC call a server answered: `rpc.server.call.duration`.
+    RpcServer,
+    /// A gRPC call a client made: `rpc.client.call.duration`.
+    RpcClient,
+}
+
+impl CallKind {
+    /// How many kinds there are: one instrument each.
+    pub(crate) const COUNT: usize = 5;
+
+    /// The metric's name.
+    pub const fn metric_name(self) -> &'static str {
+        match self {
+            Self::HttpServer => HTTP_SERVER_REQUEST_DURATION,
+            Self::HttpClient => HTTP_CLIENT_REQUEST_DURATION,
+            Self::Database => DB_CLIENT_OPERATION_DURATION,
+            Self::RpcServer => RPC_SERVER_CALL_DURATION,
+            Self::RpcClient => RPC_CLIENT_CALL_DURATION,
+        }
+    }
+
+    pub(crate) const fn description(self) -> &'static str {
+        match self {
+            Self::HttpServer => "Duration of HTTP server requests.",
+            Self::HttpClient => "Duration of HTTP client requests.",
+            Self::Database => "Duration of database client operations.",
+            Self::RpcServer => "Measures the duration of inbound remote procedure calls.",
+            Self::RpcClient => "Measures the duration of outbound remote procedure calls.",
+        }
+    }
+
+    pub(crate) const fn boundaries(self) -> &'static [f64] {
+        match self {
+            Self::HttpServer | Self::HttpClient => &HTTP_DURATION_BOUNDARIES,
+            Self::Database => &DB_DURATION_BOUNDARIES,
+            Self::RpcServer | Self::RpcClient => &RPC_DURATION_BOUNDARIES,
+        }
+    }
+
+    pub(crate) const fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// A call as its duration metric describes it: the metric, and the
+/// attributes that split it (method, route, target, operation), never a
+/// raw path, a query or statement text.
+///
+/// ```
+/// use census_core::metrics::{CallKind, CallMetric};
+/// let metric = CallMetric::http_server(&http::Method::GET, false, Some("/users/{id}"));
+/// assert_eq!(metric.kind(), CallKind::HttpServer);
+/// let keys: Vec<_> = metric.attributes().iter().map(|kv| kv.key.as_str()).collect();
+/// assert_eq!(keys, ["http.request.method", "url.scheme", "http.route"]);
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallMetric {
+    kind: CallKind,
+    attributes: Vec<KeyValue>,
+}
+
+/// Attributes a call gets from its outcome at the end: status code and
+/// `error.type`, and a database's status code.
+const OUTCOME_ATTRIBUTES: usize = 3;
+
+impl CallMetric {
+    fn new(kind: CallKind, capacity: usize) -> Self {
+        Self {
+            kind,
+            attributes: Vec::with_capacity(capacity + OUTCOME_ATTRIBUTES),
+        }
+    }
+
+    /// A request a server answered: `http.request.method`, `url.scheme`
+    /// and, when the framework matched one, `http.route` (the template,
+    /// e.g. `/users/{id}`).
+    ///
+    /// The method and scheme come first: they are also the attributes of
+    /// `http.server.active_requests`.
+    pub fn http_server(method: &http::Method, https: bool, route: Option<&str>) -> Self {
+        let mut metric = Self::new(CallKind::HttpServer, 3);
+        metric.push(HTTP_REQUEST_METHOD, method_name(method));
+        metric.push(URL_SCHEME, scheme(https));
+        if let Some(route) = route {
+            metric.push(HTTP_ROUTE, shared(Kind::Route, route));
+        }
+        metric
+    }
+
+    /// How many leading attributes of an HTTP server call
+    /// `http.server.active_requests` takes.
+    pub(crate) const ACTIVE_REQUEST_ATTRIBUTES: usize = 2;
+
+    /// A request an HTTP client sent: `http.request.method`,
+    /// `server.address` and `server.port` (the scheme's default when the
+    /// URL has none).
+    ///
+    /// ```
+    /// use census_core::metrics::CallMetric;
+    /// use opentelemetry::Value;
+    /// let metric = CallMetric::http_client(&http::Method::POST, true, "api.example.com", None);
+    /// assert_eq!(metric.attributes()[2].value, Value::I64(443));
+    /// ```
+    pub fn http_client(method: &http::Method, https: bool, host: &str, port: Option<u16>) -> Self {
+        let mut metric = Self::new(CallKind::HttpClient, 3);
+        metric.push(HTTP_REQUEST_METHOD, method_name(method));
+        metric.push(SERVER_ADDRESS, shared(Kind::Host, host));
+        let port = port.unwrap_or(if https { 443 } else { 80 });
+        metric.push(SERVER_PORT, i64::from(port));
+        metric
+    }
+
+    /// An operation on a database at `target`: `db.system.name` and what
+    /// the target knows (`server.address`, `server.port`,
+    /// `db.namespace`); add the operation and collection when known.
+    pub fn database(system: DbSystem, target: &Target) -> Self {
+        let mut metric = Self::new(CallKind::Database, 6);
+        metric.attributes.push(system.attribute());
+        metric.attributes.extend(target.attributes());
+        metric
+    }
+
+    /// `db.operation.name`, e.g. `SELECT` or `find`.
+    #[must_use]
+    pub fn with_operation(mut self, operation: impl Into<StringValue>) -> Self {
+        self.push(DB_OPERATION_NAME, operation.into());
+        self
+    }
+
+    /// `db.collection.name`: the table or collection.
+    #[must_use]
+    pub fn with_collection(mut self, collection: impl Into<StringValue>) -> Self {
+        self.push(DB_COLLECTION_NAME, collection.into());
+        self
+    }
+
+    /// `db.namespace`, when the target did not say it.
+    #[must_use]
+    pub fn with_namespace(mut self, namespace: impl Into<StringValue>) -> Self {
+        self.push(DB_NAMESPACE, namespace.into());
+        self
+    }
+
+    /// A gRPC call a server answered: `rpc.system.name` (`grpc`) and
+    /// `rpc.method` (`service/method`, or `_OTHER`).
+    ///
+    /// ```
+    /// use census_core::metrics::CallMetric;
+    /// let metric = CallMetric::rpc_server("/demo.Greeter/SayHello");
+    /// assert_eq!(metric.attributes()[1].value.as_str(), "demo.Greeter/SayHello");
+    /// ```
+    pub fn rpc_server(path: &str) -> Self {
+        let mut metric = Self::new(CallKind::RpcServer, 2);
+        metric.push_rpc(path);
+        metric
+    }
+
+    /// A gRPC call a client made to `host`: [`rpc_server`](Self::rpc_server)'s
+    /// attributes and `server.address`, `server.port`.
+    pub fn rpc_client(path: &str, host: &str, port: Option<u16>) -> Self {
+        let mut metric = Self::new(CallKind::RpcClient, 4);
+        metric.push_rpc(path);
+        metric.push(SERVER_ADDRESS, shared(Kind::Host, host));
+        if let Some(port) = port {
+            metric.push(SERVER_PORT, i64::from(port));
+        }
+        metric
+    }
+
+    fn push_rpc(&mut self, path: &str) {
+        self.push(RPC_SYSTEM_NAME, "grpc");
+        let method = crate::model::GrpcCall::method_of(path).unwrap_or("_OTHER");
+        self.push(RPC_METHOD, shared(Kind::Route, method));
+    }
+
+    fn push(&mut self, key: &'static str, value: impl Into<opentelemetry::Value>) {
+        self.attributes.push(KeyValue::new(key, value));
+    }
+
+    /// Adds an attribute the conventions allow for this metric (keep it
+    /// low-cardinality: every distinct value is a time series of its own).
+    #[must_use]
+    pub fn with_attribute(mut self, attribute: KeyValue) -> Self {
+        self.attributes.push(attribute);
+        self
+    }
+
+    /// Which metric measures the call.
+    pub fn kind(&self) -> CallKind {
+        self.kind
+    }
+
+    /// The metric's name.
+    pub fn name(&self) -> &'static str {
+        self.kind.metric_name()
+    }
+
+    /// The attributes known before the call ends.
+    pub fn attributes(&self) -> &[KeyValue] {
+        &self.attributes
+    }
+
+    /// Sets `attribute`, replacing a value of the same key (an outcome's
+    /// status code or `error.type` given again).
+    pub(crate) fn set(&mut self, attribute: KeyValue) {
+        match self
+            .attributes
+            .iter_mut()
+            .find(|known| known.key == attribute.key)
+        {
+            Some(known) => *known = attribute,
+            None => self.attributes.push(attribute),
+        }
+    }
+
+    pub(crate) fn into_attributes(self) -> Vec<KeyValue> {
+        self.attributes
+    }
+}
+
+fn scheme(https: bool) -> &'static str {
+    if https { "https" } else { "http" }
+}

@@ -1,0 +1,140 @@
+//! Metric capture: the process's meter provider, exporting cumulative
+//! points to memory when a test asks for them.
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+use opentelemetry::Value;
+use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData, ResourceMetrics};
+use opentelemetry_sdk::metrics::{
+    InMemoryMetricExporter, InMemoryMetricExporterBuilder, PeriodicReader, SdkMeterProvider,
+    Temporality,
+};
+
+use super::attribute_map;
+
+/// The process's metric capture.
+#[derive(Debug)]
+pub struct MetricCapture {
+    exporter: InMemoryMetricExporter,
+    provider: SdkMeterProvider,
+}
+
+/// One histogram point: a call's duration metric for one attribute set.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistogramPoint {
+    /// The instrumentation scope (the integration's crate).
+    pub scope: String,
+    /// The metric's unit.
+    pub unit: String,
+    /// The point's attributes.
+    pub attributes: BTreeMap<String, Value>,
+    /// How many calls.
+    pub count: u64,
+    /// Their total.
+    pub sum: f64,
+    /// The bucket boundaries.
+    pub bounds: Vec<f64>,
+}
+
+/// One point of a sum (a counter or up-down counter).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SumPoint {
+    /// The point's attributes.
+    pub attributes: BTreeMap<String, Value>,
+    /// The value.
+    pub value: i64,
+}
+
+/// Installs the capture on first use, as the meter provider census's
+/// integrations measure with: cumulative points, exported only when a
+/// test reads them.
+///
+/// ```
+/// let capture = census_pipeline::testing::metrics();
+/// assert!(census_core::metrics::is_measuring());
+/// assert!(capture.histogram("db.client.operation.duration").is_empty());
+/// ```
+pub fn metrics() -> &'static MetricCapture {
+    static CAPTURE: OnceLock<MetricCapture> = OnceLock::new();
+    CAPTURE.get_or_init(|| {
+        let exporter = InMemoryMetricExporterBuilder::new()
+            .with_temporality(Temporality::Cumulative)
+            .build();
+        // Exports when asked (force_flush); the interval only bounds how
+        // stale a point can get between two tests' reads.
+        let reader = PeriodicReader::builder(exporter.clone())
+            .with_interval(std::time::Duration::from_secs(3600))
+            .build();
+        let provider = SdkMeterProvider::builder().with_reader(reader).build();
+        census_core::metrics::set_meter_provider(provider.clone());
+        MetricCapture { exporter, provider }
+    })
+}
+
+impl MetricCapture {
+    /// The latest export, taken now (or by a test running beside: the
+    /// points are cumulative, so a later export holds everything an
+    /// earlier one did).
+    fn collect(&self) -> Option<ResourceMetrics> {
+        self.provider.force_flush().expect("metrics flushed");
+        self.exporter
+            .get_finished_metrics()
+            .expect("exported")
+            .pop()
+    }
+
+    /// Every point of the histogram `name` so far.
+    pub fn histogram(&self, name: &str) -> Vec<HistogramPoint> {
+        let Some(exported) = self.collect() else {
+            return Vec::new();
+        };
+        let mut points = Vec::new();
+        for scope in exported.scope_metrics() {
+            for metric in scope.metrics().filter(|m| m.name() == name) {
+                if let AggregatedMetrics::F64(MetricData::Histogram(histogram)) = metric.data() {
+                    points.extend(histogram.data_points().map(|point| HistogramPoint {
+                        scope: scope.scope().name().to_owned(),
+                        unit: metric.unit().to_owned(),
+                        attributes: attribute_map(point.attributes().cloned()),
+                        count: point.count(),
+                        sum: point.sum(),
+                        bounds: point.bounds().collect(),
+                    }));
+                }
+            }
+        }
+        points
+    }
+
+    /// The points of `name`'s histogram whose attributes include `having`.
+    pub fn histogram_with(&self, name: &str, having: &[(&str, Value)]) -> Vec<HistogramPoint> {
+        self.histogram(name)
+            .into_iter()
+            .filter(|point| {
+                having
+                    .iter()
+                    .all(|(key, value)| point.attributes.get(*key) == Some(value))
+            })
+            .collect()
+    }
+
+    /// Every point of the integer sum `name` so far.
+    pub fn sum(&self, name: &str) -> Vec<SumPoint> {
+        let Some(exported) = self.collect() else {
+            return Vec::new();
+        };
+        let mut points = Vec::new();
+        for scope in exported.scope_metrics() {
+            for metric in scope.metrics().filter(|m| m.name() == name) {
+                if let AggregatedMetrics::I64(MetricData::Sum(sum)) = metric.data() {
+                    points.extend(sum.data_points().map(|point| SumPoint {
+                        attributes: attribute_map(point.attributes().cloned()),
+                        value: point.value(),
+                    }));
+                }
+            }
+        }
+        points
+    }
+}
