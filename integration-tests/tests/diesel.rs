@@ -484,3 +484,63 @@ fn no_password_or_literal_reaches_telemetry() {
             .any(|s| attributes(s).get("server.port") == Some(&Value::I64(3306)))
     );
 }
+
+/// Every query is measured, sampled or not:
+/// `db.client.operation.duration` by operation and table, with the kind
+/// of a failure diesel reports.
+#[test]
+fn every_query_is_measured_by_operation_and_table_sampled_or_not() {
+    use opentelemetry::trace::TraceContextExt as _;
+    let metrics = census_pipeline::testing::metrics();
+    let mut conn = postgres();
+    // A table of its own: the other tests' queries go to `users`.
+    conn.batch_execute("CREATE TEMP TABLE metered (id INT PRIMARY KEY)")
+        .unwrap();
+    let insert = "INSERT INTO metered VALUES (7)";
+    let (_, _, inserted) = spans().traced_blocking(|| diesel::sql_query(insert).execute(&mut conn));
+    inserted.unwrap();
+    let (caller, _) = census_pipeline::testing::unsampled_caller();
+    {
+        let _unsampled = opentelemetry::Context::new()
+            .with_remote_span_context(caller)
+            .attach();
+        diesel::sql_query("SELECT id FROM metered WHERE id = 7")
+            .execute(&mut conn)
+            .unwrap();
+        diesel::sql_query(insert).execute(&mut conn).unwrap_err();
+    }
+
+    let metric = |operation: &'static str, extra: &[(&'static str, Value)]| {
+        let mut attributes = vec![
+            ("db.operation.name", Value::from(operation)),
+            ("db.collection.name", "metered".into()),
+        ];
+        attributes.extend_from_slice(extra);
+        expected("postgresql", &attributes)
+    };
+    let wanted = census_pipeline::testing::sorted_counts(vec![
+        // diesel reports every statement on the connection, the table's
+        // creation included.
+        (metric("CREATE", &[]), 1),
+        (metric("INSERT", &[]), 1),
+        (metric("SELECT", &[]), 1),
+        (
+            metric(
+                "INSERT",
+                &[
+                    ("error.type", "unique_violation".into()),
+                    ("db.response.status_code", "23505".into()),
+                ],
+            ),
+            1,
+        ),
+    ]);
+    assert_eq!(
+        metrics.counts(
+            "db.client.operation.duration",
+            &[("db.collection.name", "metered".into())],
+            "census-diesel"
+        ),
+        wanted
+    );
+}

@@ -242,3 +242,75 @@ async fn a_command_whose_caller_gives_up_ends_its_span() {
         .unwrap();
     assert!(lasted < std::time::Duration::from_secs(1), "{lasted:?}");
 }
+
+/// Every command is measured, sampled or not:
+/// `db.client.operation.duration` by command and collection, with the
+/// server's code of a failure.
+#[tokio::test]
+async fn every_command_is_measured_by_command_and_collection_sampled_or_not() {
+    use opentelemetry::context::FutureExt as _;
+    use opentelemetry::trace::TraceContextExt as _;
+    let metrics = census_pipeline::testing::metrics();
+    let db = database("metered").await;
+    let orders = db.collection::<Document>("orders");
+    let (caller, _) = census_pipeline::testing::unsampled_caller();
+    let unsampled = || opentelemetry::Context::new().with_remote_span_context(caller.clone());
+    let (_, _, inserted) = spans()
+        .traced(orders.insert_one(doc! { "_id": 7 }).into_future())
+        .await;
+    inserted.unwrap();
+    orders
+        .find_one(doc! { "_id": 7 })
+        .into_future()
+        .with_context(unsampled())
+        .await
+        .unwrap();
+    orders
+        .insert_one(doc! { "_id": 7 })
+        .into_future()
+        .with_context(unsampled())
+        .await
+        .unwrap_err();
+
+    let metric = |operation: &'static str, extra: &[(&'static str, Value)]| {
+        let mut attributes: std::collections::BTreeMap<String, Value> = [
+            ("db.system.name", Value::from("mongodb")),
+            ("db.namespace", db.name().to_owned().into()),
+            ("db.collection.name", "orders".into()),
+            ("db.operation.name", operation.into()),
+            ("server.address", "127.0.0.1".into()),
+            ("server.port", 27017.into()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        attributes.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
+        attributes
+    };
+    // `database()` drops the database first: a command on no collection.
+    let mut dropped = metric("dropDatabase", &[]);
+    dropped.remove("db.collection.name");
+    let wanted = census_pipeline::testing::sorted_counts(vec![
+        (dropped, 1),
+        (metric("insert", &[]), 1),
+        (metric("find", &[]), 1),
+        (
+            metric(
+                "insert",
+                &[
+                    ("error.type", "11000".into()),
+                    ("db.response.status_code", "11000".into()),
+                ],
+            ),
+            1,
+        ),
+    ]);
+    assert_eq!(
+        metrics.counts(
+            "db.client.operation.duration",
+            &[("db.namespace", db.name().to_owned().into())],
+            "census-mongodb"
+        ),
+        wanted
+    );
+}

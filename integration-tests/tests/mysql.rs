@@ -376,3 +376,64 @@ async fn the_sql_commenter_sends_the_statement_span_as_traceparent_when_asked() 
     );
     assert_eq!(exec, WHO_AM_I, "prepared (exec) statements stay as written");
 }
+
+/// Every statement is measured, sampled or not:
+/// `db.client.operation.duration` by operation and table, with the error
+/// number of a failure.
+#[tokio::test]
+async fn every_statement_is_measured_by_operation_and_table_sampled_or_not() {
+    use mysql_async::prelude::Queryable as _;
+    use opentelemetry::context::FutureExt as _;
+    use opentelemetry::trace::TraceContextExt as _;
+    let metrics = census_pipeline::testing::metrics();
+    let mut conn = conn().await;
+    // A table of its own: the other tests' statements go to `users`.
+    conn.get_mut()
+        .query_drop("CREATE TEMPORARY TABLE metered (id INT PRIMARY KEY)")
+        .await
+        .unwrap();
+    let (caller, _) = census_pipeline::testing::unsampled_caller();
+    let unsampled = || opentelemetry::Context::new().with_remote_span_context(caller.clone());
+    let insert = "INSERT INTO metered VALUES (7)";
+    let (_, _, inserted) = spans().traced(conn.query_drop(insert)).await;
+    inserted.unwrap();
+    conn.query_drop("SELECT id FROM metered WHERE id = 7")
+        .with_context(unsampled())
+        .await
+        .unwrap();
+    conn.query_drop(insert)
+        .with_context(unsampled())
+        .await
+        .unwrap_err();
+
+    let metric = |operation: &'static str, extra: &[(&'static str, Value)]| {
+        let mut attributes = vec![
+            ("db.operation.name", Value::from(operation)),
+            ("db.collection.name", "metered".into()),
+        ];
+        attributes.extend_from_slice(extra);
+        expected(&conn, &attributes)
+    };
+    let wanted = census_pipeline::testing::sorted_counts(vec![
+        (metric("INSERT", &[]), 1),
+        (metric("SELECT", &[]), 1),
+        (
+            metric(
+                "INSERT",
+                &[
+                    ("error.type", "1062".into()),
+                    ("db.response.status_code", "1062".into()),
+                ],
+            ),
+            1,
+        ),
+    ]);
+    assert_eq!(
+        metrics.counts(
+            "db.client.operation.duration",
+            &[("db.collection.name", "metered".into())],
+            "census-mysql"
+        ),
+        wanted
+    );
+}

@@ -400,3 +400,66 @@ async fn the_sql_commenter_sends_the_statement_span_as_traceparent_when_asked() 
             .all(|s| attributes(s)["db.query.text"] == Value::from("SELECT current_query()"))
     );
 }
+
+/// Every statement is measured, sampled or not:
+/// `db.client.operation.duration` by operation and table, with the
+/// SQLSTATE of a failure.
+#[tokio::test]
+async fn every_statement_is_measured_by_operation_and_table_sampled_or_not() {
+    use opentelemetry::context::FutureExt as _;
+    use opentelemetry::trace::TraceContextExt as _;
+    let metrics = census_pipeline::testing::metrics();
+    let client = client().await;
+    // A table of its own: the other tests' statements go to `users`.
+    client
+        .get_ref()
+        .batch_execute("CREATE TEMP TABLE metered (id int PRIMARY KEY)")
+        .await
+        .unwrap();
+    let (caller, _) = census_pipeline::testing::unsampled_caller();
+    let unsampled = || opentelemetry::Context::new().with_remote_span_context(caller.clone());
+    let insert = "INSERT INTO metered VALUES (7)";
+    let (_, _, inserted) = spans().traced(client.execute(insert, &[])).await;
+    inserted.unwrap();
+    client
+        .query("SELECT id FROM metered WHERE id = 7", &[])
+        .with_context(unsampled())
+        .await
+        .unwrap();
+    client
+        .execute(insert, &[])
+        .with_context(unsampled())
+        .await
+        .unwrap_err();
+
+    let metric = |operation: &'static str, extra: &[(&'static str, Value)]| {
+        let mut attributes = vec![
+            ("db.operation.name", Value::from(operation)),
+            ("db.collection.name", "metered".into()),
+        ];
+        attributes.extend_from_slice(extra);
+        expected(&attributes)
+    };
+    let wanted = census_pipeline::testing::sorted_counts(vec![
+        (metric("INSERT", &[]), 1),
+        (metric("SELECT", &[]), 1),
+        (
+            metric(
+                "INSERT",
+                &[
+                    ("error.type", "23505".into()),
+                    ("db.response.status_code", "23505".into()),
+                ],
+            ),
+            1,
+        ),
+    ]);
+    assert_eq!(
+        metrics.counts(
+            "db.client.operation.duration",
+            &[("db.collection.name", "metered".into())],
+            "census-postgres"
+        ),
+        wanted
+    );
+}

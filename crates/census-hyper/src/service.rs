@@ -1,6 +1,7 @@
 use std::task::{Context as TaskContext, Poll};
 
 use census_core::http::{HttpHooks, RequestInfo, ResponseHook, Unpropagated, Untraced};
+use census_core::metrics::CallMetric;
 use census_core::model::{HttpCommand, Outcome};
 use census_core::span::{Classify, InSpan};
 use http::{Request, Response};
@@ -81,18 +82,26 @@ where
             if !self.hooks.traces_outgoing(&info) {
                 return InSpan::new(self.inner.call(request), None, untraced);
             }
-            let span = INTEGRATION.start(
-                SpanKind::Client,
-                self.hooks
-                    .name(&info, HttpCommand::span_name_for(request.method())),
-                &census_core::context::current(),
-                // Described only when sampled: the URL is parsed and
-                // redacted.
-                || {
-                    HttpCommand::from_uri(request.method(), request.uri(), info.header("host"))
-                        .attributes()
-                },
-            );
+            let span = INTEGRATION
+                .start(
+                    SpanKind::Client,
+                    self.hooks
+                        .name(&info, HttpCommand::span_name_for(request.method())),
+                    &census_core::context::current(),
+                    // Described only when sampled: the URL is parsed and
+                    // redacted.
+                    || {
+                        HttpCommand::from_uri(request.method(), request.uri(), info.header("host"))
+                            .attributes()
+                    },
+                )
+                .measured(|| {
+                    CallMetric::http_client_for(
+                        request.method(),
+                        request.uri(),
+                        info.header("host"),
+                    )
+                });
             self.hooks.request(&info, &span.span());
             span
         };

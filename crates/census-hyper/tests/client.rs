@@ -225,3 +225,71 @@ async fn a_call_abandoned_by_its_caller_still_ends_its_span() {
     assert_eq!(span.name, "GET");
     assert!(!attributes(&span).contains_key("http.response.status_code"));
 }
+
+/// Every request is measured, sampled or not: `http.client.request.duration`
+/// by target and status, with `error.type` for a 4xx/5xx and for a request
+/// that got no response.
+#[tokio::test]
+async fn every_request_is_measured_by_target_and_status_sampled_or_not() {
+    spans();
+    let metrics = census_pipeline::testing::metrics();
+    let addr = serve().await;
+    let (caller, _) = census_pipeline::testing::unsampled_caller();
+    let unsampled = Context::new().with_remote_span_context(caller);
+    let (sampled, _) = root();
+    for (path, cx) in [
+        ("/status/200", sampled.clone()),
+        ("/status/200", unsampled.clone()),
+        ("/status/503", unsampled.clone()),
+        ("/status/404", sampled),
+    ] {
+        let traced = TraceClientLayer::new().layer(client());
+        let url = format!("http://{addr}{path}");
+        let response = traced.oneshot(get(&url)).with_context(cx).await.unwrap();
+        response.into_body().collect().await.unwrap();
+    }
+    // Nothing listens there any more: no response at all.
+    let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let refused = closed.local_addr().unwrap();
+    drop(closed);
+    let traced = TraceClientLayer::new().layer(client());
+    let url = format!("http://{refused}/status/200");
+    traced
+        .oneshot(get(&url))
+        .with_context(unsampled)
+        .await
+        .unwrap_err();
+
+    let port = |addr: SocketAddr| ("server.port", Value::I64(i64::from(addr.port())));
+    let request = |status: i64, error: Option<&str>| {
+        attribute_map(
+            [
+                KeyValue::new("http.request.method", "GET"),
+                KeyValue::new("server.address", "127.0.0.1"),
+                KeyValue::new("server.port", i64::from(addr.port())),
+                KeyValue::new("http.response.status_code", status),
+            ]
+            .into_iter()
+            .chain(error.map(|e| KeyValue::new("error.type", e.to_owned()))),
+        )
+    };
+    let wanted = [(200, None, 2), (404, Some("404"), 1), (503, Some("503"), 1)]
+        .into_iter()
+        .map(|(status, error, count)| (request(status, error), count))
+        .collect();
+    assert_eq!(
+        metrics.counts(
+            "http.client.request.duration",
+            &[port(addr)],
+            "census-hyper"
+        ),
+        census_pipeline::testing::sorted_counts(wanted)
+    );
+    let failed = metrics.histogram_with("http.client.request.duration", &[port(refused)]);
+    let [failed] = failed.as_slice() else {
+        panic!("{failed:#?}")
+    };
+    assert_eq!(failed.count, 1);
+    assert!(failed.attributes.contains_key("error.type"), "{failed:?}");
+    assert!(!failed.attributes.contains_key("http.response.status_code"));
+}

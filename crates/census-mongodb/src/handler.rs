@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use census_core::metrics::CallMetric;
 use census_core::model::{DbSystem, MongoCommand, Target};
 use mongodb::event::EventHandler;
 use mongodb::event::cmap::CmapEvent;
@@ -178,12 +179,22 @@ impl Handler {
         if let Some(collection) = collection(&event.command_name, &event.command) {
             command = command.with_collection(collection);
         }
-        let span = crate::INTEGRATION.start(
-            SpanKind::Client,
-            command.span_name(),
-            &census_core::context::current(),
-            || self.attributes(event, &command),
-        );
+        let span = crate::INTEGRATION
+            .start(
+                SpanKind::Client,
+                command.span_name(),
+                &census_core::context::current(),
+                || self.attributes(event, &command),
+            )
+            .measured(|| {
+                let target = target(&event.connection.address);
+                let metric = CallMetric::database(DbSystem::MongoDb, &target)
+                    .with_namespace(event.db.clone());
+                command
+                    .attributes()
+                    .into_iter()
+                    .fold(metric, CallMetric::with_attribute)
+            });
         self.in_flight.insert(
             event.request_id,
             span,

@@ -1,4 +1,5 @@
 use census_core::http::{HttpHooks, RequestInfo, ResponseHook, Unpropagated, Untraced};
+use census_core::metrics::CallMetric;
 use census_core::model::{Failure, HttpCommand, Outcome};
 use census_core::span::{Classify, InSpan};
 use http::Extensions;
@@ -69,14 +70,23 @@ impl Middleware for TracingMiddleware {
             if !self.hooks.traces_outgoing(&info) {
                 None
             } else {
-                let span = INTEGRATION.start(
-                    SpanKind::Client,
-                    self.hooks
-                        .name(&info, HttpCommand::span_name_for(request.method())),
-                    &census_core::context::current(),
-                    // Described only when sampled: the URL is redacted.
-                    || HttpCommand::new(request.method(), url).attributes(),
-                );
+                let span = INTEGRATION
+                    .start(
+                        SpanKind::Client,
+                        self.hooks
+                            .name(&info, HttpCommand::span_name_for(request.method())),
+                        &census_core::context::current(),
+                        // Described only when sampled: the URL is redacted.
+                        || HttpCommand::new(request.method(), url).attributes(),
+                    )
+                    .measured(|| {
+                        CallMetric::http_client(
+                            request.method(),
+                            url.scheme() == "https",
+                            url.host_str().unwrap_or_default(),
+                            url.port(),
+                        )
+                    });
                 self.hooks.request(&info, &span.span());
                 Some(span)
             }

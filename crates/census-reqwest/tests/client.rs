@@ -196,3 +196,75 @@ async fn a_request_that_times_out_is_a_timeout_failure() {
     assert!(description.starts_with("timeout error"), "{description}");
     assert!(!format!("{span:?}").contains("t0ken"));
 }
+
+/// Every request is measured, sampled or not: `http.client.request.duration`
+/// by target and status, with `error.type` for a 5xx and for a request
+/// that got no response.
+#[tokio::test]
+async fn every_request_is_measured_by_target_and_status_sampled_or_not() {
+    spans();
+    let metrics = census_pipeline::testing::metrics();
+    let addr = serve().await;
+    let (caller, _) = census_pipeline::testing::unsampled_caller();
+    let unsampled = Context::new().with_remote_span_context(caller);
+    let (sampled, _) = root();
+    for (path, cx) in [
+        ("/echo", sampled),
+        ("/echo", unsampled.clone()),
+        ("/unavailable", unsampled.clone()),
+    ] {
+        let url = format!("http://{addr}{path}");
+        async {
+            census_reqwest::client()
+                .get(&url)
+                .send()
+                .await
+                .unwrap()
+                .bytes()
+                .await
+        }
+        .with_context(cx)
+        .await
+        .unwrap();
+    }
+    let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let refused = closed.local_addr().unwrap();
+    drop(closed);
+    let url = format!("http://{refused}/echo");
+    async { census_reqwest::client().get(&url).send().await }
+        .with_context(unsampled)
+        .await
+        .unwrap_err();
+
+    let port = |addr: SocketAddr| ("server.port", Value::I64(i64::from(addr.port())));
+    let request = |status: i64, error: Option<&str>| {
+        attribute_map(
+            [
+                KeyValue::new("http.request.method", "GET"),
+                KeyValue::new("server.address", "127.0.0.1"),
+                KeyValue::new("server.port", i64::from(addr.port())),
+                KeyValue::new("http.response.status_code", status),
+            ]
+            .into_iter()
+            .chain(error.map(|e| KeyValue::new("error.type", e.to_owned()))),
+        )
+    };
+    let wanted = [(200, None, 2), (503, Some("503"), 1)]
+        .into_iter()
+        .map(|(status, error, count)| (request(status, error), count))
+        .collect();
+    assert_eq!(
+        metrics.counts(
+            "http.client.request.duration",
+            &[port(addr)],
+            "census-reqwest"
+        ),
+        census_pipeline::testing::sorted_counts(wanted)
+    );
+    let failed = metrics.histogram_with("http.client.request.duration", &[port(refused)]);
+    let [failed] = failed.as_slice() else {
+        panic!("{failed:#?}")
+    };
+    assert_eq!(failed.attributes["error.type"], Value::from("connect"));
+    assert!(!failed.attributes.contains_key("http.response.status_code"));
+}

@@ -237,3 +237,63 @@ async fn a_stream_dropped_early_ends_its_span_when_dropped_not_before() {
     .with_context(cx)
     .await;
 }
+
+/// Every query is measured, sampled or not:
+/// `db.client.operation.duration` by operation and table, with the code
+/// of a failure.
+#[tokio::test]
+async fn every_query_is_measured_by_operation_and_table_sampled_or_not() {
+    let metrics = census_pipeline::testing::metrics();
+    let pool = pool("metered").await;
+    let (caller, _) = census_pipeline::testing::unsampled_caller();
+    let unsampled = || Context::new().with_remote_span_context(caller.clone());
+    let insert = "INSERT INTO products VALUES ('sku-7', 'mug', 7.0)";
+    let (_, _, inserted) = traced(async { sqlx::query(insert).execute(&pool).await }).await;
+    inserted.unwrap();
+    sqlx::query("SELECT name FROM products WHERE sku = 'sku-7'")
+        .fetch_one(&pool)
+        .with_context(unsampled())
+        .await
+        .unwrap();
+    sqlx::query(insert)
+        .execute(&pool)
+        .with_context(unsampled())
+        .await
+        .unwrap_err();
+
+    let namespace = namespace(&pool);
+    let metric = |operation: &'static str, extra: &[(&'static str, Value)]| {
+        attribute_map(
+            [
+                KeyValue::new("db.system.name", "sqlite"),
+                KeyValue::new("db.namespace", namespace.clone()),
+                KeyValue::new("db.operation.name", operation),
+                KeyValue::new("db.collection.name", "products"),
+            ]
+            .into_iter()
+            .chain(extra.iter().map(|(k, v)| KeyValue::new(*k, v.clone()))),
+        )
+    };
+    let wanted = census_pipeline::testing::sorted_counts(vec![
+        (metric("INSERT", &[]), 1),
+        (metric("SELECT", &[]), 1),
+        (
+            metric(
+                "INSERT",
+                &[
+                    ("error.type", "1555".into()),
+                    ("db.response.status_code", "1555".into()),
+                ],
+            ),
+            1,
+        ),
+    ]);
+    assert_eq!(
+        metrics.counts(
+            "db.client.operation.duration",
+            &[("db.namespace", namespace.clone().into())],
+            "census-sqlx"
+        ),
+        wanted
+    );
+}

@@ -3,8 +3,8 @@
 
 use opentelemetry::{KeyValue, StringValue};
 use opentelemetry_semantic_conventions::attribute::{
-    DB_COLLECTION_NAME, DB_NAMESPACE, DB_OPERATION_NAME, HTTP_REQUEST_METHOD, HTTP_ROUTE,
-    RPC_METHOD, RPC_SYSTEM_NAME, SERVER_ADDRESS, SERVER_PORT, URL_SCHEME,
+    DB_COLLECTION_NAME, DB_NAMESPACE, DB_OPERATION_NAME, DB_SYSTEM_NAME, HTTP_REQUEST_METHOD,
+    HTTP_ROUTE, RPC_METHOD, RPC_SYSTEM_NAME, SERVER_ADDRESS, SERVER_PORT, URL_SCHEME,
 };
 use opentelemetry_semantic_conventions::metric::{
     DB_CLIENT_OPERATION_DURATION, HTTP_CLIENT_REQUEST_DURATION, HTTP_SERVER_REQUEST_DURATION,
@@ -144,6 +144,39 @@ impl CallMetric {
         metric
     }
 
+    /// [`http_client`](Self::http_client) for a request that says where
+    /// it goes in its URI, or only in its `Host` header (a URI with just
+    /// a path); without either, the metric has no `server.address`.
+    ///
+    /// ```
+    /// use census_core::metrics::CallMetric;
+    /// use opentelemetry::Value;
+    /// let uri: http::Uri = "/orders?id=7".parse()?;
+    /// let metric = CallMetric::http_client_for(&http::Method::GET, &uri, Some("shop.local:8080"));
+    /// assert_eq!(metric.attributes()[1].value.as_str(), "shop.local");
+    /// assert_eq!(metric.attributes()[2].value, Value::I64(8080));
+    /// # Ok::<(), http::uri::InvalidUri>(())
+    /// ```
+    pub fn http_client_for(
+        method: &http::Method,
+        uri: &http::Uri,
+        host_header: Option<&str>,
+    ) -> Self {
+        let https = uri.scheme() == Some(&http::uri::Scheme::HTTPS);
+        let authority = match uri.host() {
+            Some(host) => Some((host, uri.port_u16())),
+            None => host_header.and_then(crate::http::authority::split),
+        };
+        match authority {
+            Some((host, port)) => Self::http_client(method, https, host, port),
+            None => {
+                let mut metric = Self::new(CallKind::HttpClient, 1);
+                metric.push(HTTP_REQUEST_METHOD, method_name(method));
+                metric
+            }
+        }
+    }
+
     /// An operation on a database at `target`: `db.system.name` and what
     /// the target knows (`server.address`, `server.port`,
     /// `db.namespace`); add the operation and collection when known.
@@ -151,6 +184,28 @@ impl CallMetric {
         let mut metric = Self::new(CallKind::Database, 6);
         metric.attributes.push(system.attribute());
         metric.attributes.extend(target.attributes());
+        metric
+    }
+
+    /// A database operation described by a span's attributes: those the
+    /// metric takes (system, target, operation, collection), never the
+    /// query text or summary.
+    pub(crate) fn database_from(span_attributes: &[KeyValue]) -> Self {
+        const KEYS: [&str; 6] = [
+            DB_SYSTEM_NAME,
+            SERVER_ADDRESS,
+            SERVER_PORT,
+            DB_NAMESPACE,
+            DB_OPERATION_NAME,
+            DB_COLLECTION_NAME,
+        ];
+        let mut metric = Self::new(CallKind::Database, KEYS.len());
+        metric.attributes.extend(
+            span_attributes
+                .iter()
+                .filter(|kv| KEYS.contains(&kv.key.as_str()))
+                .cloned(),
+        );
         metric
     }
 

@@ -9,6 +9,7 @@ use opentelemetry::trace::SpanKind;
 use opentelemetry::{KeyValue, StringValue, Value};
 
 use super::ActiveSpan;
+use crate::metrics::CallMetric;
 use crate::model::{DbSystem, SqlCommand, Target};
 use crate::registry::Integration;
 use crate::sanitize::MAX_ANALYZED;
@@ -37,11 +38,13 @@ pub struct SqlSpans {
     cache: RwLock<HashMap<Box<str>, Arc<Prepared>>>,
 }
 
-/// A statement's span name and attributes, target included.
+/// A statement's span name and attributes, target included, and its
+/// duration metric's description.
 #[derive(Debug)]
 struct Prepared {
     name: String,
     attributes: Vec<KeyValue>,
+    metric: CallMetric,
 }
 
 impl SqlSpans {
@@ -84,12 +87,23 @@ impl SqlSpans {
         if !self.integration.should_trace() {
             return None;
         }
+        // A measured call needs the statement's operation and table
+        // whether or not its span records: analysed up front (once per
+        // text, then looked up).
+        let mut sql = Some(sql);
+        let measured = crate::metrics::is_measuring()
+            .then(|| sql.take().map(|sql| self.prepare(sql().as_ref())))
+            .flatten();
         let span = self.integration.start_recording(
             SpanKind::Client,
             || self.system.name().into(),
             &crate::context::current(),
             |span: &mut dyn ObjectSafeSpan| {
-                let prepared = self.prepare(sql().as_ref());
+                let prepared = match (&measured, sql) {
+                    (Some(prepared), _) => Arc::clone(prepared),
+                    (None, Some(sql)) => self.prepare(sql().as_ref()),
+                    (None, None) => return,
+                };
                 span.update_name(prepared.name.clone().into());
                 // The values are shared: cloning them allocates nothing.
                 for attribute in &prepared.attributes {
@@ -97,7 +111,10 @@ impl SqlSpans {
                 }
             },
         );
-        Some(span)
+        Some(match measured {
+            Some(prepared) => span.measured(|| prepared.metric.clone()),
+            None => span,
+        })
     }
 
     fn prepare(&self, sql: &str) -> Arc<Prepared> {
@@ -109,12 +126,17 @@ impl SqlSpans {
             return prepared;
         }
         let (name, attributes) = SqlCommand::parse(sql, self.system).describe(self.system);
-        let attributes = attributes
+        let attributes: Vec<KeyValue> = attributes
             .into_iter()
             .map(shared)
             .chain(self.target.iter().cloned())
             .collect();
-        let prepared = Arc::new(Prepared { name, attributes });
+        let metric = CallMetric::database_from(&attributes);
+        let prepared = Arc::new(Prepared {
+            name,
+            attributes,
+            metric,
+        });
         // Once full, misses never take the write lock that hits would wait
         // on; a statement too long to analyse whole is not kept as a key.
         if !full && sql.len() <= MAX_ANALYZED {

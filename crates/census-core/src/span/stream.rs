@@ -73,7 +73,13 @@ where
                     span.finish(&outcome);
                 }
             }
-            Poll::Ready(None) => drop(this.span.take()),
+            // The whole stream went by: that is success (what ends a
+            // stream early, an error item, was classified above).
+            Poll::Ready(None) => {
+                if let Some(span) = this.span.take() {
+                    span.finish(&Outcome::Ok);
+                }
+            }
             Poll::Pending => {}
         }
         polled

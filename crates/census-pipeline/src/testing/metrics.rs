@@ -119,6 +119,29 @@ impl MetricCapture {
             .collect()
     }
 
+    /// Each point of `name`'s histogram whose attributes include
+    /// `having`, as `(attributes, count)` in a fixed order
+    /// ([`sorted_counts`]), checking that the integration `scope` recorded
+    /// them all: what a test compares with the calls it made.
+    pub fn counts(
+        &self,
+        name: &str,
+        having: &[(&str, Value)],
+        scope: &str,
+    ) -> Vec<(BTreeMap<String, Value>, u64)> {
+        let points = self.histogram_with(name, having);
+        for point in &points {
+            assert_eq!(point.scope, scope, "{point:?}");
+            assert_eq!(point.unit, "s", "{point:?}");
+        }
+        sorted_counts(
+            points
+                .into_iter()
+                .map(|p| (p.attributes, p.count))
+                .collect(),
+        )
+    }
+
     /// Every point of the integer sum `name` so far.
     pub fn sum(&self, name: &str) -> Vec<SumPoint> {
         let Some(exported) = self.collect() else {
@@ -137,4 +160,14 @@ impl MetricCapture {
         }
         points
     }
+}
+
+/// `counts` in the order [`MetricCapture::counts`] gives them (by
+/// attributes), for a test's expected points.
+pub fn sorted_counts(
+    mut counts: Vec<(BTreeMap<String, Value>, u64)>,
+) -> Vec<(BTreeMap<String, Value>, u64)> {
+    // Values have no order of their own; their text gives a stable one.
+    counts.sort_by_cached_key(|(attributes, _)| format!("{attributes:?}"));
+    counts
 }

@@ -23,7 +23,7 @@ use census_core::registry::{Integration, set_tracer_provider};
 
 mod metrics;
 
-pub use metrics::{HistogramPoint, MetricCapture, SumPoint, metrics};
+pub use metrics::{HistogramPoint, MetricCapture, SumPoint, metrics, sorted_counts};
 
 /// The process's span capture.
 #[derive(Debug)]
