@@ -3,14 +3,14 @@
 //! SDK span with the same name, kind and attributes, in the same run and
 //! on the same provider (batch processor, exporter that discards), for a
 //! sampled span, an unsampled root and an unsampled child; and what
-//! measuring the call's duration metric adds to each.
+//! measuring a statement's duration metric adds to it in each case.
 
 use std::hint::black_box;
 use std::time::Duration;
 
-use census_core::metrics::CallMetric;
 use census_core::model::{DbSystem, Outcome, Target};
 use census_core::registry::Integration;
+use census_core::span::SqlSpans;
 use census_pipeline::Tracer;
 use census_pipeline::sampling::ProbabilitySampler;
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -71,19 +71,12 @@ fn census_span() {
     }
 }
 
-/// [`census_span`], measured as a database call (the metric's usual
-/// attributes: system, target, operation, collection).
-fn census_measured_span(target: &Target) {
-    if BENCH.should_trace() {
-        let parent = census_core::context::current();
-        BENCH
-            .start(SpanKind::Client, "SELECT users", &parent, attributes)
-            .measured(|| {
-                CallMetric::database(DbSystem::Postgres, target)
-                    .with_operation("SELECT")
-                    .with_collection("users")
-            })
-            .finish(&Outcome::Ok);
+/// A statement through census's SQL spans, as the database integrations
+/// run one: measured while a meter provider is installed and measuring is
+/// on.
+fn census_statement(spans: &SqlSpans) {
+    if let Some(span) = spans.start("SELECT * FROM users WHERE id = 42") {
+        span.finish(&Outcome::Ok);
     }
 }
 
@@ -98,7 +91,7 @@ fn install_meter_provider() -> opentelemetry_sdk::metrics::SdkMeterProvider {
     let provider = opentelemetry_sdk::metrics::SdkMeterProvider::builder()
         .with_reader(reader)
         .build();
-    census_core::metrics::set_meter_provider(provider.clone());
+    census_core::metrics::set_meter_provider_binding(provider.clone());
     provider
 }
 
@@ -123,9 +116,20 @@ fn census_both_ways(
     reinstall: impl Fn(),
 ) {
     group.bench_function(format!("census_{case}/{round}"), |b| b.iter(census_span));
-    let target = Target::new().with_host("db").with_port(5432);
+    // The same statement with its duration metric and without, back to
+    // back.
+    let spans = SqlSpans::new(
+        &BENCH,
+        DbSystem::Postgres,
+        &Target::new().with_host("db").with_port(5432),
+    );
+    census_core::metrics::set_measuring(false);
+    group.bench_function(format!("census_statement_{case}/{round}"), |b| {
+        b.iter(|| census_statement(&spans))
+    });
+    census_core::metrics::set_measuring(true);
     group.bench_function(format!("census_measured_{case}/{round}"), |b| {
-        b.iter(|| census_measured_span(&target))
+        b.iter(|| census_statement(&spans))
     });
     census_core::registry::set_tracer_provider(tracer.provider().clone());
     group.bench_function(format!("census_no_presample_{case}/{round}"), |b| {

@@ -124,7 +124,7 @@ impl TracerBuilder {
     /// With at least one, `build` makes a meter provider beside the tracer
     /// provider (same resource), installs it with the tracer (census's
     /// integrations then measure every call, sampled or not:
-    /// [`census_core::metrics`]; OpenTelemetry's global meter provider,
+    /// [`census_core::metrics`], with bound instruments; OpenTelemetry's global meter provider,
     /// for the application's own instruments), and
     /// [`shutdown`](Tracer::shutdown) exports what is left.
     ///
@@ -242,7 +242,7 @@ impl TracerBuilder {
             tracer.install_for_integrations();
             global::set_tracer_provider(tracer.provider.clone());
             if let Some(meter_provider) = &tracer.meter_provider {
-                census_core::metrics::set_meter_provider(meter_provider.clone());
+                census_core::metrics::set_meter_provider_binding(meter_provider.clone());
                 global::set_meter_provider(meter_provider.clone());
             }
             install_propagators(self.propagators.as_deref());

@@ -174,3 +174,45 @@ fn http_server_requests_are_measured_by_status_and_counted_while_active() {
         assert_eq!(point.bounds, census_core::metrics::HTTP_DURATION_BOUNDARIES);
     }
 }
+
+/// Past the 1,024 attribute sets census binds an instrument to, calls are
+/// still recorded, unbound, each in its own point (below the SDK's own
+/// limit of 2,000 sets per instrument).
+#[test]
+fn calls_past_the_bound_attribute_sets_are_all_counted() {
+    static MANY: Integration = Integration::new("many-sets", "census-many-sets", "1.0.0");
+    capture(&[&MANY]);
+    let capture = metrics();
+    let sets = 1_100;
+    for table in 0..sets {
+        MANY.start(SpanKind::Client, "SELECT", &Context::new(), Vec::new)
+            .measured(|| {
+                CallMetric::database(DbSystem::Sqlite, &Target::new())
+                    .with_collection(format!("t{table}"))
+            })
+            .finish(&Outcome::Ok);
+    }
+    // A table bound and one past the bound sets, again: each adds to its
+    // own point.
+    for table in ["t0", "t1099"] {
+        MANY.start(SpanKind::Client, "SELECT", &Context::new(), Vec::new)
+            .measured(|| {
+                CallMetric::database(DbSystem::Sqlite, &Target::new()).with_collection(table)
+            })
+            .finish(&Outcome::Ok);
+    }
+    let points: Vec<_> = capture
+        .histogram(DB)
+        .into_iter()
+        .filter(|p| p.scope == "census-many-sets")
+        .collect();
+    assert_eq!(points.len(), sets);
+    assert_eq!(points.iter().map(|p| p.count).sum::<u64>(), 1_102);
+    for table in ["t0", "t1099"] {
+        let point = points
+            .iter()
+            .find(|p| p.attributes.get("db.collection.name") == Some(&text(table)))
+            .unwrap();
+        assert_eq!(point.count, 2, "{table}");
+    }
+}

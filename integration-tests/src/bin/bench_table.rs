@@ -53,20 +53,20 @@ const PAIRS: &[(&str, &str, &str, &str)] = &[
     (
         "span",
         "census_measured_sampled",
-        "census_sampled",
-        "span, sampled: with its duration metric vs without",
+        "census_statement_sampled",
+        "SQL statement span, sampled: with its duration metric vs without",
     ),
     (
         "span",
         "census_measured_unsampled_root",
-        "census_unsampled_root",
-        "span, unsampled root: with its duration metric vs without",
+        "census_statement_unsampled_root",
+        "SQL statement span, unsampled root: with its duration metric vs without",
     ),
     (
         "span",
         "census_measured_unsampled_child",
-        "census_unsampled_child",
-        "span, unsampled child: with its duration metric vs without",
+        "census_statement_unsampled_child",
+        "SQL statement span, unsampled child: with its duration metric vs without",
     ),
     (
         "sqlite_fetch_optional",

@@ -1,6 +1,9 @@
 //! What a call's duration metric says about it: which metric, and the
 //! low-cardinality attributes the semantic conventions give it.
 
+use std::sync::{Arc, OnceLock};
+
+use opentelemetry::metrics::BoundHistogram;
 use opentelemetry::{KeyValue, StringValue};
 use opentelemetry_semantic_conventions::attribute::{
     DB_COLLECTION_NAME, DB_NAMESPACE, DB_OPERATION_NAME, DB_SYSTEM_NAME, HTTP_REQUEST_METHOD,
@@ -90,7 +93,80 @@ impl CallKind {
 #[derive(Debug, Clone, PartialEq)]
 pub struct CallMetric {
     kind: CallKind,
-    attributes: Vec<KeyValue>,
+    attributes: Attributes,
+}
+
+/// A call's attributes: its own, or those of a description every call
+/// of it shares (a statement), which cloning does not copy.
+#[derive(Debug, Clone, PartialEq)]
+enum Attributes {
+    Owned(Vec<KeyValue>),
+    Shared(Arc<Site>),
+}
+
+/// The attributes every call of one description shares, and the duration
+/// histogram bound to them once, for the calls that add none (those that
+/// succeed).
+#[derive(Debug)]
+pub(crate) struct Site {
+    attributes: Box<[KeyValue]>,
+    /// Bound on the provider of this generation.
+    bound: OnceLock<(u64, BoundHistogram<f64>)>,
+}
+
+impl PartialEq for Site {
+    fn eq(&self, other: &Self) -> bool {
+        self.attributes == other.attributes
+    }
+}
+
+impl Site {
+    pub(crate) fn attributes(&self) -> &[KeyValue] {
+        &self.attributes
+    }
+
+    /// The histogram bound to the attributes on the provider of
+    /// `generation`, if it was bound already.
+    pub(crate) fn bound_on(&self, generation: u64) -> Option<&BoundHistogram<f64>> {
+        self.bound
+            .get()
+            .filter(|(bound_on, _)| *bound_on == generation)
+            .map(|(_, bound)| bound)
+    }
+
+    /// The histogram bound to the attributes on the provider of
+    /// `generation`, bound by `bind` on first use; `None` once bound on an
+    /// earlier provider.
+    pub(crate) fn bound(
+        &self,
+        generation: u64,
+        bind: impl FnOnce() -> BoundHistogram<f64>,
+    ) -> Option<&BoundHistogram<f64>> {
+        let (bound_on, bound) = self.bound.get_or_init(|| (generation, bind()));
+        (*bound_on == generation).then_some(bound)
+    }
+}
+
+impl Attributes {
+    fn as_slice(&self) -> &[KeyValue] {
+        match self {
+            Self::Owned(attributes) => attributes,
+            Self::Shared(site) => &site.attributes,
+        }
+    }
+
+    /// The attributes to change: shared ones are copied first.
+    fn to_mut(&mut self) -> &mut Vec<KeyValue> {
+        if let Self::Shared(site) = self {
+            let mut owned = Vec::with_capacity(site.attributes.len() + OUTCOME_ATTRIBUTES);
+            owned.extend_from_slice(&site.attributes);
+            *self = Self::Owned(owned);
+        }
+        match self {
+            Self::Owned(attributes) => attributes,
+            Self::Shared(_) => unreachable!("made owned above"),
+        }
+    }
 }
 
 /// Attributes a call gets from its outcome at the end: status code and
@@ -101,7 +177,7 @@ impl CallMetric {
     fn new(kind: CallKind, capacity: usize) -> Self {
         Self {
             kind,
-            attributes: Vec::with_capacity(capacity + OUTCOME_ATTRIBUTES),
+            attributes: Attributes::Owned(Vec::with_capacity(capacity + OUTCOME_ATTRIBUTES)),
         }
     }
 
@@ -182,8 +258,9 @@ impl CallMetric {
     /// `db.namespace`); add the operation and collection when known.
     pub fn database(system: DbSystem, target: &Target) -> Self {
         let mut metric = Self::new(CallKind::Database, 6);
-        metric.attributes.push(system.attribute());
-        metric.attributes.extend(target.attributes());
+        let attributes = metric.attributes.to_mut();
+        attributes.push(system.attribute());
+        attributes.extend(target.attributes());
         metric
     }
 
@@ -200,13 +277,13 @@ impl CallMetric {
             DB_COLLECTION_NAME,
         ];
         let mut metric = Self::new(CallKind::Database, KEYS.len());
-        metric.attributes.extend(
+        metric.attributes.to_mut().extend(
             span_attributes
                 .iter()
                 .filter(|kv| KEYS.contains(&kv.key.as_str()))
                 .cloned(),
         );
-        metric
+        metric.into_shared()
     }
 
     /// `db.operation.name`, e.g. `SELECT` or `find`.
@@ -263,14 +340,14 @@ impl CallMetric {
     }
 
     fn push(&mut self, key: &'static str, value: impl Into<opentelemetry::Value>) {
-        self.attributes.push(KeyValue::new(key, value));
+        self.attributes.to_mut().push(KeyValue::new(key, value));
     }
 
     /// Adds an attribute the conventions allow for this metric (keep it
     /// low-cardinality: every distinct value is a time series of its own).
     #[must_use]
     pub fn with_attribute(mut self, attribute: KeyValue) -> Self {
-        self.attributes.push(attribute);
+        self.attributes.to_mut().push(attribute);
         self
     }
 
@@ -286,24 +363,44 @@ impl CallMetric {
 
     /// The attributes known before the call ends.
     pub fn attributes(&self) -> &[KeyValue] {
-        &self.attributes
+        self.attributes.as_slice()
+    }
+
+    /// The shared description, while nothing was added to it.
+    pub(crate) fn site(&self) -> Option<&Site> {
+        match &self.attributes {
+            Attributes::Shared(site) => Some(site),
+            Attributes::Owned(_) => None,
+        }
     }
 
     /// Sets `attribute`, replacing a value of the same key (an outcome's
     /// status code or `error.type` given again).
     pub(crate) fn set(&mut self, attribute: KeyValue) {
-        match self
-            .attributes
+        let attributes = self.attributes.to_mut();
+        match attributes
             .iter_mut()
             .find(|known| known.key == attribute.key)
         {
             Some(known) => *known = attribute,
-            None => self.attributes.push(attribute),
+            None => attributes.push(attribute),
         }
     }
 
-    pub(crate) fn into_attributes(self) -> Vec<KeyValue> {
-        self.attributes
+    /// The same call, its attributes shared by every clone: for a
+    /// description kept and reused for call after call.
+    pub(crate) fn into_shared(self) -> Self {
+        let attributes = match self.attributes {
+            Attributes::Owned(owned) => Attributes::Shared(Arc::new(Site {
+                attributes: owned.into(),
+                bound: OnceLock::new(),
+            })),
+            shared @ Attributes::Shared(_) => shared,
+        };
+        Self {
+            kind: self.kind,
+            attributes,
+        }
     }
 }
 

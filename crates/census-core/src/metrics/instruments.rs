@@ -1,19 +1,26 @@
 //! The meter provider integrations measure with, and each integration's
 //! instruments cached on it.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
 
 use arc_swap::ArcSwapOption;
-use opentelemetry::InstrumentationScope;
-use opentelemetry::metrics::{Histogram, Meter, MeterProvider, UpDownCounter};
+use opentelemetry::metrics::{
+    BoundHistogram, BoundUpDownCounter, Histogram, Meter, MeterProvider, UpDownCounter,
+};
+use opentelemetry::{InstrumentationScope, KeyValue};
 use opentelemetry_semantic_conventions::metric::HTTP_SERVER_ACTIVE_REQUESTS;
 
 use super::CallKind;
+use super::call::Site;
 use crate::registry::Integration;
 
 struct Installed {
     provider: Arc<dyn MeterProvider + Send + Sync>,
+    /// Whether its instruments implement `bind` (a provider that does not
+    /// would drop what its bound handles record).
+    binds: bool,
     generation: u64,
 }
 
@@ -22,6 +29,9 @@ static PROVIDER: ArcSwapOption<Installed> = ArcSwapOption::const_empty();
 /// until one is installed, which is what spans check before measuring.
 static GENERATION: AtomicU64 = AtomicU64::new(0);
 static INSTALLING: Mutex<()> = Mutex::new(());
+/// Whether spans start measuring their calls: from the first provider
+/// installed, unless [`set_measuring`] stopped it.
+static MEASURING: AtomicBool = AtomicBool::new(false);
 
 /// Makes `provider` the one census integrations measure their calls
 /// with, process-wide, and starts the measuring: until a provider is
@@ -39,16 +49,64 @@ static INSTALLING: Mutex<()> = Mutex::new(());
 /// assert!(census_core::metrics::is_measuring());
 /// ```
 pub fn set_meter_provider(provider: impl MeterProvider + Send + Sync + 'static) {
+    install(Arc::new(provider), false);
+}
+
+/// [`set_meter_provider`], for a provider whose instruments implement
+/// OpenTelemetry's bound instruments (`bind`): the OpenTelemetry SDK's,
+/// built with its `experimental_metrics_bound_instruments` feature, as
+/// census's pipeline builds it.
+///
+/// census then binds each instrument once to each attribute set calls
+/// repeat (a route and status, a statement's operation and table) and
+/// finds the bound handle with a fast hash: recording skips the SDK's
+/// own lookup of the attributes, most of a measurement's cost. Given a
+/// provider whose `bind` returns OpenTelemetry's no-op handle, what calls
+/// record would be lost; use [`set_meter_provider`] for any other.
+///
+/// ```
+/// let provider = opentelemetry_sdk::metrics::SdkMeterProvider::builder().build();
+/// census_core::metrics::set_meter_provider_binding(provider);
+/// assert!(census_core::metrics::is_measuring());
+/// ```
+pub fn set_meter_provider_binding(provider: impl MeterProvider + Send + Sync + 'static) {
+    install(Arc::new(provider), true);
+}
+
+fn install(provider: Arc<dyn MeterProvider + Send + Sync>, binds: bool) {
     let _one_at_a_time = INSTALLING.lock().unwrap_or_else(PoisonError::into_inner);
     let generation = GENERATION.load(Ordering::Relaxed) + 1;
     PROVIDER.store(Some(Arc::new(Installed {
-        provider: Arc::new(provider),
+        provider,
+        binds,
         generation,
     })));
     GENERATION.store(generation, Ordering::Release);
+    MEASURING.store(true, Ordering::Release);
 }
 
-/// Whether a meter provider is installed, so that calls are measured.
+/// Stops measuring calls (`false`), or measures them again with the
+/// installed provider (`true`; without one, nothing changes). Stopped,
+/// spans read no clock and build no attributes for a metric (a call
+/// measured already still records when it ends), e.g. while the
+/// application shuts its meter provider down.
+///
+/// ```
+/// # let provider = opentelemetry_sdk::metrics::SdkMeterProvider::builder().build();
+/// census_core::metrics::set_meter_provider(provider);
+/// census_core::metrics::set_measuring(false);
+/// assert!(!census_core::metrics::is_measuring());
+/// census_core::metrics::set_measuring(true);
+/// assert!(census_core::metrics::is_measuring());
+/// ```
+pub fn set_measuring(on: bool) {
+    let _one_at_a_time = INSTALLING.lock().unwrap_or_else(PoisonError::into_inner);
+    let installed = GENERATION.load(Ordering::Relaxed) != 0;
+    MEASURING.store(on && installed, Ordering::Release);
+}
+
+/// Whether calls are measured: a meter provider is installed, and
+/// measuring was not [stopped](set_measuring) since.
 ///
 /// ```
 /// # let provider = opentelemetry_sdk::metrics::SdkMeterProvider::builder().build();
@@ -58,22 +116,73 @@ pub fn set_meter_provider(provider: impl MeterProvider + Send + Sync + 'static) 
 /// ```
 #[inline]
 pub fn is_measuring() -> bool {
-    GENERATION.load(Ordering::Relaxed) != 0
+    MEASURING.load(Ordering::Relaxed)
+}
+
+/// The generation of the installed provider (0: none).
+pub(crate) fn generation() -> u64 {
+    GENERATION.load(Ordering::Acquire)
 }
 
 /// An integration's instruments on the provider of one generation, each
-/// created on first use.
+/// created on first use, and their handles bound to the attribute sets
+/// calls repeat.
 pub(crate) struct Instruments {
     generation: u64,
     meter: Meter,
+    binds: bool,
     durations: [OnceLock<Histogram<f64>>; CallKind::COUNT],
+    bound_durations: [BoundSets<BoundHistogram<f64>>; CallKind::COUNT],
     active_requests: OnceLock<UpDownCounter<i64>>,
+    bound_active_requests: BoundSets<BoundUpDownCounter<i64>>,
 }
 
 impl Instruments {
+    /// Records `seconds` for a call of `kind` described by `attributes`.
+    pub(crate) fn record_duration(&self, kind: CallKind, seconds: f64, attributes: &[KeyValue]) {
+        let histogram = self.duration(kind);
+        let recorded = self.binds
+            && self.bound_durations[kind.index()].with(
+                attributes,
+                || histogram.bind(attributes),
+                |bound| bound.record(seconds),
+            );
+        if !recorded {
+            histogram.record(seconds, attributes);
+        }
+    }
+
+    /// Records `seconds` for a call of `kind` described by `site`: through
+    /// the histogram bound to it, without looking its attributes up.
+    pub(crate) fn record_at(&self, kind: CallKind, seconds: f64, site: &Site) {
+        let histogram = self.duration(kind);
+        let bound = self
+            .binds
+            .then(|| site.bound(self.generation, || histogram.bind(site.attributes())))
+            .flatten();
+        match bound {
+            Some(bound) => bound.record(seconds),
+            None => self.record_duration(kind, seconds, site.attributes()),
+        }
+    }
+
+    /// Counts an HTTP server request in (`1`) or out (`-1`).
+    pub(crate) fn add_active_request(&self, delta: i64, attributes: &[KeyValue]) {
+        let counter = self.active_requests();
+        let added = self.binds
+            && self.bound_active_requests.with(
+                attributes,
+                || counter.bind(attributes),
+                |bound| bound.add(delta),
+            );
+        if !added {
+            counter.add(delta, attributes);
+        }
+    }
+
     /// The duration histogram of `kind`, in seconds, with the
     /// conventions' buckets.
-    pub(crate) fn duration(&self, kind: CallKind) -> &Histogram<f64> {
+    fn duration(&self, kind: CallKind) -> &Histogram<f64> {
         self.durations[kind.index()].get_or_init(|| {
             self.meter
                 .f64_histogram(kind.metric_name())
@@ -85,7 +194,7 @@ impl Instruments {
     }
 
     /// `http.server.active_requests`.
-    pub(crate) fn active_requests(&self) -> &UpDownCounter<i64> {
+    fn active_requests(&self) -> &UpDownCounter<i64> {
         self.active_requests.get_or_init(|| {
             self.meter
                 .i64_up_down_counter(HTTP_SERVER_ACTIVE_REQUESTS)
@@ -93,6 +202,48 @@ impl Instruments {
                 .with_description("Number of active HTTP server requests.")
                 .build()
         })
+    }
+}
+
+/// Attribute sets bound to an instrument, past which further sets are
+/// recorded unbound (a set per route and status, or per statement and
+/// outcome, stays far below). Under the SDK's own limit per instrument
+/// (2,000 sets, past which it counts into one overflow point).
+pub(crate) const MAX_BOUND_SETS: usize = 1024;
+
+/// An instrument's handles bound to attribute sets, found by a fast hash
+/// of the set (the SDK's own lookup hashes with SipHash).
+struct BoundSets<B>(RwLock<HashMap<Vec<KeyValue>, B, foldhash::fast::RandomState>>);
+
+impl<B> BoundSets<B> {
+    fn new() -> Self {
+        Self(RwLock::new(HashMap::with_hasher(Default::default())))
+    }
+
+    /// Runs `record` with the handle bound to `attributes`, bound by
+    /// `bind` on first use; `false` when too many sets are bound already,
+    /// for the caller to record unbound.
+    fn with(
+        &self,
+        attributes: &[KeyValue],
+        bind: impl FnOnce() -> B,
+        record: impl FnOnce(&B),
+    ) -> bool {
+        if let Some(bound) = self
+            .0
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(attributes)
+        {
+            record(bound);
+            return true;
+        }
+        let mut sets = self.0.write().unwrap_or_else(PoisonError::into_inner);
+        if sets.len() >= MAX_BOUND_SETS && !sets.contains_key(attributes) {
+            return false;
+        }
+        record(sets.entry(attributes.to_vec()).or_insert_with(bind));
+        true
     }
 }
 
@@ -140,8 +291,11 @@ impl Integration {
         let fresh = Arc::new(Instruments {
             generation: installed.generation,
             meter: installed.provider.meter_with_scope(scope),
+            binds: installed.binds,
             durations: Default::default(),
+            bound_durations: std::array::from_fn(|_| BoundSets::new()),
             active_requests: OnceLock::new(),
+            bound_active_requests: BoundSets::new(),
         });
         cache.store(Some(Arc::clone(&fresh)));
         Some(fresh)

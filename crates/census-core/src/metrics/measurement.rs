@@ -30,9 +30,7 @@ impl Measurement {
     pub(crate) fn start(integration: &'static Integration, metric: CallMetric) -> Self {
         if metric.kind() == CallKind::HttpServer {
             integration.with_instruments(|instruments| {
-                instruments
-                    .active_requests()
-                    .add(1, active_request_attributes(metric.attributes()));
+                instruments.add_active_request(1, active_request_attributes(metric.attributes()));
             });
         }
         Self {
@@ -54,17 +52,30 @@ impl Measurement {
     pub(crate) fn end(self) {
         let seconds = self.start.elapsed().as_secs_f64();
         let kind = self.metric.kind();
+        // A call that added nothing to a shared description (a statement
+        // that succeeded) records through the handle bound to it: no
+        // lookup at all.
+        if self.ended
+            && let Some(bound) = self
+                .metric
+                .site()
+                .and_then(|site| site.bound_on(super::instruments::generation()))
+        {
+            bound.record(seconds);
+            return;
+        }
         let mut metric = self.metric;
         if !self.ended {
             metric.set(KeyValue::new(ERROR_TYPE, CANCELLED));
         }
-        let attributes = metric.into_attributes();
+        let attributes = metric.attributes();
         self.integration.with_instruments(|instruments| {
-            instruments.duration(kind).record(seconds, &attributes);
+            match metric.site() {
+                Some(site) => instruments.record_at(kind, seconds, site),
+                None => instruments.record_duration(kind, seconds, attributes),
+            }
             if kind == CallKind::HttpServer {
-                instruments
-                    .active_requests()
-                    .add(-1, active_request_attributes(&attributes));
+                instruments.add_active_request(-1, active_request_attributes(attributes));
             }
         });
     }

@@ -33,5 +33,7 @@ mod measurement;
 pub use boundaries::{DB_DURATION_BOUNDARIES, HTTP_DURATION_BOUNDARIES, RPC_DURATION_BOUNDARIES};
 pub use call::{CallKind, CallMetric};
 pub(crate) use instruments::InstrumentCache;
-pub use instruments::{is_measuring, set_meter_provider};
+pub use instruments::{
+    is_measuring, set_measuring, set_meter_provider, set_meter_provider_binding,
+};
 pub(crate) use measurement::Measurement;

@@ -35,7 +35,9 @@ pub struct SqlSpans {
     integration: &'static Integration,
     system: DbSystem,
     target: Vec<KeyValue>,
-    cache: RwLock<HashMap<Box<str>, Arc<Prepared>>>,
+    /// Keyed with a fast seeded hash: a statement's text is hashed on every
+    /// call while metrics are measured.
+    cache: RwLock<HashMap<Box<str>, Arc<Prepared>, foldhash::fast::RandomState>>,
 }
 
 /// A statement's span name and attributes, target included, and its
@@ -56,7 +58,7 @@ impl SqlSpans {
             integration,
             system,
             target: attributes,
-            cache: RwLock::new(HashMap::new()),
+            cache: RwLock::new(HashMap::with_hasher(Default::default())),
         }
     }
 

@@ -67,7 +67,7 @@ pub fn metrics() -> &'static MetricCapture {
             .with_interval(std::time::Duration::from_secs(3600))
             .build();
         let provider = SdkMeterProvider::builder().with_reader(reader).build();
-        census_core::metrics::set_meter_provider(provider.clone());
+        census_core::metrics::set_meter_provider_binding(provider.clone());
         MetricCapture { exporter, provider }
     })
 }
