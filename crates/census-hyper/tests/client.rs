@@ -261,18 +261,13 @@ async fn every_request_is_measured_by_target_and_status_sampled_or_not() {
         .unwrap_err();
 
     let port = |addr: SocketAddr| ("server.port", Value::I64(i64::from(addr.port())));
-    let request = |status: i64, error: Option<&str>| {
-        attribute_map(
-            [
-                KeyValue::new("http.request.method", "GET"),
-                KeyValue::new("server.address", "127.0.0.1"),
-                KeyValue::new("server.port", i64::from(addr.port())),
-                KeyValue::new("http.response.status_code", status),
-            ]
-            .into_iter()
-            .chain(error.map(|e| KeyValue::new("error.type", e.to_owned()))),
-        )
-    };
+    let target = [
+        KeyValue::new("http.request.method", "GET"),
+        KeyValue::new("server.address", "127.0.0.1"),
+        KeyValue::new("server.port", i64::from(addr.port())),
+    ];
+    let request =
+        |status, error| census_pipeline::testing::http_attributes(target.clone(), status, error);
     let wanted = [(200, None, 2), (404, Some("404"), 1), (503, Some("503"), 1)]
         .into_iter()
         .map(|(status, error, count)| (request(status, error), count))

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
-use opentelemetry::Value;
+use opentelemetry::{KeyValue, Value};
 use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData, ResourceMetrics};
 use opentelemetry_sdk::metrics::{
     InMemoryMetricExporter, InMemoryMetricExporterBuilder, PeriodicReader, SdkMeterProvider,
@@ -142,6 +142,16 @@ impl MetricCapture {
         )
     }
 
+    /// `http.server.active_requests` for requests with `method`, if any
+    /// was counted.
+    pub fn active_requests(&self, method: &str) -> Option<i64> {
+        let method = Value::from(method.to_owned());
+        self.sum("http.server.active_requests")
+            .into_iter()
+            .find(|point| point.attributes.get("http.request.method") == Some(&method))
+            .map(|point| point.value)
+    }
+
     /// Every point of the integer sum `name` so far.
     pub fn sum(&self, name: &str) -> Vec<SumPoint> {
         let Some(exported) = self.collect() else {
@@ -170,4 +180,20 @@ pub fn sorted_counts(
     // Values have no order of their own; their text gives a stable one.
     counts.sort_by_cached_key(|(attributes, _)| format!("{attributes:?}"));
     counts
+}
+
+/// The attributes of an HTTP call's duration metric: what `known` says of
+/// the call (method, route or target), then its status code and, for an
+/// error, `error.type`.
+pub fn http_attributes(
+    known: impl IntoIterator<Item = KeyValue>,
+    status: i64,
+    error: Option<&str>,
+) -> BTreeMap<String, Value> {
+    attribute_map(
+        known
+            .into_iter()
+            .chain([KeyValue::new("http.response.status_code", status)])
+            .chain(error.map(|e| KeyValue::new("error.type", e.to_owned()))),
+    )
 }

@@ -23,7 +23,9 @@ use census_core::registry::{Integration, set_tracer_provider};
 
 mod metrics;
 
-pub use metrics::{HistogramPoint, MetricCapture, SumPoint, metrics, sorted_counts};
+pub use metrics::{
+    HistogramPoint, MetricCapture, SumPoint, http_attributes, metrics, sorted_counts,
+};
 
 /// The process's span capture.
 #[derive(Debug)]
