@@ -79,6 +79,20 @@ fn quickstart_prints_linked_trees_and_writes_the_same_links_as_json_lines() {
         "{tree}"
     );
     assert!(!stdout.contains("'active'"), "the literal never prints");
+    // After the trees, every call measured: three orders, each one query.
+    let table = stdout
+        .split("── metrics ──\n")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no metrics table in\n{stdout}"));
+    let calls = |what: &str| {
+        table
+            .lines()
+            .find(|line| line.ends_with(what))
+            .and_then(|line| line.split_whitespace().next()?.parse::<u64>().ok())
+            .unwrap_or_else(|| panic!("{what:?} in\n{table}"))
+    };
+    assert_eq!(calls("http server GET /orders/{sku}"), 3, "{table}");
+    assert_eq!(calls("database sqlite SELECT products"), 3, "{table}");
 
     // The JSON lines: the same spans and links.
     let spans = take_json_lines(&jsonl);

@@ -8,7 +8,7 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use census_pipeline::export::{ConsoleExporter, JsonLinesExporter};
+use census_pipeline::export::{ConsoleExporter, ConsoleMetricsExporter, JsonLinesExporter};
 use census_pipeline::{ENV_EXPORT_JSONL, Tracer, TracerBuilder};
 
 use crate::settings::{Settings, SettingsError};
@@ -312,7 +312,10 @@ impl Plan {
             match transport {}
         }
         if self.console {
-            builder = builder.exporter(ConsoleExporter::new());
+            // The console also shows every call measured, after the trees.
+            builder = builder
+                .exporter(ConsoleExporter::new())
+                .metric_exporter(ConsoleMetricsExporter::new());
         }
         if let Some(path) = self.json_lines {
             let exporter = JsonLinesExporter::create(&path)
