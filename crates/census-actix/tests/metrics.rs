@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use actix_web::error::{ErrorBadRequest, ErrorInternalServerError};
 use actix_web::{App, HttpResponse, HttpServer, web};
 use census_pipeline::testing::{
-    capture, http_attributes, metrics, sorted_counts, unsampled_caller,
+    attribute_map, capture, http_attributes, metrics, sorted_counts, unsampled_caller,
 };
 use opentelemetry::KeyValue;
 
@@ -98,9 +98,16 @@ async fn every_request_is_measured_by_route_and_status_sampled_or_not() {
             (request("/metered-bad", 400, None), 1),
         ])
     );
+    // Every request has ended: none is active any more.
+    let active = capture
+        .active_requests("GET")
+        .expect("requests were counted");
+    assert_eq!(active.value, 0);
     assert_eq!(
-        capture.active_requests("GET"),
-        Some(0),
-        "every request has ended"
+        active.attributes,
+        attribute_map([
+            KeyValue::new("http.request.method", "GET"),
+            KeyValue::new("url.scheme", "http"),
+        ])
     );
 }

@@ -67,9 +67,8 @@ pub enum TracerError {
 #[must_use = "a builder does nothing until `build` is called"]
 pub struct TracerBuilder {
     provider: TracerProviderBuilder,
-    /// The meter provider, built only when it has a reader.
-    meters: MeterProviderBuilder,
-    measured: bool,
+    /// The meter provider, once a metric exporter is added.
+    meters: Option<MeterProviderBuilder>,
     service_name: Option<String>,
     install: bool,
     /// The sampler, when census knows its rule.
@@ -150,8 +149,8 @@ impl TracerBuilder {
         exporter: impl PushMetricExporter,
         config: MetricExportConfig,
     ) -> Self {
-        self.meters = self.meters.with_reader(config.reader(exporter));
-        self.measured = true;
+        let meters = self.meters.take().unwrap_or_else(SdkMeterProvider::builder);
+        self.meters = Some(meters.with_reader(config.reader(exporter)));
         self
     }
 
@@ -225,8 +224,8 @@ impl TracerBuilder {
         }
         let resource = resource.build();
         let meter_provider = self
-            .measured
-            .then(|| self.meters.with_resource(resource.clone()).build());
+            .meters
+            .map(|meters| meters.with_resource(resource.clone()).build());
         let provider = self
             .provider
             .with_id_generator(CensusIds::default())
@@ -283,7 +282,7 @@ fn install_propagators(names: Option<&[PropagatorName]>) {
 pub struct Tracer {
     provider: SdkTracerProvider,
     tracer: SdkTracer,
-    /// Built when the builder was given a metric exporter or reader.
+    /// Built when the builder was given a metric exporter.
     meter_provider: Option<SdkMeterProvider>,
     /// The sampler, when census knows its rule.
     sampler: Option<KnownSampler>,
@@ -298,8 +297,7 @@ impl Tracer {
             // place, the `census` facade's `Settings`.
             provider: SdkTracerProvider::builder()
                 .with_sampler(Sampler::ParentBased(Box::new(Sampler::AlwaysOn))),
-            meters: SdkMeterProvider::builder(),
-            measured: false,
+            meters: None,
             service_name: None,
             install: true,
             sampler: Some(KnownSampler::ParentBasedAlwaysOn),

@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use census_core::http::{Exclusions, HttpHooks};
 use census_pipeline::testing::{
-    capture, http_attributes, metrics, sorted_counts, unsampled_caller,
+    attribute_map, capture, http_attributes, metrics, sorted_counts, unsampled_caller,
 };
 use census_tower::TraceLayer;
 use opentelemetry::KeyValue;
@@ -85,9 +85,16 @@ async fn every_request_is_measured_by_route_and_status_sampled_or_not() {
             (request("/metered-missing", 404, None), 1),
         ])
     );
+    // Every request has ended: none is active any more.
+    let active = capture
+        .active_requests("GET")
+        .expect("requests were counted");
+    assert_eq!(active.value, 0);
     assert_eq!(
-        capture.active_requests("GET"),
-        Some(0),
-        "every request has ended"
+        active.attributes,
+        attribute_map([
+            KeyValue::new("http.request.method", "GET"),
+            KeyValue::new("url.scheme", "http"),
+        ])
     );
 }

@@ -276,14 +276,20 @@ impl CallMetric {
             DB_OPERATION_NAME,
             DB_COLLECTION_NAME,
         ];
-        let mut metric = Self::new(CallKind::Database, KEYS.len());
-        metric.attributes.to_mut().extend(
-            span_attributes
-                .iter()
-                .filter(|kv| KEYS.contains(&kv.key.as_str()))
-                .cloned(),
-        );
-        metric.into_shared()
+        let attributes = span_attributes
+            .iter()
+            .filter(|kv| KEYS.contains(&kv.key.as_str()))
+            .cloned()
+            .collect();
+        // Shared by every call of the statement, which cloning does not
+        // copy.
+        Self {
+            kind: CallKind::Database,
+            attributes: Attributes::Shared(Arc::new(Site {
+                attributes,
+                bound: OnceLock::new(),
+            })),
+        }
     }
 
     /// `db.operation.name`, e.g. `SELECT` or `find`.
@@ -384,22 +390,6 @@ impl CallMetric {
         {
             Some(known) => *known = attribute,
             None => attributes.push(attribute),
-        }
-    }
-
-    /// The same call, its attributes shared by every clone: for a
-    /// description kept and reused for call after call.
-    pub(crate) fn into_shared(self) -> Self {
-        let attributes = match self.attributes {
-            Attributes::Owned(owned) => Attributes::Shared(Arc::new(Site {
-                attributes: owned.into(),
-                bound: OnceLock::new(),
-            })),
-            shared @ Attributes::Shared(_) => shared,
-        };
-        Self {
-            kind: self.kind,
-            attributes,
         }
     }
 }

@@ -52,21 +52,19 @@ impl Measurement {
     pub(crate) fn end(self) {
         let seconds = self.start.elapsed().as_secs_f64();
         let kind = self.metric.kind();
-        // A call that added nothing to a shared description (a statement
-        // that succeeded) records through the handle bound to it: no
-        // lookup at all.
-        if self.ended
-            && let Some(bound) = self
-                .metric
-                .site()
-                .and_then(|site| site.bound_on(super::instruments::generation()))
-        {
-            bound.record(seconds);
-            return;
-        }
         let mut metric = self.metric;
         if !self.ended {
             metric.set(KeyValue::new(ERROR_TYPE, CANCELLED));
+        }
+        // A call that added nothing to a shared description (a statement
+        // that succeeded; only database calls have one) records through
+        // the handle bound to it: no lookup at all.
+        if let Some(bound) = metric
+            .site()
+            .and_then(|site| site.bound_on(super::instruments::generation()))
+        {
+            bound.record(seconds);
+            return;
         }
         let attributes = metric.attributes();
         self.integration.with_instruments(|instruments| {

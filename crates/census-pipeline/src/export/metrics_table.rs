@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use std::io::{self, Write};
 use std::sync::Mutex;
 
+use census_core::metrics::CallKind;
 use opentelemetry::KeyValue;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::metrics::Temporality;
@@ -14,15 +15,19 @@ use opentelemetry_sdk::metrics::data::{
     AggregatedMetrics, HistogramDataPoint, MetricData, ResourceMetrics,
 };
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
+use opentelemetry_semantic_conventions::attribute::{
+    DB_COLLECTION_NAME, DB_OPERATION_NAME, DB_SYSTEM_NAME, ERROR_TYPE, HTTP_REQUEST_METHOD,
+    HTTP_ROUTE, RPC_METHOD, SERVER_ADDRESS, SERVER_PORT,
+};
 
 /// The duration metrics census's integrations record, and how the table
 /// names the side of a call each describes.
-const DURATIONS: [(&str, &str); 5] = [
-    ("http.server.request.duration", "http server"),
-    ("http.client.request.duration", "http client"),
-    ("db.client.operation.duration", "database"),
-    ("rpc.server.call.duration", "rpc server"),
-    ("rpc.client.call.duration", "rpc client"),
+const DURATIONS: [(CallKind, &str); 5] = [
+    (CallKind::HttpServer, "http server"),
+    (CallKind::HttpClient, "http client"),
+    (CallKind::Database, "database"),
+    (CallKind::RpcServer, "rpc server"),
+    (CallKind::RpcClient, "rpc client"),
 ];
 
 /// Prints, when the meter provider shuts down, one line per route and per
@@ -110,7 +115,7 @@ impl PushMetricExporter for ConsoleMetricsExporter {
             for metric in scope.metrics() {
                 let Some(side) = DURATIONS
                     .iter()
-                    .position(|(name, _)| *name == metric.name())
+                    .position(|(kind, _)| kind.metric_name() == metric.name())
                 else {
                     continue;
                 };
@@ -153,7 +158,7 @@ impl PushMetricExporter for ConsoleMetricsExporter {
 impl Row {
     fn add(&mut self, point: &HistogramDataPoint<f64>) {
         self.calls += point.count();
-        if point.attributes().any(|kv| kv.key.as_str() == "error.type") {
+        if point.attributes().any(|kv| kv.key.as_str() == ERROR_TYPE) {
             self.failed += point.count();
         }
         if self.bounds.is_empty() {
@@ -204,22 +209,20 @@ fn describe(side: usize, point: &HistogramDataPoint<f64>) -> String {
             .map(|kv| kv.value.as_str().into_owned())
     };
     let parts: Vec<String> = match DURATIONS[side].0 {
-        "http.server.request.duration" => {
-            vec![attribute("http.request.method"), attribute("http.route")]
-        }
-        "http.client.request.duration" => vec![
-            attribute("http.request.method"),
-            attribute("server.address").map(|host| match attribute("server.port") {
+        CallKind::HttpServer => vec![attribute(HTTP_REQUEST_METHOD), attribute(HTTP_ROUTE)],
+        CallKind::HttpClient => vec![
+            attribute(HTTP_REQUEST_METHOD),
+            attribute(SERVER_ADDRESS).map(|host| match attribute(SERVER_PORT) {
                 Some(port) => format!("{host}:{port}"),
                 None => host,
             }),
         ],
-        "db.client.operation.duration" => vec![
-            attribute("db.system.name"),
-            attribute("db.operation.name"),
-            attribute("db.collection.name"),
+        CallKind::Database => vec![
+            attribute(DB_SYSTEM_NAME),
+            attribute(DB_OPERATION_NAME),
+            attribute(DB_COLLECTION_NAME),
         ],
-        _ => vec![attribute("rpc.method")],
+        _ => vec![attribute(RPC_METHOD)],
     }
     .into_iter()
     .flatten()

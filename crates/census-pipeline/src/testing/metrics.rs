@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use opentelemetry::{KeyValue, Value};
-use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData, ResourceMetrics};
+use opentelemetry_sdk::metrics::data::{AggregatedMetrics, Metric, MetricData, ResourceMetrics};
 use opentelemetry_sdk::metrics::{
     InMemoryMetricExporter, InMemoryMetricExporterBuilder, PeriodicReader, SdkMeterProvider,
     Temporality,
@@ -84,27 +84,40 @@ impl MetricCapture {
             .pop()
     }
 
-    /// Every point of the histogram `name` so far.
-    pub fn histogram(&self, name: &str) -> Vec<HistogramPoint> {
+    /// What `points` makes of each metric named `name` in the latest
+    /// export, with its scope's name.
+    fn points<P>(&self, name: &str, points: impl Fn(&str, &Metric) -> Vec<P>) -> Vec<P> {
         let Some(exported) = self.collect() else {
             return Vec::new();
         };
-        let mut points = Vec::new();
-        for scope in exported.scope_metrics() {
-            for metric in scope.metrics().filter(|m| m.name() == name) {
-                if let AggregatedMetrics::F64(MetricData::Histogram(histogram)) = metric.data() {
-                    points.extend(histogram.data_points().map(|point| HistogramPoint {
-                        scope: scope.scope().name().to_owned(),
-                        unit: metric.unit().to_owned(),
-                        attributes: attribute_map(point.attributes().cloned()),
-                        count: point.count(),
-                        sum: point.sum(),
-                        bounds: point.bounds().collect(),
-                    }));
-                }
-            }
-        }
-        points
+        exported
+            .scope_metrics()
+            .flat_map(|scope| {
+                scope
+                    .metrics()
+                    .filter(|metric| metric.name() == name)
+                    .flat_map(|metric| points(scope.scope().name(), metric))
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
+    /// Every point of the histogram `name` so far.
+    pub fn histogram(&self, name: &str) -> Vec<HistogramPoint> {
+        self.points(name, |scope, metric| match metric.data() {
+            AggregatedMetrics::F64(MetricData::Histogram(histogram)) => histogram
+                .data_points()
+                .map(|point| HistogramPoint {
+                    scope: scope.to_owned(),
+                    unit: metric.unit().to_owned(),
+                    attributes: attribute_map(point.attributes().cloned()),
+                    count: point.count(),
+                    sum: point.sum(),
+                    bounds: point.bounds().collect(),
+                })
+                .collect(),
+            _ => Vec::new(),
+        })
     }
 
     /// The points of `name`'s histogram whose attributes include `having`.
@@ -142,33 +155,27 @@ impl MetricCapture {
         )
     }
 
-    /// `http.server.active_requests` for requests with `method`, if any
-    /// was counted.
-    pub fn active_requests(&self, method: &str) -> Option<i64> {
+    /// The `http.server.active_requests` point of requests with
+    /// `method`, if any was counted.
+    pub fn active_requests(&self, method: &str) -> Option<SumPoint> {
         let method = Value::from(method.to_owned());
         self.sum("http.server.active_requests")
             .into_iter()
             .find(|point| point.attributes.get("http.request.method") == Some(&method))
-            .map(|point| point.value)
     }
 
     /// Every point of the integer sum `name` so far.
     pub fn sum(&self, name: &str) -> Vec<SumPoint> {
-        let Some(exported) = self.collect() else {
-            return Vec::new();
-        };
-        let mut points = Vec::new();
-        for scope in exported.scope_metrics() {
-            for metric in scope.metrics().filter(|m| m.name() == name) {
-                if let AggregatedMetrics::I64(MetricData::Sum(sum)) = metric.data() {
-                    points.extend(sum.data_points().map(|point| SumPoint {
-                        attributes: attribute_map(point.attributes().cloned()),
-                        value: point.value(),
-                    }));
-                }
-            }
-        }
-        points
+        self.points(name, |_, metric| match metric.data() {
+            AggregatedMetrics::I64(MetricData::Sum(sum)) => sum
+                .data_points()
+                .map(|point| SumPoint {
+                    attributes: attribute_map(point.attributes().cloned()),
+                    value: point.value(),
+                })
+                .collect(),
+            _ => Vec::new(),
+        })
     }
 }
 
@@ -177,8 +184,15 @@ impl MetricCapture {
 pub fn sorted_counts(
     mut counts: Vec<(BTreeMap<String, Value>, u64)>,
 ) -> Vec<(BTreeMap<String, Value>, u64)> {
-    // Values have no order of their own; their text gives a stable one.
-    counts.sort_by_cached_key(|(attributes, _)| format!("{attributes:?}"));
+    // Values have no order of their own; their text gives one, whether a
+    // string is held as static, owned or shared (their `Debug` forms
+    // differ).
+    counts.sort_by_cached_key(|(attributes, _)| {
+        attributes
+            .iter()
+            .map(|(key, value)| format!("{key}={}\n", value.as_str()))
+            .collect::<String>()
+    });
     counts
 }
 
