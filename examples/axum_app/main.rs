@@ -1,6 +1,6 @@
 //! The Flask/FastAPI seed on axum: `GET /` answers `Hello World!`, `GET
-//! /users/{id}` looks the user up in SQLite through sqlx, `GET /health` is
-//! excluded from tracing. Telemetry goes where `Tracer::from_env()` says
+//! /users/{id}` looks the user up in SQLite through sqlx (users have
+//! positive ids; others are 404), `GET /health` is excluded from tracing. Telemetry goes where `Tracer::from_env()` says
 //! (a tree on the console by default); SIGINT or SIGTERM stops the server
 //! gracefully, flushes, and exits 0.
 //!
@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::routing::get;
 use census::http::{Exclusions, HttpHooks};
 use census::prelude::*;
@@ -60,10 +61,20 @@ async fn run() -> Result<(), Box<dyn Error>> {
     Ok(())
 }
 
-async fn user(State(db): State<Traced<SqlitePool>>, Path(id): Path<i64>) -> String {
-    let name: Result<String, _> = sqlx::query_scalar("SELECT 'user-' || ?")
+async fn user(
+    State(db): State<Traced<SqlitePool>>,
+    Path(id): Path<i64>,
+) -> Result<String, (StatusCode, String)> {
+    let name: Option<String> = sqlx::query_scalar("SELECT 'user-' || ? WHERE ? > 0")
         .bind(id)
-        .fetch_one(&db)
-        .await;
-    name.unwrap_or_else(|e| format!("lookup failed: {e}"))
+        .bind(id)
+        .fetch_optional(&db)
+        .await
+        .map_err(|e| {
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("lookup failed: {e}"),
+            )
+        })?;
+    name.ok_or((StatusCode::NOT_FOUND, format!("no user {id}")))
 }

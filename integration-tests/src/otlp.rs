@@ -1,14 +1,15 @@
-//! A local OTLP receiver: a real server on loopback that takes trace
-//! exports, decodes them with `opentelemetry-proto` into [`ReceivedSpan`]s,
-//! and answers with an `ExportTraceServiceResponse` — or with a scripted
-//! failure status.
+//! A local OTLP receiver: a real server on loopback that takes trace and
+//! metric exports, decodes them with `opentelemetry-proto` into
+//! [`ReceivedSpan`]s and [`ReceivedPoint`]s, and answers with the export
+//! response — or with a scripted failure status.
 //!
 //! Over HTTP ([`OtlpReceiver::start`]) it takes `POST`s of
 //! `application/x-protobuf`, plain or gzip, on every path and records which
 //! one was used, so tests can tell `OTEL_EXPORTER_OTLP_ENDPOINT`
 //! (`/v1/traces` appended) from `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` (used
-//! as it is). Over gRPC ([`OtlpReceiver::start_grpc`]) it serves the
-//! collector's `TraceService`.
+//! as it is); a path ending in `/v1/metrics` carries metrics, any other
+//! traces. Over gRPC ([`OtlpReceiver::start_grpc`]) it serves the
+//! collector's `TraceService` and `MetricsService`.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::io::Read;
@@ -20,6 +21,12 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
+use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::{
+    MetricsService, MetricsServiceServer,
+};
+use opentelemetry_proto::tonic::collector::metrics::v1::{
+    ExportMetricsServiceRequest, ExportMetricsServiceResponse,
+};
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
     TraceService, TraceServiceServer,
 };
@@ -27,14 +34,40 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
+use opentelemetry_proto::tonic::metrics::v1::{
+    AggregationTemporality, metric::Data as MetricKind, number_data_point,
+};
 use opentelemetry_proto::tonic::trace::v1::status::StatusCode as ProtoStatusCode;
 use prost::Message;
 
 pub use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
 
 const PROTOBUF: &str = "application/x-protobuf";
-/// The path of a gRPC export call.
+/// The path of a gRPC trace export call.
 pub const GRPC_EXPORT_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
+/// The path of a gRPC metric export call.
+pub const GRPC_METRICS_EXPORT_PATH: &str =
+    "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export";
+
+/// One metric point as the receiver decoded it: a histogram's count and
+/// sum, or a sum's or gauge's value (count 1).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReceivedPoint {
+    /// The instrument's name.
+    pub metric: String,
+    /// Its unit.
+    pub unit: String,
+    /// The instrumentation scope's name.
+    pub scope: String,
+    /// Attributes, each value as text.
+    pub attributes: BTreeMap<String, String>,
+    /// Measurements in the point (1 for a sum or gauge).
+    pub count: u64,
+    /// The histogram's sum, or the value.
+    pub sum: f64,
+    /// Whether the point covers the time since the last export only.
+    pub delta: bool,
+}
 
 /// One span as the receiver decoded it.
 #[derive(Debug, Clone, PartialEq)]
@@ -81,6 +114,8 @@ pub struct ExportRequest {
     pub gzip: bool,
     /// The spans it carried.
     pub spans: Vec<ReceivedSpan>,
+    /// The metric points it carried.
+    pub points: Vec<ReceivedPoint>,
     /// The status it was answered with (over gRPC: 200 for OK, else the
     /// scripted HTTP status, answered as its gRPC equivalent).
     pub status: u16,
@@ -161,7 +196,8 @@ impl OtlpReceiver {
                     Transport::Grpc => {
                         let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
                         let _ = tonic::transport::Server::builder()
-                            .add_service(TraceServiceServer::new(GrpcCollector(state)))
+                            .add_service(TraceServiceServer::new(GrpcCollector(state.clone())))
+                            .add_service(MetricsServiceServer::new(GrpcCollector(state)))
                             .serve_with_incoming_shutdown(incoming, stopped)
                             .await;
                     }
@@ -202,6 +238,39 @@ impl OtlpReceiver {
             .filter(|r| r.status == 200)
             .flat_map(|r| r.spans.clone())
             .collect()
+    }
+
+    /// The metric points of every request answered with 200, in arrival
+    /// order.
+    pub fn points(&self) -> Vec<ReceivedPoint> {
+        self.lock()
+            .requests
+            .iter()
+            .filter(|r| r.status == 200)
+            .flat_map(|r| r.points.clone())
+            .collect()
+    }
+
+    /// Measurements of the histogram `metric` so far, per attribute set
+    /// (`key=value` pairs joined by `,`, sorted): delta points added up,
+    /// cumulative ones read from the latest.
+    pub fn counts(&self, metric: &str) -> BTreeMap<String, u64> {
+        let mut counts = BTreeMap::new();
+        for point in self.points().into_iter().filter(|p| p.metric == metric) {
+            let key = point
+                .attributes
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(",");
+            let count = counts.entry(key).or_insert(0);
+            *count = if point.delta {
+                *count + point.count
+            } else {
+                point.count
+            };
+        }
+        counts
     }
 
     /// What a real collector would have refused.
@@ -268,15 +337,21 @@ async fn export(
     let gzip = headers
         .get(header::CONTENT_ENCODING)
         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"gzip"));
-    let spans = match decode(&body, gzip) {
-        Ok(spans) => spans,
+    let decoded = if uri.path().ends_with("/v1/metrics") {
+        decode::<ExportMetricsServiceRequest>(&body, gzip).map(|r| (Vec::new(), points_of(r)))
+    } else {
+        decode::<ExportTraceServiceRequest>(&body, gzip).map(|r| (spans_of(r), Vec::new()))
+    };
+    let (spans, points) = match decoded {
+        Ok(decoded) => decoded,
         Err(message) => return refuse(StatusCode::BAD_REQUEST, message),
     };
-    let status = record(&shared, uri.path(), headers, gzip, spans);
+    let status = record(&shared, uri.path(), headers, gzip, spans, points);
     if status != 200 {
         let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         return (status, "scripted failure").into_response();
     }
+    // Both export responses are empty messages when all is accepted.
     let answer = ExportTraceServiceResponse {
         partial_success: None,
     };
@@ -295,6 +370,7 @@ fn record(
     headers: HeaderMap,
     gzip: bool,
     spans: Vec<ReceivedSpan>,
+    points: Vec<ReceivedPoint>,
 ) -> u16 {
     let mut shared = shared.lock().unwrap_or_else(|p| p.into_inner());
     let status = shared.script.pop_front().unwrap_or(200);
@@ -304,6 +380,7 @@ fn record(
         headers,
         gzip,
         spans,
+        points,
         status,
     });
     status
@@ -319,18 +396,50 @@ impl TraceService for GrpcCollector {
     ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
         let headers = request.metadata().clone().into_headers();
         let spans = spans_of(request.into_inner());
-        match record(&self.0, GRPC_EXPORT_PATH, headers, false, spans) {
-            200 => Ok(tonic::Response::new(ExportTraceServiceResponse {
+        grpc_answer(record(
+            &self.0,
+            GRPC_EXPORT_PATH,
+            headers,
+            false,
+            spans,
+            Vec::new(),
+        ))
+        .map(|()| {
+            tonic::Response::new(ExportTraceServiceResponse {
                 partial_success: None,
-            })),
-            // The mapping the OTLP specification gives for HTTP statuses.
-            429 | 502..=504 => Err(tonic::Status::unavailable("scripted failure")),
-            _ => Err(tonic::Status::internal("scripted failure")),
-        }
+            })
+        })
     }
 }
 
-fn decode(body: &[u8], gzip: bool) -> Result<Vec<ReceivedSpan>, String> {
+#[tonic::async_trait]
+impl MetricsService for GrpcCollector {
+    async fn export(
+        &self,
+        request: tonic::Request<ExportMetricsServiceRequest>,
+    ) -> Result<tonic::Response<ExportMetricsServiceResponse>, tonic::Status> {
+        let headers = request.metadata().clone().into_headers();
+        let points = points_of(request.into_inner());
+        let path = GRPC_METRICS_EXPORT_PATH;
+        grpc_answer(record(&self.0, path, headers, false, Vec::new(), points)).map(|()| {
+            tonic::Response::new(ExportMetricsServiceResponse {
+                partial_success: None,
+            })
+        })
+    }
+}
+
+/// The gRPC answer for a scripted HTTP status.
+fn grpc_answer(status: u16) -> Result<(), tonic::Status> {
+    match status {
+        200 => Ok(()),
+        // The mapping the OTLP specification gives for HTTP statuses.
+        429 | 502..=504 => Err(tonic::Status::unavailable("scripted failure")),
+        _ => Err(tonic::Status::internal("scripted failure")),
+    }
+}
+
+fn decode<M: Message + Default>(body: &[u8], gzip: bool) -> Result<M, String> {
     let mut plain = Vec::new();
     let body = if gzip {
         flate2::read::GzDecoder::new(body)
@@ -340,9 +449,63 @@ fn decode(body: &[u8], gzip: bool) -> Result<Vec<ReceivedSpan>, String> {
     } else {
         body
     };
-    let request =
-        ExportTraceServiceRequest::decode(body).map_err(|e| format!("bad protobuf: {e}"))?;
-    Ok(spans_of(request))
+    M::decode(body).map_err(|e| format!("bad protobuf: {e}"))
+}
+
+fn points_of(request: ExportMetricsServiceRequest) -> Vec<ReceivedPoint> {
+    let mut points = Vec::new();
+    for resource_metrics in request.resource_metrics {
+        for scope_metrics in resource_metrics.scope_metrics {
+            let scope = scope_metrics.scope.map(|s| s.name).unwrap_or_default();
+            for metric in scope_metrics.metrics {
+                let point = |attributes: &[KeyValue], count, sum, temporality| ReceivedPoint {
+                    metric: metric.name.clone(),
+                    unit: metric.unit.clone(),
+                    scope: scope.clone(),
+                    attributes: attributes
+                        .iter()
+                        .map(|kv| (kv.key.clone(), value_of(kv)))
+                        .collect(),
+                    count,
+                    sum,
+                    delta: temporality == AggregationTemporality::Delta as i32,
+                };
+                let number = |value: Option<number_data_point::Value>| match value {
+                    Some(number_data_point::Value::AsDouble(d)) => d,
+                    Some(number_data_point::Value::AsInt(i)) => i as f64,
+                    None => 0.0,
+                };
+                match &metric.data {
+                    Some(MetricKind::Histogram(h)) => {
+                        points.extend(h.data_points.iter().map(|p| {
+                            point(
+                                &p.attributes,
+                                p.count,
+                                p.sum.unwrap_or(0.0),
+                                h.aggregation_temporality,
+                            )
+                        }))
+                    }
+                    Some(MetricKind::Sum(sum)) => points.extend(sum.data_points.iter().map(|p| {
+                        point(
+                            &p.attributes,
+                            1,
+                            number(p.value),
+                            sum.aggregation_temporality,
+                        )
+                    })),
+                    Some(MetricKind::Gauge(gauge)) => points.extend(
+                        gauge
+                            .data_points
+                            .iter()
+                            .map(|p| point(&p.attributes, 1, number(p.value), 0)),
+                    ),
+                    _ => {}
+                }
+            }
+        }
+    }
+    points
 }
 
 fn spans_of(request: ExportTraceServiceRequest) -> Vec<ReceivedSpan> {

@@ -93,6 +93,29 @@ pub fn violations(item: &Value) -> Vec<String> {
             string(base, "message", Some(32768), true, &mut v);
             severity(base, &mut v);
         }
+        Some("MetricData") => match base.get("metrics").and_then(Value::as_array) {
+            // The Track API takes a list but ingests one point per item.
+            Some(list) if list.len() == 1 => {
+                let Some(point) = list[0].as_object() else {
+                    v.push("metric point is not an object".into());
+                    return v;
+                };
+                string(point, "name", Some(1024), true, &mut v);
+                string(point, "ns", Some(256), false, &mut v);
+                if !point.get("value").is_some_and(Value::is_number) {
+                    v.push("metric value is missing or not a number".into());
+                }
+                if point.get("count").is_some_and(|c| c.as_u64().is_none()) {
+                    v.push("metric count is not a whole number".into());
+                }
+                for key in ["min", "max"] {
+                    if point.get(key).is_some_and(|m| !m.is_number()) {
+                        v.push(format!("metric {key} is not a number"));
+                    }
+                }
+            }
+            _ => v.push("metrics is not a list of one point".into()),
+        },
         other => v.push(format!("baseType {other:?} is not one census sends")),
     }
     if let Some(properties) = base.get("properties") {
@@ -178,6 +201,8 @@ fn check_tags(tags: Option<&Value>, v: &mut Vec<String>) {
         ("ai.cloud.role", 256),
         ("ai.cloud.roleInstance", 256),
         ("ai.internal.sdkVersion", 64),
+        ("ai.internal.nodeName", 256),
+        ("ai.operation.syntheticSource", 1024),
         ("ai.location.ip", 46),
         // Not in the reference's list, but asked for by issue 9 and read
         // by the portal; its schema length is 64.

@@ -7,7 +7,9 @@
 use std::collections::BTreeMap;
 use std::process::{Command, Output};
 
-use census_integration_tests::otlp::{GRPC_EXPORT_PATH, OtlpReceiver, ReceivedSpan, SpanKind};
+use census_integration_tests::otlp::{
+    GRPC_EXPORT_PATH, GRPC_METRICS_EXPORT_PATH, OtlpReceiver, ReceivedPoint, ReceivedSpan, SpanKind,
+};
 
 /// Runs the probe with exactly these variables: nothing inherited can
 /// pick another exporter.
@@ -251,4 +253,73 @@ fn an_unusable_endpoint_is_reported_by_name() {
             && stderr.contains("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"),
         "{stderr}"
     );
+}
+
+/// The probe's counter, as one point.
+fn assert_probe_counter(points: &[ReceivedPoint], delta: bool) {
+    let [point] = points else {
+        panic!("one point expected: {points:#?}")
+    };
+    assert_eq!(
+        point,
+        &ReceivedPoint {
+            metric: "checkout.placed".into(),
+            unit: String::new(),
+            scope: "probe".into(),
+            attributes: BTreeMap::from([("channel".to_owned(), "web".to_owned())]),
+            count: 1,
+            sum: 1.0,
+            delta,
+        }
+    );
+}
+
+#[test]
+fn metrics_go_where_the_traces_go_over_http() {
+    let receiver = OtlpReceiver::start();
+    let output = probe(&[
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", &receiver.endpoint()),
+        ("OTEL_SERVICE_NAME", "probe"),
+        ("PROBE_COUNTER", "1"),
+    ]);
+    assert_success(&output);
+    let mut paths: Vec<String> = receiver.requests().into_iter().map(|r| r.path).collect();
+    paths.sort();
+    assert_eq!(paths, ["/v1/metrics", "/v1/traces"]);
+    assert_probe_counter(&receiver.points(), false);
+    assert_probe_spans(&receiver.spans(), "probe");
+}
+
+#[test]
+fn metrics_over_grpc_with_the_temporality_asked_for() {
+    let receiver = OtlpReceiver::start_grpc();
+    let output = probe(&[
+        ("OTEL_METRICS_EXPORTER", "otlp"),
+        ("OTEL_TRACES_EXPORTER", "none"),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", &receiver.endpoint()),
+        ("OTEL_EXPORTER_OTLP_METRICS_PROTOCOL", "grpc"),
+        ("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", "delta"),
+        ("PROBE_COUNTER", "1"),
+    ]);
+    assert_success(&output);
+    let requests = receiver.requests();
+    let [request] = requests.as_slice() else {
+        panic!("only metrics: {requests:#?}")
+    };
+    assert_eq!(request.path, GRPC_METRICS_EXPORT_PATH);
+    assert_probe_counter(&request.points, true);
+}
+
+#[test]
+fn metrics_none_leaves_the_traces() {
+    let receiver = OtlpReceiver::start();
+    let output = probe(&[
+        ("OTEL_METRICS_EXPORTER", "none"),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", &receiver.endpoint()),
+        ("OTEL_SERVICE_NAME", "probe"),
+        ("PROBE_COUNTER", "1"),
+    ]);
+    assert_success(&output);
+    let paths: Vec<String> = receiver.requests().into_iter().map(|r| r.path).collect();
+    assert_eq!(paths, ["/v1/traces"]);
 }

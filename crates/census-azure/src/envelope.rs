@@ -4,14 +4,24 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+/// One JSON text per envelope; one that cannot be serialized is left out.
+pub(crate) fn serialize(envelopes: &[Envelope]) -> Vec<String> {
+    envelopes
+        .iter()
+        .filter_map(|envelope| serde_json::to_string(envelope).ok())
+        .collect()
+}
+
 /// One telemetry item.
 #[derive(Debug, Serialize)]
 pub(crate) struct Envelope {
     pub(crate) ver: u8,
     pub(crate) name: &'static str,
     pub(crate) time: String,
-    #[serde(rename = "sampleRate")]
-    pub(crate) sample_rate: f64,
+    /// Spans carry the rate their sampler kept them at; metrics are not
+    /// sampled and, as in Microsoft's exporters, carry none.
+    #[serde(rename = "sampleRate", skip_serializing_if = "Option::is_none")]
+    pub(crate) sample_rate: Option<f64>,
     #[serde(rename = "iKey")]
     pub(crate) ikey: String,
     pub(crate) tags: BTreeMap<&'static str, String>,
@@ -33,6 +43,7 @@ pub(crate) enum BaseData {
     Dependency(RemoteDependencyData),
     Exception(ExceptionData),
     Message(MessageData),
+    Metric(MetricsData),
 }
 
 impl BaseData {
@@ -46,6 +57,7 @@ impl BaseData {
             ),
             Self::Exception(_) => ("Microsoft.ApplicationInsights.Exception", "ExceptionData"),
             Self::Message(_) => ("Microsoft.ApplicationInsights.Message", "MessageData"),
+            Self::Metric(_) => ("Microsoft.ApplicationInsights.Metric", "MetricData"),
         }
     }
 }
@@ -117,4 +129,25 @@ pub(crate) struct MessageData {
     pub(crate) severity_level: &'static str,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub(crate) properties: Properties,
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct MetricsData {
+    pub(crate) ver: u8,
+    pub(crate) metrics: Vec<MetricDataPoint>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub(crate) properties: Properties,
+}
+
+/// One aggregated point: a histogram's sum, count, min and max, or a
+/// counter's value with a count of 1.
+#[derive(Debug, Serialize)]
+pub(crate) struct MetricDataPoint {
+    pub(crate) name: String,
+    pub(crate) value: f64,
+    pub(crate) count: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) min: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) max: Option<f64>,
 }

@@ -1,18 +1,18 @@
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use opentelemetry::Key;
 use opentelemetry_sdk::Resource;
-use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
+use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 
 use crate::backoff::Backoff;
 use crate::connection_string::{ConnectionString, ConnectionStringError, masked_key};
 use crate::delivery::Delivery;
+use crate::envelope::serialize;
 use crate::mapping::{Identity, RequestOutcome, RequestSuccess, envelopes, sdk_version};
+use crate::sender::{Handle, Sender};
 use crate::storage::{Dropped, FolderError, Store, User, private_folder};
 use crate::transport::{Transport, gzip_array};
 
@@ -228,19 +228,13 @@ impl AzureExporterBuilder {
                 default_store(&root, &key, self.max_storage_bytes, self.retention)?
             }
         };
-        let delivery = Arc::new(Delivery::new(
+        let handle = Sender::start(Delivery::new(
             Transport::new(connection_string.track_url(), self.timeout),
             store,
             Arc::default(),
             self.backoff,
-        ));
-        let worker = {
-            let delivery = delivery.clone();
-            std::thread::Builder::new()
-                .name("census-azure-delivery".into())
-                .spawn(move || delivery.run())
-                .map_err(AzureExporterError::Thread)?
-        };
+        ))
+        .map_err(AzureExporterError::Thread)?;
         tracing::debug!(key = %masked_key(&key), "census-azure: exporter ready");
         Ok(AzureExporter {
             identity: Identity {
@@ -250,9 +244,9 @@ impl AzureExporterBuilder {
                 // Until the SDK hands over its resource, which names its version.
                 sdk_version: sdk_version("unknown"),
                 request_success: self.request_success,
+                standard_metrics: false,
             },
-            delivery,
-            worker: Mutex::new(Some(worker)),
+            handle,
             export_wait: self.export_wait,
         })
     }
@@ -267,10 +261,9 @@ impl AzureExporterBuilder {
 /// a restart.
 #[derive(Debug)]
 pub struct AzureExporter {
-    identity: Identity,
-    delivery: Arc<Delivery>,
-    worker: Mutex<Option<JoinHandle<()>>>,
-    export_wait: Duration,
+    pub(crate) identity: Identity,
+    pub(crate) handle: Handle,
+    pub(crate) export_wait: Duration,
 }
 
 impl AzureExporter {
@@ -298,14 +291,14 @@ impl AzureExporter {
     /// Counts of sent, dropped and retried items; stays valid after the
     /// exporter moves into a tracer provider.
     pub fn stats(&self) -> Arc<ExportStats> {
-        self.delivery.stats.clone()
+        self.handle.sender.delivery.stats.clone()
     }
 
     /// The folder unsent telemetry is kept in; `None` when it is kept in
     /// memory only and lost at exit: storage was disabled, or the default
     /// folder was refused (a warning says why).
     pub fn storage_directory(&self) -> Option<&Path> {
-        self.delivery.store.folder()
+        self.handle.sender.delivery.store.folder()
     }
 
     /// The gzip-compressed request body `spans` would be sent as.
@@ -315,74 +308,25 @@ impl AzureExporter {
 
     /// Serialized envelopes of `spans`, one per item.
     fn serialize(&self, spans: &[SpanData]) -> Vec<String> {
-        envelopes(&self.identity, spans)
-            .iter()
-            .filter_map(|envelope| serde_json::to_string(envelope).ok())
-            .collect()
+        serialize(&envelopes(&self.identity, spans))
     }
 }
 
 impl SpanExporter for AzureExporter {
     async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
         let items = self.serialize(&batch);
-        self.delivery.export(items, self.export_wait);
+        self.handle.sender.delivery.export(items, self.export_wait);
         // Failures are stored for retry or counted as dropped; the batch
         // processor has nothing to do about them.
         Ok(())
     }
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        let deadline = Instant::now() + timeout;
-        self.delivery.stop(deadline);
-        let Some(worker) = self.worker.lock().unwrap_or_else(|p| p.into_inner()).take() else {
-            return Ok(());
-        };
-        while !worker.is_finished() {
-            if Instant::now() >= deadline {
-                // It ends by itself once its request times out; stored
-                // batches stay stored for the next start, and so does
-                // the one being sent.
-                self.delivery.keep_in_flight();
-                return Err(OTelSdkError::Timeout(timeout));
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        worker.join().map_err(|_| {
-            OTelSdkError::InternalFailure("census-azure delivery thread panicked".into())
-        })?;
-        if self.delivery.store.folder().is_none() {
-            let lost = self.delivery.store.len_items();
-            self.delivery.reject(
-                lost as usize,
-                "they were kept in memory only and not sent before shutdown",
-            );
-        }
-        Ok(())
+        self.handle.shutdown(timeout)
     }
 
     fn set_resource(&mut self, resource: &Resource) {
-        let get = |key: &'static str| {
-            resource
-                .get(&Key::from_static_str(key))
-                .map(|v| v.to_string())
-        };
-        self.identity.role = match (get("service.namespace"), get("service.name")) {
-            (Some(namespace), Some(name)) => Some(format!("{namespace}.{name}")),
-            (None, name) => name,
-            (namespace, None) => namespace,
-        };
-        if let Some(instance) = get("service.instance.id") {
-            self.identity.role_instance = instance;
-        }
-        if let Some(version) = get("telemetry.sdk.version") {
-            self.identity.sdk_version = sdk_version(&version);
-        }
-    }
-}
-
-impl Drop for AzureExporter {
-    fn drop(&mut self) {
-        self.delivery.stop(Instant::now());
+        self.identity.set_resource(resource);
     }
 }
 

@@ -36,6 +36,9 @@ mod envelope;
 mod exporter;
 mod format;
 mod mapping;
+mod metric_exporter;
+mod metrics;
+mod sender;
 mod storage;
 mod transport;
 
@@ -47,3 +50,4 @@ pub use census_pipeline::sampling::SAMPLE_RATE_ATTRIBUTE;
 pub use connection_string::{ConnectionString, ConnectionStringError, ENV_CONNECTION_STRING};
 pub use exporter::{AzureExporter, AzureExporterBuilder, AzureExporterError, ExportStats};
 pub use mapping::RequestOutcome;
+pub use metric_exporter::AzureMetricExporter;

@@ -8,7 +8,8 @@ use std::sync::Arc;
 use census_pipeline::operation::OPERATION_NAME_ATTRIBUTE;
 use census_pipeline::sampling::SAMPLE_RATE_ATTRIBUTE;
 use opentelemetry::trace::{SpanId, SpanKind, Status, TraceId};
-use opentelemetry::{KeyValue, Value};
+use opentelemetry::{Key, KeyValue, Value};
+use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::SpanData;
 use opentelemetry_semantic_conventions::attribute as semconv;
 use url::Url;
@@ -28,6 +29,33 @@ pub(crate) struct Identity {
     pub(crate) role_instance: String,
     pub(crate) sdk_version: String,
     pub(crate) request_success: RequestSuccess,
+    /// Whether a metric exporter sends the standard metrics, so that the
+    /// requests and dependencies census's integrations measured are marked
+    /// `_MS.ProcessedByMetricExtractors` and not counted twice.
+    pub(crate) standard_metrics: bool,
+}
+
+impl Identity {
+    /// Role and instance from the resource, as Microsoft's exporters take
+    /// them: `service.namespace.service.name`, `service.instance.id`.
+    pub(crate) fn set_resource(&mut self, resource: &Resource) {
+        let get = |key: &'static str| {
+            resource
+                .get(&Key::from_static_str(key))
+                .map(|v| v.to_string())
+        };
+        self.role = match (get("service.namespace"), get("service.name")) {
+            (Some(namespace), Some(name)) => Some(format!("{namespace}.{name}")),
+            (None, name) => name,
+            (namespace, None) => namespace,
+        };
+        if let Some(instance) = get("service.instance.id") {
+            self.role_instance = instance;
+        }
+        if let Some(version) = get("telemetry.sdk.version") {
+            self.sdk_version = sdk_version(&version);
+        }
+    }
 }
 
 /// `ai.internal.sdkVersion` in the layout of Microsoft's exporters,
@@ -64,6 +92,15 @@ pub struct RequestOutcome {
 }
 
 impl RequestOutcome {
+    /// An HTTP request's outcome, as its duration metric tells it.
+    pub(crate) fn http(status_code: Option<u16>, span_error: bool) -> Self {
+        Self {
+            status_code,
+            http: true,
+            span_error,
+        }
+    }
+
     /// The response status, for HTTP requests that got one.
     pub fn status_code(&self) -> Option<u16> {
         self.status_code
@@ -114,6 +151,7 @@ pub(crate) fn envelopes(identity: &Identity, spans: &[SpanData]) -> Vec<Envelope
             Some(Value::F64(rate)) => *rate,
             _ => 100.0,
         };
+        let sample_rate = Some(sample_rate);
         let envelope = |parent: SpanId, at, base| {
             let mut tags = tags(identity, span.span_context.trace_id(), parent);
             if let Some(name) = operation_name {
@@ -156,10 +194,10 @@ fn request_name<'a>(span: &'a SpanData, by_id: &HashMap<SpanId, &'a SpanData>) -
     None
 }
 
-fn build(
+pub(crate) fn build(
     identity: &Identity,
     at: std::time::SystemTime,
-    sample_rate: f64,
+    sample_rate: Option<f64>,
     tags: BTreeMap<&'static str, String>,
     base_data: BaseData,
 ) -> Envelope {
@@ -179,11 +217,17 @@ fn build(
 }
 
 fn tags(identity: &Identity, trace: TraceId, parent: SpanId) -> BTreeMap<&'static str, String> {
-    let mut tags = BTreeMap::new();
+    let mut tags = process_tags(identity);
     tags.insert("ai.operation.id", trace.to_string());
     if parent != SpanId::INVALID {
         tags.insert("ai.operation.parentId", parent.to_string());
     }
+    tags
+}
+
+/// The tags of every item of this process: role, instance, SDK version.
+pub(crate) fn process_tags(identity: &Identity) -> BTreeMap<&'static str, String> {
+    let mut tags = BTreeMap::new();
     if let Some(role) = &identity.role {
         tags.insert("ai.cloud.role", role.clone());
     }
@@ -208,17 +252,17 @@ fn request_tags(span: &SpanData, attrs: &Attrs<'_>, tags: &mut BTreeMap<&'static
     }
 }
 
-struct Attrs<'a>(&'a [KeyValue]);
+pub(crate) struct Attrs<'a>(pub(crate) &'a [KeyValue]);
 
 impl Attrs<'_> {
-    fn get(&self, key: &str) -> Option<&Value> {
+    pub(crate) fn get(&self, key: &str) -> Option<&Value> {
         self.0
             .iter()
             .find(|kv| kv.key.as_str() == key)
             .map(|kv| &kv.value)
     }
 
-    fn string(&self, key: &str) -> Option<String> {
+    pub(crate) fn string(&self, key: &str) -> Option<String> {
         self.get(key).map(Value::to_string)
     }
 
@@ -229,7 +273,7 @@ impl Attrs<'_> {
     }
 }
 
-fn properties<'a>(attributes: impl Iterator<Item = &'a KeyValue>) -> Properties {
+pub(crate) fn properties<'a>(attributes: impl Iterator<Item = &'a KeyValue>) -> Properties {
     attributes
         .map(|kv| {
             (
@@ -294,13 +338,32 @@ fn succeeded(span: &SpanData) -> bool {
 }
 
 fn span_data(identity: &Identity, span: &SpanData, attrs: &Attrs<'_>) -> BaseData {
+    let mut properties = attrs.properties();
+    if identity.standard_metrics && measured(span) {
+        properties.insert("_MS.ProcessedByMetricExtractors".into(), "True".into());
+    }
     match span.span_kind {
-        SpanKind::Server | SpanKind::Consumer => BaseData::Request(request(identity, span, attrs)),
-        _ => BaseData::Dependency(dependency(span, attrs)),
+        SpanKind::Server | SpanKind::Consumer => {
+            BaseData::Request(request(identity, span, attrs, properties))
+        }
+        _ => BaseData::Dependency(dependency(span, attrs, properties)),
     }
 }
 
-fn request(identity: &Identity, span: &SpanData, attrs: &Attrs<'_>) -> RequestData {
+/// Whether a census integration measured the span's call, so that the
+/// standard metrics count it: every span they make but in-process ones,
+/// as Microsoft's exporters mark the spans of instrumentations that record
+/// the duration metrics.
+fn measured(span: &SpanData) -> bool {
+    span.span_kind != SpanKind::Internal && span.instrumentation_scope.name().starts_with("census-")
+}
+
+fn request(
+    identity: &Identity,
+    span: &SpanData,
+    attrs: &Attrs<'_>,
+    properties: Properties,
+) -> RequestData {
     let url = attrs.string(semconv::URL_FULL).or_else(|| {
         let path = attrs.string(semconv::URL_PATH)?;
         let query = attrs
@@ -349,7 +412,7 @@ fn request(identity: &Identity, span: &SpanData, attrs: &Attrs<'_>) -> RequestDa
         }),
         url: url.map(|u| truncate(u, 2048)),
         source: None,
-        properties: attrs.properties(),
+        properties,
     }
 }
 
@@ -362,15 +425,35 @@ struct Described {
     result_code: String,
 }
 
+/// `server.address[:server.port]`.
+pub(crate) fn host_port(attrs: &Attrs<'_>) -> Option<String> {
+    let host = attrs.string(semconv::SERVER_ADDRESS)?;
+    Some(match attrs.string(semconv::SERVER_PORT) {
+        Some(port) => format!("{host}:{port}"),
+        None => host,
+    })
+}
+
+/// A database dependency's type and target, for the `system` named: the
+/// item's and the `dependencies/duration` standard metric's alike.
+pub(crate) fn database(system: String, attrs: &Attrs<'_>) -> (String, String) {
+    let kind = match system.as_str() {
+        "postgresql" | "mysql" | "mongodb" => system.clone(),
+        "redis" | "cosmosdb" | "cassandra" | "elasticsearch" => system.clone(),
+        _ => "SQL".into(),
+    };
+    let namespace = attrs.string(semconv::DB_NAMESPACE);
+    let target = match (host_port(attrs), namespace) {
+        (Some(host), Some(db)) => format!("{host}|{db}"),
+        (Some(only), None) | (None, Some(only)) => only,
+        (None, None) => system,
+    };
+    (kind, target)
+}
+
 fn describe(span: &SpanData, attrs: &Attrs<'_>) -> Described {
     let name = span.name.to_string();
-    let host_port = || {
-        let host = attrs.string(semconv::SERVER_ADDRESS)?;
-        Some(match attrs.string(semconv::SERVER_PORT) {
-            Some(port) => format!("{host}:{port}"),
-            None => host,
-        })
-    };
+    let host_port = || host_port(attrs);
     if let Some(method) = attrs.string(semconv::HTTP_REQUEST_METHOD) {
         let url = attrs.string(semconv::URL_FULL);
         let parsed = url.as_deref().and_then(|u| Url::parse(u).ok());
@@ -394,17 +477,7 @@ fn describe(span: &SpanData, attrs: &Attrs<'_>) -> Described {
         };
     }
     if let Some(system) = attrs.string(semconv::DB_SYSTEM_NAME) {
-        let kind = match system.as_str() {
-            "postgresql" | "mysql" | "mongodb" => system.clone(),
-            "redis" | "cosmosdb" | "cassandra" | "elasticsearch" => system.clone(),
-            _ => "SQL".into(),
-        };
-        let namespace = attrs.string(semconv::DB_NAMESPACE);
-        let target = match (host_port(), namespace) {
-            (Some(host), Some(db)) => format!("{host}|{db}"),
-            (Some(only), None) | (None, Some(only)) => only,
-            (None, None) => system,
-        };
+        let (kind, target) = database(system, attrs);
         return Described {
             kind,
             name,
@@ -438,7 +511,7 @@ fn describe(span: &SpanData, attrs: &Attrs<'_>) -> Described {
     }
 }
 
-fn dependency(span: &SpanData, attrs: &Attrs<'_>) -> RemoteDependencyData {
+fn dependency(span: &SpanData, attrs: &Attrs<'_>, properties: Properties) -> RemoteDependencyData {
     let described = describe(span, attrs);
     RemoteDependencyData {
         ver: 2,
@@ -454,7 +527,7 @@ fn dependency(span: &SpanData, attrs: &Attrs<'_>) -> RemoteDependencyData {
         data: described.data.map(|d| truncate(d, 8192)),
         target: described.target.map(|t| truncate(t, 1024)),
         kind: truncate(described.kind, 1024),
-        properties: attrs.properties(),
+        properties,
     }
 }
 
@@ -504,6 +577,7 @@ mod tests {
             role_instance: "host-1".into(),
             sdk_version: sdk_version("0.33.1"),
             request_success: RequestSuccess::default(),
+            standard_metrics: false,
         }
     }
 
@@ -946,5 +1020,53 @@ mod tests {
             env!("CARGO_PKG_VERSION")
         );
         assert_eq!(version, expected);
+    }
+
+    #[test]
+    fn measured_items_are_marked_once_the_standard_metrics_are_sent() {
+        let memory = InMemorySpanExporter::default();
+        let provider = SdkTracerProvider::builder()
+            .with_simple_exporter(memory.clone())
+            .build();
+        let census = provider.tracer("census-postgres");
+        let other = provider.tracer("opentelemetry-instrumentation-other");
+        for (tracer, kind) in [
+            (&census, SpanKind::Client),
+            (&census, SpanKind::Server),
+            (&census, SpanKind::Internal),
+            (&other, SpanKind::Client),
+        ] {
+            tracer
+                .span_builder("call")
+                .with_kind(kind)
+                .start(tracer)
+                .end();
+        }
+        let spans = memory.get_finished_spans().unwrap();
+        let marks = |standard_metrics| {
+            let identity = Identity {
+                standard_metrics,
+                ..identity()
+            };
+            envelopes(&identity, &spans)
+                .iter()
+                .map(|e| {
+                    let item = serde_json::to_value(e).unwrap();
+                    item["data"]["baseData"]["properties"]["_MS.ProcessedByMetricExtractors"]
+                        .clone()
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            marks(true),
+            [json!("True"), json!("True"), Value::Null, Value::Null],
+            "census's client and server calls are measured; in-process work and other \
+             instrumentations are not"
+        );
+        assert_eq!(
+            marks(false),
+            vec![Value::Null; 4],
+            "no standard metrics, no marks"
+        );
     }
 }

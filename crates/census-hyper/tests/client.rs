@@ -266,6 +266,7 @@ async fn every_request_is_measured_by_target_and_status_sampled_or_not() {
             KeyValue::new("http.request.method", "GET"),
             KeyValue::new("server.address", "127.0.0.1"),
             KeyValue::new("server.port", i64::from(addr.port())),
+            KeyValue::new("url.scheme", "http"),
         ]
     };
     let request =

@@ -16,33 +16,70 @@ use crate::settings::{Settings, SettingsError};
 /// Environment variable (OpenTelemetry): the trace exporters to use, a
 /// comma-separated list of `otlp`, `console` and `none`.
 pub const ENV_TRACES_EXPORTER: &str = "OTEL_TRACES_EXPORTER";
+/// Environment variable (OpenTelemetry): the metric exporters to use, a
+/// comma-separated list of `otlp`, `console` and `none`; unset, metrics go
+/// where the traces go.
+pub const ENV_METRICS_EXPORTER: &str = "OTEL_METRICS_EXPORTER";
 pub(crate) const ENV_OTLP_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
 pub(crate) const ENV_OTLP_TRACES_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT";
+pub(crate) const ENV_OTLP_METRICS_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT";
 const ENV_OTLP_PROTOCOL: &str = "OTEL_EXPORTER_OTLP_PROTOCOL";
 const ENV_OTLP_TRACES_PROTOCOL: &str = "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL";
+const ENV_OTLP_METRICS_PROTOCOL: &str = "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL";
+
+/// The variables that say where one signal goes.
+#[derive(Debug)]
+struct Signal {
+    /// Its exporter list, e.g. `OTEL_TRACES_EXPORTER`.
+    exporters: &'static str,
+    /// Endpoints that select OTLP when the list is unset, the signal's own
+    /// first.
+    endpoints: &'static [&'static str],
+    /// Protocol variables, the signal's own first.
+    protocols: [&'static str; 2],
+}
+
+const TRACES: Signal = Signal {
+    exporters: ENV_TRACES_EXPORTER,
+    endpoints: &[ENV_OTLP_TRACES_ENDPOINT, ENV_OTLP_ENDPOINT],
+    protocols: [ENV_OTLP_TRACES_PROTOCOL, ENV_OTLP_PROTOCOL],
+};
+
+/// Metrics follow the traces when their list is unset, so only their own
+/// endpoint adds OTLP.
+const METRICS: Signal = Signal {
+    exporters: ENV_METRICS_EXPORTER,
+    endpoints: &[ENV_OTLP_METRICS_ENDPOINT],
+    protocols: [ENV_OTLP_METRICS_PROTOCOL, ENV_OTLP_PROTOCOL],
+};
 
 /// Why the exporters the environment asks for cannot be set up (inside
 /// [`SettingsError::Export`] from [`TracerFromEnv::from_env`]).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum FromEnvError {
-    /// `OTEL_TRACES_EXPORTER` names an exporter census does not have.
+    /// `OTEL_TRACES_EXPORTER` or `OTEL_METRICS_EXPORTER` names an
+    /// exporter census does not have.
     #[error(
-        "{ENV_TRACES_EXPORTER}={list:?} names the exporter `{name}`, which census does not \
+        "{variable}={list:?} names the exporter `{name}`, which census does not \
          have; use `otlp`, `console` or `none` (or a comma-separated list of them), or unset it"
     )]
     UnknownExporter {
+        /// The variable.
+        variable: &'static str,
         /// The unknown entry.
         name: String,
         /// The whole value of the variable.
         list: String,
     },
-    /// `OTEL_TRACES_EXPORTER` lists `none` together with real exporters.
+    /// An exporter list has `none` together with real exporters.
     #[error(
-        "{ENV_TRACES_EXPORTER}={list:?} lists `none` together with other exporters; \
+        "{variable}={list:?} lists `none` together with other exporters; \
          `none` means no export at all, so set it alone or remove it"
     )]
     NoneWithOthers {
+        /// The variable.
+        variable: &'static str,
         /// The whole value of the variable.
         list: String,
     },
@@ -62,8 +99,8 @@ pub enum FromEnvError {
         /// The census cargo feature that provides it.
         feature: &'static str,
     },
-    /// `OTEL_EXPORTER_OTLP_[TRACES_]PROTOCOL` names a protocol census does
-    /// not speak.
+    /// `OTEL_EXPORTER_OTLP_[TRACES_|METRICS_]PROTOCOL` names a protocol
+    /// census does not speak.
     #[error(
         "{variable}={value:?} is not an OTLP protocol census speaks; use `http/protobuf` \
          (the default) or `grpc` (cargo feature `otlp-grpc`)"
@@ -142,11 +179,21 @@ pub enum FromEnvError {
 ///    OpenTelemetry default of `otlp`: a first run shows its telemetry).
 /// 5. `CENSUS_EXPORT_JSONL=PATH` always adds JSON lines written to `PATH`.
 ///
+/// Metrics (every call the integrations measure, and the instruments of
+/// `opentelemetry::global::meter`) follow `OTEL_METRICS_EXPORTER` the same
+/// way (`otlp`, `console`: a table after the trees, `none`); unset, they go
+/// where the traces go, and `OTEL_EXPORTER_OTLP_METRICS_ENDPOINT` adds OTLP.
+/// Application Insights receives them as standard and custom metrics;
+/// OTLP with the temporality `OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE`
+/// asks for (cumulative by default), every `OTEL_METRIC_EXPORT_INTERVAL`
+/// milliseconds (default 60 000) and at shutdown.
+///
 /// OTLP goes over HTTP/protobuf unless `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL`
-/// or `OTEL_EXPORTER_OTLP_PROTOCOL` says `grpc` (cargo feature
-/// `otlp-grpc`). `opentelemetry-otlp` reads the endpoint (appending
-/// `/v1/traces` to `OTEL_EXPORTER_OTLP_ENDPOINT` for HTTP, using
-/// `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` as it is), headers, compression and
+/// (`..._METRICS_PROTOCOL` for metrics) or `OTEL_EXPORTER_OTLP_PROTOCOL`
+/// says `grpc` (cargo feature `otlp-grpc`). `opentelemetry-otlp` reads the
+/// endpoint (appending `/v1/traces` or `/v1/metrics` to
+/// `OTEL_EXPORTER_OTLP_ENDPOINT` for HTTP, using the signal's own endpoint
+/// variable as it is), headers, compression and
 /// timeout variables itself. Every exporter runs behind a batch processor
 /// sized by the `OTEL_BSP_*` variables ([`BatchConfig`](crate::batch::BatchConfig)).
 ///
@@ -227,13 +274,20 @@ enum Azure {
 /// The exporters the environment asks for.
 #[derive(Debug, PartialEq)]
 struct Plan {
-    azure: Option<Azure>,
-    otlp: Option<OtlpTransport>,
-    console: bool,
+    traces: Exports,
+    metrics: Exports,
     json_lines: Option<PathBuf>,
 }
 
-/// `OTEL_TRACES_EXPORTER`, parsed.
+/// Where one signal goes.
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
+struct Exports {
+    azure: Option<Azure>,
+    otlp: Option<OtlpTransport>,
+    console: bool,
+}
+
+/// An exporter list, parsed.
 #[derive(Debug, Default)]
 struct Listed {
     otlp: bool,
@@ -251,59 +305,22 @@ fn var(env: Env<'_>, name: &str) -> Option<String> {
 
 impl Plan {
     fn read(env: Env<'_>) -> Result<Self, FromEnvError> {
-        let listed = var(env, ENV_TRACES_EXPORTER)
-            .map(|list| parse_list(&list))
-            .transpose()?
-            .flatten();
+        let azure = azure(env);
+        let traces = Exports::read(env, &TRACES, azure, None)?;
+        let metrics = Exports::read(env, &METRICS, azure, Some(&traces))?;
         let json_lines = env(ENV_EXPORT_JSONL)
             .filter(|p| !p.is_empty())
             .map(PathBuf::from);
-        let azure = azure(env);
-        let (otlp_asked_by, console) = match &listed {
-            Some(Listed { none: true, .. }) => {
-                return Ok(Self {
-                    azure: None,
-                    otlp: None,
-                    console: false,
-                    json_lines,
-                });
-            }
-            Some(listed) => (
-                listed
-                    .otlp
-                    .then(|| (ENV_TRACES_EXPORTER, "otlp".to_owned())),
-                listed.console,
-            ),
-            None => {
-                let endpoint = [ENV_OTLP_TRACES_ENDPOINT, ENV_OTLP_ENDPOINT]
-                    .into_iter()
-                    .find_map(|name| var(env, name).map(|value| (name, value)));
-                let console = endpoint.is_none() && azure.is_none();
-                (endpoint, console)
-            }
-        };
-        let otlp = otlp_asked_by
-            .map(|(variable, value)| transport(env, variable, value))
-            .transpose()?;
         Ok(Self {
-            azure,
-            otlp,
-            console,
+            traces,
+            metrics,
             json_lines,
         })
     }
 
     fn apply(self, mut builder: TracerBuilder) -> Result<TracerBuilder, FromEnvError> {
-        if let Some(azure) = self.azure {
-            match azure {
-                #[cfg(feature = "azure")]
-                Azure::ConnectionString => {
-                    builder = builder
-                        .exporter_with_operation_names(census_azure::AzureExporter::from_env()?);
-                }
-            }
-        }
-        if let Some(transport) = self.otlp {
+        builder = with_azure(builder, self.traces.azure, self.metrics.azure)?;
+        if let Some(transport) = self.traces.otlp {
             #[cfg(feature = "otlp")]
             {
                 builder = builder.exporter(crate::otlp_env::span_exporter(transport)?);
@@ -311,11 +328,20 @@ impl Plan {
             #[cfg(not(feature = "otlp"))]
             match transport {}
         }
-        if self.console {
-            // The console also shows every call measured, after the trees.
-            builder = builder
-                .exporter(ConsoleExporter::new())
-                .metric_exporter(ConsoleMetricsExporter::new());
+        if let Some(transport) = self.metrics.otlp {
+            #[cfg(feature = "otlp")]
+            {
+                builder = builder.metric_exporter(crate::otlp_env::metric_exporter(transport)?);
+            }
+            #[cfg(not(feature = "otlp"))]
+            match transport {}
+        }
+        if self.traces.console {
+            builder = builder.exporter(ConsoleExporter::new());
+        }
+        if self.metrics.console {
+            // A table of every call measured, after the trees.
+            builder = builder.metric_exporter(ConsoleMetricsExporter::new());
         }
         if let Some(path) = self.json_lines {
             let exporter = JsonLinesExporter::create(&path)
@@ -323,6 +349,91 @@ impl Plan {
             builder = builder.exporter(exporter);
         }
         Ok(builder)
+    }
+}
+
+impl Exports {
+    /// Where `signal` goes: its list decides when set; unset, traces go
+    /// to OTLP when an endpoint is set and to the console when neither
+    /// that nor Application Insights is, and metrics go where `traces` go.
+    fn read(
+        env: Env<'_>,
+        signal: &Signal,
+        azure: Option<Azure>,
+        traces: Option<&Exports>,
+    ) -> Result<Self, FromEnvError> {
+        let listed = var(env, signal.exporters)
+            .map(|list| parse_list(signal.exporters, &list))
+            .transpose()?
+            .flatten();
+        let endpoint = signal
+            .endpoints
+            .iter()
+            .find_map(|&name| var(env, name).map(|value| (name, value)));
+        let (otlp_asked_by, console, azure) = match (&listed, traces) {
+            (Some(Listed { none: true, .. }), _) => return Ok(Self::default()),
+            (Some(listed), _) => (
+                listed.otlp.then(|| (signal.exporters, "otlp".to_owned())),
+                listed.console,
+                azure,
+            ),
+            (None, Some(traces)) => (
+                endpoint.or_else(|| {
+                    traces
+                        .otlp
+                        .map(|_| (ENV_TRACES_EXPORTER, "otlp".to_owned()))
+                }),
+                traces.console,
+                traces.azure,
+            ),
+            (None, None) => {
+                let console = endpoint.is_none() && azure.is_none();
+                (endpoint, console, azure)
+            }
+        };
+        let otlp = otlp_asked_by
+            .map(|(variable, value)| transport(env, signal, variable, value))
+            .transpose()?;
+        Ok(Self {
+            azure,
+            otlp,
+            console,
+        })
+    }
+}
+
+/// Application Insights for the signals that go there: one exporter, whose
+/// metric exporter shares its delivery thread and marks the items the
+/// standard metrics count.
+#[cfg(feature = "azure")]
+fn with_azure(
+    builder: TracerBuilder,
+    traces: Option<Azure>,
+    metrics: Option<Azure>,
+) -> Result<TracerBuilder, FromEnvError> {
+    if traces.is_none() && metrics.is_none() {
+        return Ok(builder);
+    }
+    let mut spans = census_azure::AzureExporter::from_env()?;
+    let builder = match metrics {
+        Some(Azure::ConnectionString) => builder.metric_exporter(spans.metric_exporter()),
+        None => builder,
+    };
+    Ok(match traces {
+        Some(Azure::ConnectionString) => builder.exporter_with_operation_names(spans),
+        None => builder,
+    })
+}
+
+#[cfg(not(feature = "azure"))]
+fn with_azure(
+    builder: TracerBuilder,
+    traces: Option<Azure>,
+    metrics: Option<Azure>,
+) -> Result<TracerBuilder, FromEnvError> {
+    match traces.or(metrics) {
+        Some(azure) => match azure {},
+        None => Ok(builder),
     }
 }
 
@@ -339,7 +450,7 @@ fn azure(_: Env<'_>) -> Option<Azure> {
 }
 
 /// `None` for a list with no entries (e.g. `,`), which counts as unset.
-fn parse_list(list: &str) -> Result<Option<Listed>, FromEnvError> {
+fn parse_list(variable: &'static str, list: &str) -> Result<Option<Listed>, FromEnvError> {
     let mut listed = Listed::default();
     let mut any = false;
     for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
@@ -350,6 +461,7 @@ fn parse_list(list: &str) -> Result<Option<Listed>, FromEnvError> {
             "none" => listed.none = true,
             _ => {
                 return Err(FromEnvError::UnknownExporter {
+                    variable,
                     name: name.to_owned(),
                     list: list.to_owned(),
                 });
@@ -358,19 +470,23 @@ fn parse_list(list: &str) -> Result<Option<Listed>, FromEnvError> {
     }
     if listed.none && (listed.otlp || listed.console) {
         return Err(FromEnvError::NoneWithOthers {
+            variable,
             list: list.to_owned(),
         });
     }
     Ok(any.then_some(listed))
 }
 
-/// The transport for the OTLP export that `asked_by=value` asked for.
+/// The transport for the OTLP export of `signal` that `asked_by=value`
+/// asked for.
 fn transport(
     env: Env<'_>,
+    signal: &Signal,
     asked_by: &'static str,
     value: String,
 ) -> Result<OtlpTransport, FromEnvError> {
-    let protocol = [ENV_OTLP_TRACES_PROTOCOL, ENV_OTLP_PROTOCOL]
+    let protocol = signal
+        .protocols
         .into_iter()
         .find_map(|name| var(env, name).map(|value| (name, value)));
     let Some((variable, protocol)) = protocol else {

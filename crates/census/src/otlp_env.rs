@@ -1,4 +1,4 @@
-//! The OTLP span exporter `Tracer::from_env()` builds.
+//! The OTLP span and metric exporters `Tracer::from_env()` builds.
 //!
 //! HTTP goes through [`UreqClient`], a blocking client: the SDK's batch
 //! processor exports from its own thread with no async runtime, and ureq
@@ -9,46 +9,68 @@
 use std::time::Duration;
 
 use opentelemetry_http::{Bytes, HttpClient, HttpError, Request, Response};
-use opentelemetry_otlp::{Protocol, SpanExporter, WithExportConfig, WithHttpConfig};
+use opentelemetry_otlp::{
+    MetricExporter, Protocol, SpanExporter, WithExportConfig, WithHttpConfig,
+};
 
 use crate::from_env::{FromEnvError, OtlpTransport};
 
 const ENV_TIMEOUT: &str = "OTEL_EXPORTER_OTLP_TIMEOUT";
 const ENV_TRACES_TIMEOUT: &str = "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT";
+const ENV_METRICS_TIMEOUT: &str = "OTEL_EXPORTER_OTLP_METRICS_TIMEOUT";
 /// The OpenTelemetry default for both timeout variables.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 /// What a collector may answer; its answers are a few bytes, so more
 /// means something other than a collector is listening.
 const MAX_RESPONSE_BYTES: u64 = 4 * 1024 * 1024;
 
-/// The exporter for `transport`; endpoint, headers and compression come
-/// from the `OTEL_EXPORTER_OTLP_*` variables, read by `opentelemetry-otlp`.
+/// The span exporter for `transport`; endpoint, headers and compression
+/// come from the `OTEL_EXPORTER_OTLP_*` variables, read by
+/// `opentelemetry-otlp`.
 pub(crate) fn span_exporter(transport: OtlpTransport) -> Result<SpanExporter, FromEnvError> {
     let built = match transport {
         OtlpTransport::HttpProtobuf => SpanExporter::builder()
             .with_http()
             .with_protocol(Protocol::HttpBinary)
-            .with_http_client(UreqClient::new(timeout()))
+            .with_http_client(UreqClient::new(timeout(ENV_TRACES_TIMEOUT)))
             .build(),
         #[cfg(feature = "otlp-grpc")]
-        OtlpTransport::Grpc => {
-            let runtime = grpc::runtime().map_err(|source| FromEnvError::GrpcRuntime { source })?;
-            // The channel spawns its connection tasks on the runtime current
-            // while it is built.
-            let _entered = runtime.enter();
+        OtlpTransport::Grpc => grpc::within(|| {
             SpanExporter::builder()
                 .with_tonic()
                 .with_protocol(Protocol::Grpc)
                 .build()
-        }
+        })?,
+    };
+    built.map_err(|source| FromEnvError::Otlp { source })
+}
+
+/// The metric exporter for `transport`, like [`span_exporter`]; its
+/// temporality is `OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE`'s,
+/// read by `opentelemetry-otlp` (cumulative by default).
+pub(crate) fn metric_exporter(transport: OtlpTransport) -> Result<MetricExporter, FromEnvError> {
+    let built = match transport {
+        OtlpTransport::HttpProtobuf => MetricExporter::builder()
+            .with_http()
+            .with_protocol(Protocol::HttpBinary)
+            .with_http_client(UreqClient::new(timeout(ENV_METRICS_TIMEOUT)))
+            .build(),
+        #[cfg(feature = "otlp-grpc")]
+        OtlpTransport::Grpc => grpc::within(|| {
+            MetricExporter::builder()
+                .with_tonic()
+                .with_protocol(Protocol::Grpc)
+                .build()
+        })?,
     };
     built.map_err(|source| FromEnvError::Otlp { source })
 }
 
 /// The per-request timeout, read as `opentelemetry-otlp` reads it
-/// (milliseconds), because a custom client must apply it itself.
-fn timeout() -> Duration {
-    [ENV_TRACES_TIMEOUT, ENV_TIMEOUT]
+/// (milliseconds, the signal's own variable first), because a custom
+/// client must apply it itself.
+fn timeout(signal_variable: &str) -> Duration {
+    [signal_variable, ENV_TIMEOUT]
         .into_iter()
         .find_map(|name| std::env::var(name).ok()?.trim().parse().ok())
         .map_or(DEFAULT_TIMEOUT, Duration::from_millis)
@@ -91,11 +113,21 @@ mod grpc {
 
     use tokio::runtime::Handle;
 
+    use crate::from_env::FromEnvError;
+
+    /// Runs `build` inside census's gRPC runtime: a tonic channel spawns
+    /// its connection tasks on the runtime current while it is built.
+    pub(super) fn within<T>(build: impl FnOnce() -> T) -> Result<T, FromEnvError> {
+        let runtime = runtime().map_err(|source| FromEnvError::GrpcRuntime { source })?;
+        let _entered = runtime.enter();
+        Ok(build())
+    }
+
     /// A runtime census owns rather than the caller's: `from_env` may run
     /// outside any runtime, and on a current-thread runtime a blocking
     /// `Tracer::shutdown` would stall the very runtime its flush needs.
     /// One thread, started on first use and kept for the process.
-    pub(super) fn runtime() -> std::io::Result<Handle> {
+    fn runtime() -> std::io::Result<Handle> {
         static HANDLE: Mutex<Option<Handle>> = Mutex::new(None);
         let mut handle = HANDLE.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(handle) = handle.as_ref() {

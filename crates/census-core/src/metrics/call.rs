@@ -45,6 +45,29 @@ impl CallKind {
     /// How many kinds there are: one instrument each.
     pub(crate) const COUNT: usize = 5;
 
+    /// Every kind, for exporters that recognize the metrics by name.
+    const ALL: [Self; Self::COUNT] = [
+        Self::HttpServer,
+        Self::HttpClient,
+        Self::Database,
+        Self::RpcServer,
+        Self::RpcClient,
+    ];
+
+    /// The kind whose metric is named `name`, e.g. for an exporter that
+    /// maps the call-duration metrics to a backend's own.
+    ///
+    /// ```
+    /// use census_core::metrics::CallKind;
+    /// assert_eq!(CallKind::from_metric_name("db.client.operation.duration"), Some(CallKind::Database));
+    /// assert_eq!(CallKind::from_metric_name("orders.placed"), None);
+    /// ```
+    pub fn from_metric_name(name: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|kind| kind.metric_name() == name)
+    }
+
     /// The metric's name.
     pub const fn metric_name(self) -> &'static str {
         match self {
@@ -202,8 +225,9 @@ impl CallMetric {
     pub(crate) const ACTIVE_REQUEST_ATTRIBUTES: usize = 2;
 
     /// A request an HTTP client sent: `http.request.method`,
-    /// `server.address` and `server.port` (the scheme's default when the
-    /// URL has none).
+    /// `server.address`, `server.port` (the scheme's default when the
+    /// URL has none) and `url.scheme` (which tells a default port from a
+    /// chosen one, as Application Insights' dependency target does).
     ///
     /// ```
     /// use census_core::metrics::CallMetric;
@@ -212,11 +236,12 @@ impl CallMetric {
     /// assert_eq!(metric.attributes()[2].value, Value::I64(443));
     /// ```
     pub fn http_client(method: &http::Method, https: bool, host: &str, port: Option<u16>) -> Self {
-        let mut metric = Self::new(CallKind::HttpClient, 3);
+        let mut metric = Self::new(CallKind::HttpClient, 4);
         metric.push(HTTP_REQUEST_METHOD, method_name(method));
         metric.push(SERVER_ADDRESS, shared(Kind::Host, host));
         let port = port.unwrap_or(if https { 443 } else { 80 });
         metric.push(SERVER_PORT, i64::from(port));
+        metric.push(URL_SCHEME, scheme(https));
         metric
     }
 

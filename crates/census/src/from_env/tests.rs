@@ -19,13 +19,24 @@ fn plan(vars: &[(&str, &str)]) -> Result<Plan, FromEnvError> {
     Plan::read(&lookup)
 }
 
-fn console() -> Plan {
+/// Traces and metrics both going to `exports`.
+fn both(exports: Exports) -> Plan {
     Plan {
-        azure: None,
-        otlp: None,
-        console: true,
+        traces: exports,
+        metrics: exports,
         json_lines: None,
     }
+}
+
+fn console() -> Plan {
+    both(Exports {
+        console: true,
+        ..Exports::default()
+    })
+}
+
+fn nothing() -> Plan {
+    both(Exports::default())
 }
 
 #[test]
@@ -68,7 +79,7 @@ fn json_lines_come_in_addition_whatever_else_is_chosen() {
 fn the_exporter_list_names_unknown_exporters_and_the_fix() {
     let err = plan(&[(ENV_TRACES_EXPORTER, "otlp,zipkin")]).unwrap_err();
     assert!(
-        matches!(&err, FromEnvError::UnknownExporter { name, list } if name == "zipkin" && list == "otlp,zipkin"),
+        matches!(&err, FromEnvError::UnknownExporter { variable: ENV_TRACES_EXPORTER, name, list } if name == "zipkin" && list == "otlp,zipkin"),
         "{err:?}"
     );
     assert_eq!(
@@ -110,17 +121,57 @@ fn console_in_the_list_is_the_census_tree() {
     );
 }
 
+#[test]
+fn metrics_go_where_the_traces_go_unless_their_own_list_says() {
+    let traces_off = plan(&[(ENV_TRACES_EXPORTER, "none")]).unwrap();
+    assert_eq!(traces_off, nothing());
+    let metrics_off = plan(&[(ENV_METRICS_EXPORTER, "none")]).unwrap();
+    assert_eq!(metrics_off.traces, console().traces);
+    assert_eq!(metrics_off.metrics, Exports::default());
+    let metrics_only = plan(&[
+        (ENV_TRACES_EXPORTER, "none"),
+        (ENV_METRICS_EXPORTER, "console"),
+    ])
+    .unwrap();
+    assert_eq!(metrics_only.traces, Exports::default());
+    assert_eq!(metrics_only.metrics, console().metrics);
+}
+
+#[test]
+fn the_metrics_list_is_checked_like_the_traces_list() {
+    let err = plan(&[(ENV_METRICS_EXPORTER, "prometheus")]).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "OTEL_METRICS_EXPORTER=\"prometheus\" names the exporter `prometheus`, which census \
+         does not have; use `otlp`, `console` or `none` (or a comma-separated list of them), or \
+         unset it"
+    );
+    let err = plan(&[(ENV_METRICS_EXPORTER, "console,none")]).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            FromEnvError::NoneWithOthers {
+                variable: ENV_METRICS_EXPORTER,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}
+
 #[cfg(feature = "otlp")]
 mod otlp {
     use super::*;
 
-    fn otlp(transport: OtlpTransport) -> Plan {
-        Plan {
-            azure: None,
+    fn otlp_exports(transport: OtlpTransport) -> Exports {
+        Exports {
             otlp: Some(transport),
-            console: false,
-            json_lines: None,
+            ..Exports::default()
         }
+    }
+
+    fn otlp(transport: OtlpTransport) -> Plan {
+        both(otlp_exports(transport))
     }
 
     #[test]
@@ -149,23 +200,17 @@ mod otlp {
             (ENV_TRACES_EXPORTER, "none"),
             (ENV_OTLP_ENDPOINT, "http://collector:4318"),
         ];
-        assert_eq!(
-            plan(&vars).unwrap(),
-            Plan {
-                console: false,
-                ..console()
-            }
-        );
+        assert_eq!(plan(&vars).unwrap(), nothing());
     }
 
     #[test]
     fn list_entries_are_trimmed_case_insensitive_and_combine() {
         assert_eq!(
             plan(&[(ENV_TRACES_EXPORTER, " OTLP , console,")]).unwrap(),
-            Plan {
+            both(Exports {
                 console: true,
-                ..otlp(OtlpTransport::HttpProtobuf)
-            }
+                ..otlp_exports(OtlpTransport::HttpProtobuf)
+            })
         );
     }
 
@@ -191,7 +236,57 @@ mod otlp {
             (ENV_OTLP_PROTOCOL, "grpc"),
             (ENV_OTLP_TRACES_PROTOCOL, "http/protobuf"),
         ];
-        assert_eq!(plan(&vars).unwrap(), otlp(OtlpTransport::HttpProtobuf));
+        assert_eq!(
+            plan(&vars).unwrap(),
+            Plan {
+                metrics: otlp_exports(OtlpTransport::Grpc),
+                ..otlp(OtlpTransport::HttpProtobuf)
+            },
+            "the traces' own variable is not the metrics'"
+        );
+    }
+
+    #[test]
+    fn metrics_may_go_to_otlp_alone() {
+        let listed = plan(&[(ENV_METRICS_EXPORTER, "otlp")]).unwrap();
+        assert_eq!(
+            (listed.traces, listed.metrics),
+            (console().traces, otlp_exports(OtlpTransport::HttpProtobuf))
+        );
+        let endpoint = plan(&[(
+            ENV_OTLP_METRICS_ENDPOINT,
+            "http://collector:4318/v1/metrics",
+        )])
+        .unwrap();
+        assert_eq!(
+            (endpoint.traces, endpoint.metrics),
+            (
+                console().traces,
+                Exports {
+                    console: true,
+                    ..otlp_exports(OtlpTransport::HttpProtobuf)
+                }
+            ),
+            "the metrics endpoint adds OTLP to where the traces go"
+        );
+    }
+
+    #[cfg(feature = "otlp-grpc")]
+    #[test]
+    fn each_signal_reads_its_own_protocol_first() {
+        let vars = [
+            (ENV_OTLP_ENDPOINT, "http://collector:4317"),
+            (ENV_OTLP_PROTOCOL, "grpc"),
+            (ENV_OTLP_METRICS_PROTOCOL, "http/protobuf"),
+        ];
+        let plan = plan(&vars).unwrap();
+        assert_eq!(
+            (plan.traces, plan.metrics),
+            (
+                otlp_exports(OtlpTransport::Grpc),
+                otlp_exports(OtlpTransport::HttpProtobuf)
+            )
+        );
     }
 
     #[cfg(not(feature = "otlp-grpc"))]
@@ -215,35 +310,29 @@ mod otlp {
         ];
         assert_eq!(
             plan(&vars).unwrap(),
-            Plan {
+            both(Exports {
                 azure: Some(Azure::ConnectionString),
-                ..otlp(OtlpTransport::HttpProtobuf)
-            }
+                ..otlp_exports(OtlpTransport::HttpProtobuf)
+            })
         );
         let vars = [
             (ENV_CONNECTION_STRING, "InstrumentationKey=k"),
             (ENV_TRACES_EXPORTER, "none"),
         ];
-        assert_eq!(
-            plan(&vars).unwrap(),
-            Plan {
-                console: false,
-                ..console()
-            }
-        );
+        assert_eq!(plan(&vars).unwrap(), nothing());
     }
 }
 
 #[cfg(feature = "azure")]
 #[test]
 fn a_connection_string_alone_sends_to_application_insights_only() {
+    let azure = Exports {
+        azure: Some(Azure::ConnectionString),
+        ..Exports::default()
+    };
     assert_eq!(
         plan(&[(ENV_CONNECTION_STRING, "InstrumentationKey=k")]).unwrap(),
-        Plan {
-            azure: Some(Azure::ConnectionString),
-            console: false,
-            ..console()
-        }
+        both(azure)
     );
     assert_eq!(
         plan(&[
@@ -251,10 +340,20 @@ fn a_connection_string_alone_sends_to_application_insights_only() {
             (ENV_TRACES_EXPORTER, "console")
         ])
         .unwrap(),
-        Plan {
-            azure: Some(Azure::ConnectionString),
-            ..console()
-        }
+        both(Exports {
+            console: true,
+            ..azure
+        })
+    );
+    let metrics_off = plan(&[
+        (ENV_CONNECTION_STRING, "InstrumentationKey=k"),
+        (ENV_METRICS_EXPORTER, "none"),
+    ])
+    .unwrap();
+    assert_eq!(
+        (metrics_off.traces, metrics_off.metrics),
+        (azure, Exports::default()),
+        "`none` turns a signal off, Application Insights included"
     );
 }
 

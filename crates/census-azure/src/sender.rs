@@ -1,0 +1,111 @@
+//! The delivery thread the span and metric exporters of one connection
+//! string share: one queue, one store, one retry schedule, stopped when
+//! the last of them shuts down.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
+
+use crate::delivery::Delivery;
+
+/// The delivery and its thread, shared by the exporters that send
+/// through it.
+#[derive(Debug)]
+pub(crate) struct Sender {
+    pub(crate) delivery: Arc<Delivery>,
+    worker: Mutex<Option<JoinHandle<()>>>,
+    /// Exporters not shut down yet: the tracer provider shuts its exporter
+    /// down before the meter provider's last export, which must still go
+    /// out.
+    open: AtomicUsize,
+}
+
+/// One exporter's hold on a [`Sender`].
+#[derive(Debug)]
+pub(crate) struct Handle {
+    pub(crate) sender: Arc<Sender>,
+    shut: AtomicBool,
+}
+
+impl Sender {
+    /// Starts the delivery thread for `delivery`.
+    pub(crate) fn start(delivery: Delivery) -> std::io::Result<Handle> {
+        let delivery = Arc::new(delivery);
+        let worker = {
+            let delivery = delivery.clone();
+            std::thread::Builder::new()
+                .name("census-azure-delivery".into())
+                .spawn(move || delivery.run())?
+        };
+        Ok(Handle {
+            sender: Arc::new(Self {
+                delivery,
+                worker: Mutex::new(Some(worker)),
+                open: AtomicUsize::new(1),
+            }),
+            shut: AtomicBool::new(false),
+        })
+    }
+
+    /// Sends what is held and stops the thread, within `timeout`.
+    fn stop(&self, timeout: Duration) -> OTelSdkResult {
+        let deadline = Instant::now() + timeout;
+        self.delivery.stop(deadline);
+        let Some(worker) = self.worker.lock().unwrap_or_else(|p| p.into_inner()).take() else {
+            return Ok(());
+        };
+        while !worker.is_finished() {
+            if Instant::now() >= deadline {
+                // It ends by itself once its request times out; stored
+                // batches stay stored for the next start, and so does
+                // the one being sent.
+                self.delivery.keep_in_flight();
+                return Err(OTelSdkError::Timeout(timeout));
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        worker.join().map_err(|_| {
+            OTelSdkError::InternalFailure("census-azure delivery thread panicked".into())
+        })?;
+        if self.delivery.store.folder().is_none() {
+            let lost = self.delivery.store.len_items();
+            self.delivery.reject(
+                lost as usize,
+                "they were kept in memory only and not sent before shutdown",
+            );
+        }
+        Ok(())
+    }
+}
+
+impl Handle {
+    /// Another exporter's hold on the same delivery thread.
+    pub(crate) fn share(&self) -> Self {
+        self.sender.open.fetch_add(1, Ordering::AcqRel);
+        Self {
+            sender: self.sender.clone(),
+            shut: AtomicBool::new(false),
+        }
+    }
+
+    /// Shuts this exporter's part down: the last one stops the thread
+    /// after sending what it holds.
+    pub(crate) fn shutdown(&self, timeout: Duration) -> OTelSdkResult {
+        if self.shut.swap(true, Ordering::AcqRel) {
+            return Ok(());
+        }
+        if self.sender.open.fetch_sub(1, Ordering::AcqRel) > 1 {
+            return Ok(());
+        }
+        self.sender.stop(timeout)
+    }
+}
+
+impl Drop for Sender {
+    fn drop(&mut self) {
+        self.delivery.stop(Instant::now());
+    }
+}
