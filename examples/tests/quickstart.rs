@@ -188,12 +188,56 @@ fn quickstart_sends_valid_correlated_telemetry_to_application_insights() {
             "the JSON lines get no operation name attribute: {attributes:?}"
         );
     }
-    let items = server.wait_accepted(spans.len(), Duration::from_secs(10));
+    let accepted = server.wait_accepted(spans.len(), Duration::from_secs(10));
     assert_eq!(server.violations(), Vec::<String>::new());
+    let (metrics, items): (Vec<Value>, Vec<Value>) = accepted
+        .into_iter()
+        .partition(|i| i["name"] == "Microsoft.ApplicationInsights.Metric");
     assert_eq!(
         items.len(),
         spans.len(),
         "one envelope per span, no events in the quickstart"
+    );
+    // Every call measured once, in the standard metrics the items defer to.
+    let counted = |id: &str| -> u64 {
+        metrics
+            .iter()
+            .filter(|m| m["data"]["baseData"]["properties"]["_MS.MetricId"] == id)
+            .map(|m| {
+                m["data"]["baseData"]["metrics"][0]["count"]
+                    .as_u64()
+                    .unwrap()
+            })
+            .sum()
+    };
+    let marked = |name: &str| {
+        items
+            .iter()
+            .filter(|i| i["name"] == name)
+            .inspect(|i| {
+                assert_eq!(
+                    i["data"]["baseData"]["properties"]["_MS.ProcessedByMetricExtractors"], "True",
+                    "{i:#}"
+                )
+            })
+            .count() as u64
+    };
+    assert_eq!(
+        counted("requests/duration"),
+        marked("Microsoft.ApplicationInsights.Request")
+    );
+    let in_process = items
+        .iter()
+        .filter(|i| i["data"]["baseData"]["type"] == "InProc")
+        .count() as u64;
+    let dependencies = items
+        .iter()
+        .filter(|i| i["name"] == "Microsoft.ApplicationInsights.RemoteDependency")
+        .count() as u64;
+    assert_eq!(
+        counted("dependencies/duration"),
+        dependencies - in_process,
+        "in-process work is not a measured call"
     );
     let ids = |list: &[Value], key: &dyn Fn(&Value) -> &Value| -> BTreeSet<String> {
         list.iter()
@@ -287,8 +331,9 @@ fn quickstart_sends_valid_correlated_telemetry_to_application_insights() {
         "{sql}"
     );
     assert_eq!(sql["resultCode"], "0");
-    assert!(
-        sql.get("properties").is_none(),
+    assert_eq!(
+        sql["properties"],
+        serde_json::json!({"_MS.ProcessedByMetricExtractors": "True"}),
         "standard attributes are not repeated as properties, as Microsoft's exporter does: {sql}"
     );
     let call = base(of_type("HTTP"));

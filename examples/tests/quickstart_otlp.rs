@@ -213,13 +213,24 @@ fn quickstart_sends_its_linked_operations_over_otlp() {
     let requests = receiver.requests();
     assert!(!requests.is_empty());
     for request in &requests {
-        assert_eq!(request.path, "/v1/traces");
+        assert!(
+            ["/v1/traces", "/v1/metrics"].contains(&request.path.as_str()),
+            "{}",
+            request.path
+        );
         assert_eq!(request.status, 200);
     }
     let spans = receiver.spans();
     assert_eq!(ids(&spans), written, "the same spans as the JSON lines");
     assert_eq!(spans.len(), written.len(), "each span sent once");
     assert_first_order(&spans);
+    // The metrics went to the same collector: one series per route.
+    let servers = spans
+        .iter()
+        .filter(|s| s.kind == census_integration_tests::otlp::SpanKind::Server)
+        .count() as u64;
+    let measured = receiver.counts("http.server.request.duration");
+    assert_eq!(measured.values().sum::<u64>(), servers, "{measured:#?}");
 }
 
 #[test]
@@ -233,7 +244,11 @@ fn batch_size_one_sends_every_span_alone_and_none_is_lost() {
             ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "1"),
         ],
     );
-    let requests = receiver.requests();
+    let requests: Vec<_> = receiver
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == "/v1/traces")
+        .collect();
     let sizes: BTreeSet<usize> = requests.iter().map(|r| r.spans.len()).collect();
     assert_eq!(sizes, BTreeSet::from([1]), "one span per request");
     assert_eq!(requests.len(), written.len());

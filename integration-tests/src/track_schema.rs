@@ -202,6 +202,9 @@ fn check_tags(tags: Option<&Value>, v: &mut Vec<String>) {
         ("ai.cloud.roleInstance", 256),
         ("ai.internal.sdkVersion", 64),
         ("ai.internal.nodeName", 256),
+        ("ai.device.id", 1024),
+        ("ai.device.locale", 64),
+        ("ai.device.type", 64),
         ("ai.operation.syntheticSource", 1024),
         ("ai.location.ip", 46),
         // Not in the reference's list, but asked for by issue 9 and read

@@ -11,7 +11,7 @@ use crate::backoff::Backoff;
 use crate::connection_string::{ConnectionString, ConnectionStringError, masked_key};
 use crate::delivery::Delivery;
 use crate::envelope::serialize;
-use crate::mapping::{Identity, RequestOutcome, RequestSuccess, envelopes, sdk_version};
+use crate::mapping::{Identity, RequestOutcome, RequestSuccess, envelopes, locale, sdk_version};
 use crate::sender::{Handle, Sender};
 use crate::storage::{Dropped, FolderError, Store, User, private_folder};
 use crate::transport::{Transport, gzip_array};
@@ -243,6 +243,8 @@ impl AzureExporterBuilder {
                 role_instance: host_name(),
                 // Until the SDK hands over its resource, which names its version.
                 sdk_version: sdk_version("unknown"),
+                device_id: host_name(),
+                locale: locale(|name| std::env::var(name).ok()),
                 request_success: self.request_success,
                 standard_metrics: false,
             },

@@ -30,6 +30,21 @@ pub(crate) fn truncate(mut s: String, max: usize) -> String {
     s
 }
 
+/// A boolean as Microsoft's exporters write it (Python's `str(bool)`), so
+/// that properties and dimensions match theirs.
+pub(crate) fn python_bool(value: bool) -> &'static str {
+    if value { "True" } else { "False" }
+}
+
+/// An attribute value as a property: as text, booleans as Microsoft's
+/// exporters write them.
+pub(crate) fn property_value(value: &opentelemetry::Value) -> String {
+    match value {
+        opentelemetry::Value::Bool(b) => python_bool(*b).to_owned(),
+        other => other.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

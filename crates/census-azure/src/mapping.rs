@@ -18,7 +18,7 @@ use crate::envelope::{
     BaseData, Data, Envelope, ExceptionData, ExceptionDetails, MessageData, Properties,
     RemoteDependencyData, RequestData,
 };
-use crate::format::{duration, time, truncate};
+use crate::format::{duration, property_value, time, truncate};
 
 /// What every envelope of this process carries, and how requests are
 /// judged.
@@ -28,6 +28,10 @@ pub(crate) struct Identity {
     pub(crate) role: Option<String>,
     pub(crate) role_instance: String,
     pub(crate) sdk_version: String,
+    /// `ai.device.id`: the host name, as Microsoft's exporters send it.
+    pub(crate) device_id: String,
+    /// `ai.device.locale`, e.g. `en_US`, from the environment's locale.
+    pub(crate) locale: Option<String>,
     pub(crate) request_success: RequestSuccess,
     /// Whether a metric exporter sends the standard metrics, so that the
     /// requests and dependencies census's integrations measured are marked
@@ -55,6 +59,25 @@ impl Identity {
         if let Some(version) = get("telemetry.sdk.version") {
             self.sdk_version = sdk_version(&version);
         }
+    }
+}
+
+/// The locale as Python's `locale.getdefaultlocale` reads it, which
+/// Microsoft's exporters send: the first of `LC_ALL`, `LC_CTYPE`, `LANG`
+/// and `LANGUAGE` set, without encoding or modifier (`en_US.UTF-8` is
+/// `en_US`); Python's alias table makes `C.UTF-8` `en_US`, and the plain
+/// C locale none.
+pub(crate) fn locale(env: impl Fn(&str) -> Option<String>) -> Option<String> {
+    let value = ["LC_ALL", "LC_CTYPE", "LANG", "LANGUAGE"]
+        .into_iter()
+        .find_map(|name| env(name).filter(|v| !v.is_empty()))?;
+    let first = value.split(':').next().unwrap_or_default();
+    let name = first.split(['.', '@']).next().unwrap_or_default();
+    match name {
+        "" | "POSIX" => None,
+        "C" if first.len() > 1 => Some("en_US".to_owned()),
+        "C" => None,
+        _ => Some(name.to_owned()),
     }
 }
 
@@ -225,9 +248,16 @@ fn tags(identity: &Identity, trace: TraceId, parent: SpanId) -> BTreeMap<&'stati
     tags
 }
 
-/// The tags of every item of this process: role, instance, SDK version.
+/// The tags of every item of this process: role, instance, device, SDK
+/// version.
 pub(crate) fn process_tags(identity: &Identity) -> BTreeMap<&'static str, String> {
     let mut tags = BTreeMap::new();
+    tags.insert("ai.device.id", identity.device_id.clone());
+    if let Some(locale) = &identity.locale {
+        tags.insert("ai.device.locale", locale.clone());
+    }
+    // Microsoft's exporters say the same of every server process.
+    tags.insert("ai.device.type", "Other".into());
     if let Some(role) = &identity.role {
         tags.insert("ai.cloud.role", role.clone());
     }
@@ -278,7 +308,7 @@ pub(crate) fn properties<'a>(attributes: impl Iterator<Item = &'a KeyValue>) -> 
         .map(|kv| {
             (
                 truncate(kv.key.to_string(), 150),
-                truncate(kv.value.to_string(), 8192),
+                truncate(property_value(&kv.value), 8192),
             )
         })
         .collect()
@@ -576,6 +606,8 @@ mod tests {
             role: Some("shop".into()),
             role_instance: "host-1".into(),
             sdk_version: sdk_version("0.33.1"),
+            device_id: "host-1".into(),
+            locale: Some("en_US".into()),
             request_success: RequestSuccess::default(),
             standard_metrics: false,
         }
@@ -1068,5 +1100,36 @@ mod tests {
             vec![Value::Null; 4],
             "no standard metrics, no marks"
         );
+    }
+
+    #[test]
+    fn the_locale_is_read_as_python_reads_it() {
+        let env = |vars: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                vars.iter()
+                    .find(|(key, _)| *key == name)
+                    .map(|(_, value)| (*value).to_owned())
+            }
+        };
+        assert_eq!(
+            locale(env(&[("LANG", "en_US.UTF-8")])).as_deref(),
+            Some("en_US")
+        );
+        assert_eq!(
+            locale(env(&[("LANG", "en_US.UTF-8"), ("LC_ALL", "de_DE@euro")])).as_deref(),
+            Some("de_DE"),
+            "LC_ALL first"
+        );
+        assert_eq!(
+            locale(env(&[("LANGUAGE", "fr_FR:en")])).as_deref(),
+            Some("fr_FR")
+        );
+        assert_eq!(
+            locale(env(&[("LANG", "C.UTF-8")])).as_deref(),
+            Some("en_US")
+        );
+        assert_eq!(locale(env(&[("LANG", "C")])), None);
+        assert_eq!(locale(env(&[("LANG", "POSIX")])), None);
+        assert_eq!(locale(env(&[])), None);
     }
 }

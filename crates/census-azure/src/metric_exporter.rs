@@ -12,6 +12,7 @@ use crate::exporter::AzureExporter;
 use crate::mapping::Identity;
 use crate::metrics::metric_envelopes;
 use crate::sender::Handle;
+use crate::transport::gzip_array;
 
 /// Exports metrics to Application Insights as `MetricData` items: the
 /// call-duration metrics of census's integrations as the standard metrics
@@ -52,6 +53,29 @@ impl AzureMetricExporter {
             handle,
             export_wait,
         }
+    }
+
+    /// The gzip-compressed request body `metrics` would be sent as (what
+    /// `scripts/parity` compares with Microsoft's exporter).
+    ///
+    /// ```
+    /// use opentelemetry::metrics::MeterProvider as _;
+    /// use opentelemetry_sdk::metrics::{InMemoryMetricExporter, SdkMeterProvider};
+    /// let memory = InMemoryMetricExporter::default();
+    /// let provider = SdkMeterProvider::builder().with_periodic_exporter(memory.clone()).build();
+    /// provider.meter("shop").u64_counter("orders.placed").build().add(1, &[]);
+    /// provider.force_flush()?;
+    /// let exporter = census_azure::AzureExporter::builder()
+    ///     .connection_string("InstrumentationKey=00000000-0000-0000-0000-000000000001")
+    ///     .disable_storage()
+    ///     .build()?
+    ///     .metric_exporter();
+    /// let body = exporter.encode(&memory.get_finished_metrics()?[0])?;
+    /// assert_eq!(&body[..2], [0x1f, 0x8b]); // gzip
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn encode(&self, metrics: &ResourceMetrics) -> std::io::Result<Vec<u8>> {
+        gzip_array(&self.serialize(metrics))
     }
 
     /// Serialized envelopes of `metrics`, one per point.

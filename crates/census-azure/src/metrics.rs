@@ -12,7 +12,7 @@ use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData, ResourceMe
 use opentelemetry_semantic_conventions::attribute as semconv;
 
 use crate::envelope::{BaseData, Envelope, MetricDataPoint, MetricsData, Properties};
-use crate::format::truncate;
+use crate::format::{python_bool, truncate};
 use crate::mapping::{
     Attrs, Identity, RequestOutcome, build, database, host_port, process_tags, properties,
 };
@@ -182,7 +182,7 @@ fn standard(identity: &Identity, kind: CallKind, attrs: &Attrs<'_>) -> Propertie
     };
     if let Some(success) = request {
         put("_MS.MetricId", "requests/duration".into());
-        put("Request.Success", title_case(success));
+        put("Request.Success", python_bool(success).to_owned());
     } else {
         let (kind, target, result, success) = match kind {
             CallKind::HttpClient => (
@@ -214,7 +214,7 @@ fn standard(identity: &Identity, kind: CallKind, attrs: &Attrs<'_>) -> Propertie
         };
         put("_MS.MetricId", "dependencies/duration".into());
         put("Dependency.Type", kind);
-        put("Dependency.Success", title_case(success));
+        put("Dependency.Success", python_bool(success).to_owned());
         put("dependency/target", truncate(target, 1024));
         put("dependency/resultCode", result);
     }
@@ -241,11 +241,6 @@ fn http_target(attrs: &Attrs<'_>) -> String {
         Some(port) => format!("{host}:{port}"),
         None => host,
     }
-}
-
-/// Booleans as Microsoft's exporters write them (Python's `str(bool)`).
-fn title_case(value: bool) -> String {
-    if value { "True" } else { "False" }.to_owned()
 }
 
 #[cfg(test)]

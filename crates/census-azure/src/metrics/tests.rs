@@ -13,6 +13,8 @@ fn identity() -> Identity {
         role: Some("shop".into()),
         role_instance: "host-1".into(),
         sdk_version: sdk_version("0.33.1"),
+        device_id: "vm-7".into(),
+        locale: Some("en_US".into()),
         request_success: RequestSuccess::default(),
         standard_metrics: true,
     }
@@ -90,6 +92,9 @@ fn server_durations_become_the_requests_duration_standard_metric() {
         json!({
             "ai.cloud.role": "shop",
             "ai.cloud.roleInstance": "host-1",
+            "ai.device.id": "vm-7",
+            "ai.device.locale": "en_US",
+            "ai.device.type": "Other",
             "ai.internal.nodeName": "host-1",
             "ai.internal.sdkVersion": sdk_version("0.33.1"),
         })
@@ -296,10 +301,15 @@ fn rpc_durations_are_requests_and_grpc_dependencies() {
 
 #[test]
 fn other_instruments_are_custom_metrics_with_their_attributes_as_dimensions() {
+    // Booleans are written as Microsoft's exporters write them.
     let items = map(&identity(), |meter| {
         let placed = meter.u64_counter("orders.placed").build();
-        placed.add(2, &[KeyValue::new("channel", "web")]);
-        placed.add(3, &[KeyValue::new("channel", "web")]);
+        let web = [
+            KeyValue::new("channel", "web"),
+            KeyValue::new("express", true),
+        ];
+        placed.add(2, &web);
+        placed.add(3, &web);
         let active = meter
             .i64_up_down_counter("http.server.active_requests")
             .build();
@@ -312,7 +322,7 @@ fn other_instruments_are_custom_metrics_with_their_attributes_as_dimensions() {
     };
     assert_eq!(
         base(channel),
-        &json!({"ver": 2, "metrics": [{"name": "orders.placed", "value": 5.0, "count": 1}], "properties": {"channel": "web"}})
+        &json!({"ver": 2, "metrics": [{"name": "orders.placed", "value": 5.0, "count": 1}], "properties": {"channel": "web", "express": "True"}})
     );
     assert_eq!(
         base(method),
