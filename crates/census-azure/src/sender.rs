@@ -104,8 +104,71 @@ impl Handle {
     }
 }
 
+/// An exporter dropped without a shutdown (one built and never installed,
+/// e.g. the span exporter when only metrics go to Application Insights)
+/// no longer holds the thread open for the others.
+impl Drop for Handle {
+    fn drop(&mut self) {
+        if !self.shut.swap(true, Ordering::AcqRel) {
+            self.sender.open.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+}
+
 impl Drop for Sender {
     fn drop(&mut self) {
         self.delivery.stop(Instant::now());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backoff::Backoff;
+    use crate::storage::Store;
+    use crate::transport::Transport;
+
+    fn start() -> Handle {
+        let delivery = Delivery::new(
+            Transport::new(
+                "http://127.0.0.1:9/v2.1/track".parse().unwrap(),
+                Duration::from_secs(1),
+            ),
+            Store::memory(1 << 20, Duration::from_secs(60)),
+            Arc::default(),
+            Backoff::new(Duration::from_secs(1), Duration::from_secs(1)),
+        );
+        Sender::start(delivery).unwrap()
+    }
+
+    fn stopped(handle: &Handle) -> bool {
+        handle.sender.worker.lock().unwrap().is_none()
+    }
+
+    #[test]
+    fn the_thread_stops_when_the_last_exporter_shuts_down() {
+        let spans = start();
+        let metrics = spans.share();
+        spans.shutdown(Duration::from_secs(5)).unwrap();
+        assert!(
+            !stopped(&metrics),
+            "the meter provider's last export is still to come"
+        );
+        spans.shutdown(Duration::from_secs(5)).unwrap();
+        assert!(
+            !stopped(&metrics),
+            "a second shutdown of one exporter counts once"
+        );
+        metrics.shutdown(Duration::from_secs(5)).unwrap();
+        assert!(stopped(&metrics));
+    }
+
+    #[test]
+    fn an_exporter_dropped_unused_does_not_hold_the_thread() {
+        let spans = start();
+        let metrics = spans.share();
+        drop(spans);
+        metrics.shutdown(Duration::from_secs(5)).unwrap();
+        assert!(stopped(&metrics));
     }
 }

@@ -8,6 +8,11 @@
 //! - the same, with the SDK's `BatchSpanProcessor` built by hand in place
 //!   of the one census's builder puts in front of each exporter (the
 //!   comparison that decided census's processor, kept as a check);
+//! - the same with metrics on: every request also measured
+//!   (`http.server.request.duration`, `http.server.active_requests`) and
+//!   sent as Application Insights standard metrics through the same
+//!   delivery thread (the runs above have no meter provider, so nothing
+//!   is measured);
 //! - the same, with the endpoint taking 2 s per request;
 //! - the same, with the endpoint down.
 //!
@@ -17,10 +22,11 @@
 //! difference, counted in the server), and the exporter's own counts:
 //! items sent, spilled to storage while a send was on, and dropped. Then
 //! the ratios: instrumented vs
-//! bare, and slow or down ingestion vs healthy (target: p99 within 10%).
+//! bare, metrics on vs off, and slow or down ingestion vs healthy (target:
+//! p99 within 10%).
 //!
-//! `load [SECONDS]` runs it (default 60); `load serve bare|traced|traced-sdk
-//! ADDR` is the server.
+//! `load [SECONDS]` runs it (default 60); `load serve
+//! bare|traced|traced-sdk|traced-metrics ADDR` is the server.
 
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::net::SocketAddr;
@@ -50,7 +56,9 @@ fn main() {
         Some("serve") => serve(&args[1..]),
         seconds => {
             let seconds = seconds.map_or(Ok(60), str::parse).unwrap_or_else(|_| {
-                eprintln!("usage: load [SECONDS] | load serve bare|traced|traced-sdk ADDR");
+                eprintln!(
+                    "usage: load [SECONDS] | load serve bare|traced|traced-sdk|traced-metrics ADDR"
+                );
                 std::process::exit(2)
             });
             run(Duration::from_secs(seconds));
@@ -106,7 +114,7 @@ impl<E: SpanExporter> SpanExporter for CountExported<E> {
 /// (the last three from the exporter's stats).
 fn serve(args: &[String]) {
     let [mode, ingestion] = args else {
-        panic!("serve bare|traced|traced-sdk ADDR");
+        panic!("serve bare|traced|traced-sdk|traced-metrics ADDR");
     };
     let traced = mode != "bare";
     let ingestion: SocketAddr = ingestion.parse().expect("ingestion ADDR");
@@ -114,14 +122,17 @@ fn serve(args: &[String]) {
     let storage = std::env::temp_dir().join(format!("census-load-{}", std::process::id()));
     let mut stats = None;
     let tracer = traced.then(|| {
-        let exporter = AzureExporter::builder()
+        let mut exporter = AzureExporter::builder()
             .connection_string(connection_string_for(ingestion))
             .storage_directory(&storage)
             .build()
             .expect("exporter");
         stats = Some(exporter.stats());
+        let mut builder = census::Tracer::builder().span_processor(CountEnded(counts.clone()));
+        if mode == "traced-metrics" {
+            builder = builder.metric_exporter(exporter.metric_exporter());
+        }
         let exporter = CountExported(exporter, counts.clone());
-        let builder = census::Tracer::builder().span_processor(CountEnded(counts.clone()));
         if mode == "traced-sdk" {
             builder.span_processor(census::operation::OperationNameProcessor::new(
                 BatchSpanProcessor::builder(exporter).build(),
@@ -202,6 +213,12 @@ fn run(length: Duration) {
         (
             "census with the SDK's BatchSpanProcessor, ingestion healthy",
             "traced-sdk",
+            Reply::Accept,
+            ingestion.addr(),
+        ),
+        (
+            "census with metrics, ingestion healthy",
+            "traced-metrics",
             Reply::Accept,
             ingestion.addr(),
         ),
@@ -362,11 +379,11 @@ fn report(results: &[Measured]) {
             m.rss_peak_kib / 1024,
         );
     }
-    let [bare, healthy, sdk, slow, down] = results else {
+    let [bare, healthy, sdk, metrics, slow, down] = results else {
         return;
     };
     let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64().max(1e-9);
-    for m in [healthy, sdk] {
+    for m in [healthy, sdk, metrics] {
         let _ = writeln!(
             out,
             "{} vs bare: requests/s {:.3}×, p50 {:.3}×, p99 {:.3}×",
@@ -376,6 +393,13 @@ fn report(results: &[Measured]) {
             ratio(m.p99, bare.p99),
         );
     }
+    let _ = writeln!(
+        out,
+        "metrics on vs off: requests/s {:.3}×, p50 {:.3}×, p99 {:.3}×",
+        metrics.requests_per_second / healthy.requests_per_second,
+        ratio(metrics.p50, healthy.p50),
+        ratio(metrics.p99, healthy.p99),
+    );
     for m in [slow, down] {
         let moved = ratio(m.p99, healthy.p99);
         let verdict = if moved <= 1.10 { "within" } else { "MISSES" };

@@ -74,6 +74,10 @@ pub fn set_meter_provider_binding(provider: impl MeterProvider + Send + Sync + '
 }
 
 fn install(provider: Arc<dyn MeterProvider + Send + Sync>, binds: bool) {
+    // The clock calls are measured with calibrates itself on first use
+    // (under a millisecond here, up to 200 ms by its documentation): now,
+    // at start-up, rather than in the first call measured.
+    let _ = quanta::Instant::now();
     let _one_at_a_time = INSTALLING.lock().unwrap_or_else(PoisonError::into_inner);
     let generation = GENERATION.load(Ordering::Relaxed) + 1;
     PROVIDER.store(Some(Arc::new(Installed {
