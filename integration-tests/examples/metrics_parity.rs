@@ -141,20 +141,18 @@ fn points<T: Copy>(data: &MetricData<T>, number: impl Fn(T) -> Value) -> Vec<Val
             .map(|kv| (kv.key.to_string(), attribute(&kv.value)))
             .collect()
     };
+    let number_point = |time, attrs: &mut dyn Iterator<Item = &KeyValue>, value| {
+        json!({"kind": "number", "time": nanos(time),
+               "attributes": attributes(attrs), "value": number(value)})
+    };
     match data {
         MetricData::Sum(sum) => sum
             .data_points()
-            .map(|p| {
-                json!({"kind": "number", "time": nanos(sum.time()),
-                       "attributes": attributes(&mut p.attributes()), "value": number(p.value())})
-            })
+            .map(|p| number_point(sum.time(), &mut p.attributes(), p.value()))
             .collect(),
         MetricData::Gauge(gauge) => gauge
             .data_points()
-            .map(|p| {
-                json!({"kind": "number", "time": nanos(gauge.time()),
-                       "attributes": attributes(&mut p.attributes()), "value": number(p.value())})
-            })
+            .map(|p| number_point(gauge.time(), &mut p.attributes(), p.value()))
             .collect(),
         MetricData::Histogram(histogram) => histogram
             .data_points()

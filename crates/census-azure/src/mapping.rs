@@ -593,14 +593,15 @@ fn event_data(event: &opentelemetry::trace::Event) -> BaseData {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use opentelemetry::trace::{Span as _, Tracer as _, TracerProvider as _};
     use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider};
     use serde_json::{Value, json};
 
     use super::*;
 
-    fn identity() -> Identity {
+    /// The identity every mapping test uses.
+    pub(crate) fn identity() -> Identity {
         Identity {
             ikey: "0f6c9b11-3b55-4a5e-9f7b-2c1d4e5f6a7b".into(),
             role: Some("shop".into()),

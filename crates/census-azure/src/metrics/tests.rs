@@ -9,14 +9,8 @@ use crate::mapping::{RequestSuccess, sdk_version};
 
 fn identity() -> Identity {
     Identity {
-        ikey: "0f6c9b11-3b55-4a5e-9f7b-2c1d4e5f6a7b".into(),
-        role: Some("shop".into()),
-        role_instance: "host-1".into(),
-        sdk_version: sdk_version("0.33.1"),
-        device_id: "vm-7".into(),
-        locale: Some("en_US".into()),
-        request_success: RequestSuccess::default(),
         standard_metrics: true,
+        ..crate::mapping::tests::identity()
     }
 }
 
@@ -92,7 +86,7 @@ fn server_durations_become_the_requests_duration_standard_metric() {
         json!({
             "ai.cloud.role": "shop",
             "ai.cloud.roleInstance": "host-1",
-            "ai.device.id": "vm-7",
+            "ai.device.id": "host-1",
             "ai.device.locale": "en_US",
             "ai.device.type": "Other",
             "ai.internal.nodeName": "host-1",
