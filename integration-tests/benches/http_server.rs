@@ -7,7 +7,11 @@
 //! `axum-tracing-opentelemetry` (the common alternative for axum, through
 //! `tracing-opentelemetry` on the same provider) and
 //! `opentelemetry-instrumentation-actix-web` (the global provider, the
-//! same one) as the points of comparison.
+//! same one) as the points of comparison. With metrics: census's
+//! middleware with each request also measured (a meter provider
+//! installed as census's pipeline installs one) against the same server
+//! measuring nothing, sampled and unsampled: what the duration metric and
+//! the active-requests count add to a request.
 //!
 //! An iteration sends 16 requests at once over kept-alive connections.
 //! Each variant is measured in pairs with its baseline (see
@@ -117,6 +121,9 @@ struct Pair {
     traceparent: Option<&'static str>,
     /// Whether census's integrations are on while the pair runs.
     census: bool,
+    /// Whether the measured side's requests are measured (the baseline's
+    /// never are).
+    metrics: bool,
 }
 
 impl Pair {
@@ -127,6 +134,7 @@ impl Pair {
         let mut totals = Totals::default();
         for i in 0..iters {
             for side in Side::order(i) {
+                census_core::metrics::set_measuring(self.metrics && side == Side::Measured);
                 let start = Instant::now();
                 match side {
                     Side::Baseline => batch(client, &baseline, self.traceparent).await,
@@ -145,6 +153,20 @@ fn http_server(c: &mut Criterion) {
     // flag), as from `Tracer::from_env()`.
     let tracer = discarding_tracer(None);
     let provider = tracer.provider().clone();
+    // Exports once an hour: recording is what is measured. Off but for
+    // the measured side of the metric pairs.
+    let meters = {
+        let reader = opentelemetry_sdk::metrics::PeriodicReader::builder(
+            opentelemetry_sdk::metrics::InMemoryMetricExporter::default(),
+        )
+        .with_interval(Duration::from_secs(3600))
+        .build();
+        opentelemetry_sdk::metrics::SdkMeterProvider::builder()
+            .with_reader(reader)
+            .build()
+    };
+    census_core::metrics::set_meter_provider_binding(meters.clone());
+    census_core::metrics::set_measuring(false);
     // axum-tracing-opentelemetry records through `tracing` spans, which
     // tracing-opentelemetry turns into spans of the same provider.
     let subscriber = tracing_subscriber::registry().with(
@@ -179,6 +201,12 @@ fn http_server(c: &mut Criterion) {
         baseline_addr,
         traceparent: None,
         census: true,
+        metrics: false,
+    };
+    let metrics = |measured, addr, baseline, traceparent| Pair {
+        metrics: true,
+        traceparent,
+        ..pair(measured, addr, baseline, addr)
     };
     let pairs = [
         pair("axum_census", axum_census, "axum_bare", axum_bare),
@@ -228,6 +256,20 @@ fn http_server(c: &mut Criterion) {
             "actix_opentelemetry_instrumentation",
             actix_alternative,
         ),
+        metrics("axum_census_metrics", axum_census, "axum_census", None),
+        metrics(
+            "axum_census_unsampled_metrics",
+            axum_census,
+            "axum_census_unsampled",
+            Some(UNSAMPLED),
+        ),
+        metrics("actix_census_metrics", actix_census, "actix_census", None),
+        metrics(
+            "actix_census_unsampled_metrics",
+            actix_census,
+            "actix_census_unsampled",
+            Some(UNSAMPLED),
+        ),
     ];
     let client: HttpClient = Client::builder(TokioExecutor::new()).build_http();
 
@@ -253,6 +295,7 @@ fn http_server(c: &mut Criterion) {
         println!("http_server: pairs in {}", written.display());
     }
     let _ = tracer.shutdown(Duration::from_secs(5));
+    let _ = meters.shutdown();
 }
 
 criterion_group! {

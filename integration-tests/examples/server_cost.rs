@@ -6,8 +6,11 @@
 //! VARIANT is `bare` (no middleware), `census` (census's middleware, the
 //! default sampler, batch export to an exporter that discards),
 //! `unsampled` (the same, with a caller whose `traceparent` is not
-//! sampled) or `bare_unsampled` (no middleware, the same `traceparent`
-//! sent: what the header alone costs). Everything runs on one client
+//! sampled), `bare_unsampled` (no middleware, the same `traceparent`
+//! sent: what the header alone costs), or `measured` and
+//! `measured_unsampled` (`census` and `unsampled` with a meter provider
+//! installed as census's pipeline installs one: every request also
+//! measured). Everything runs on one client
 //! thread and one server thread, so that counts repeat from run to run.
 
 use std::net::SocketAddr;
@@ -21,8 +24,8 @@ use hyper::body::Bytes;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 
-const USAGE: &str =
-    "usage: server_cost {axum|actix} {bare|census|unsampled|bare_unsampled} REQUESTS";
+const USAGE: &str = "usage: server_cost {axum|actix} \
+    {bare|census|unsampled|bare_unsampled|measured|measured_unsampled} REQUESTS";
 const UNSAMPLED: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00";
 
 async fn hello() -> &'static str {
@@ -35,11 +38,13 @@ fn main() -> ExitCode {
         eprintln!("{USAGE}");
         return ExitCode::from(2);
     };
-    let (census, traceparent) = match variant.as_str() {
-        "bare" => (false, None),
-        "census" => (true, None),
-        "unsampled" => (true, Some(UNSAMPLED)),
-        "bare_unsampled" => (false, Some(UNSAMPLED)),
+    let (census, traceparent, measured) = match variant.as_str() {
+        "bare" => (false, None, false),
+        "census" => (true, None, false),
+        "unsampled" => (true, Some(UNSAMPLED), false),
+        "bare_unsampled" => (false, Some(UNSAMPLED), false),
+        "measured" => (true, None, true),
+        "measured_unsampled" => (true, Some(UNSAMPLED), true),
         other => {
             eprintln!("unknown variant {other:?}; {USAGE}");
             return ExitCode::from(2);
@@ -50,6 +55,19 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     };
     let tracer = census_pipeline::testing::discarding_tracer(None);
+    // Exports once an hour: recording is what is counted.
+    let meters = measured.then(|| {
+        let reader = opentelemetry_sdk::metrics::PeriodicReader::builder(
+            opentelemetry_sdk::metrics::InMemoryMetricExporter::default(),
+        )
+        .with_interval(Duration::from_secs(3600))
+        .build();
+        let provider = opentelemetry_sdk::metrics::SdkMeterProvider::builder()
+            .with_reader(reader)
+            .build();
+        census_core::metrics::set_meter_provider_binding(provider.clone());
+        provider
+    });
     census::tower::INTEGRATION.set_enabled(true);
     census::actix::INTEGRATION.set_enabled(true);
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -66,6 +84,9 @@ fn main() -> ExitCode {
     };
     runtime.block_on(send(addr, requests, traceparent));
     let _ = tracer.shutdown(Duration::from_secs(5));
+    if let Some(meters) = meters {
+        let _ = meters.shutdown();
+    }
     ExitCode::SUCCESS
 }
 

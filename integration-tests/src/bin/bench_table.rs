@@ -267,6 +267,30 @@ const PAIRS: &[(&str, &str, &str, &str)] = &[
         "actix-web `GET /` ×16, census vs opentelemetry-instrumentation-actix-web",
     ),
     (
+        "http_server",
+        "axum_census_metrics vs axum_census",
+        "axum_census vs axum_census_metrics",
+        "axum `GET /` ×16, census with metrics vs without",
+    ),
+    (
+        "http_server",
+        "axum_census_unsampled_metrics vs axum_census_unsampled",
+        "axum_census_unsampled vs axum_census_unsampled_metrics",
+        "axum `GET /` ×16, census unsampled with metrics vs without",
+    ),
+    (
+        "http_server",
+        "actix_census_metrics vs actix_census",
+        "actix_census vs actix_census_metrics",
+        "actix-web `GET /` ×16, census with metrics vs without",
+    ),
+    (
+        "http_server",
+        "actix_census_unsampled_metrics vs actix_census_unsampled",
+        "actix_census_unsampled vs actix_census_unsampled_metrics",
+        "actix-web `GET /` ×16, census unsampled with metrics vs without",
+    ),
+    (
         "http_client",
         "reqwest_census vs reqwest_raw",
         "reqwest_raw vs reqwest_census",

@@ -9,7 +9,7 @@ use arc_swap::ArcSwapOption;
 use opentelemetry::metrics::{
     BoundHistogram, BoundUpDownCounter, Histogram, Meter, MeterProvider, UpDownCounter,
 };
-use opentelemetry::{InstrumentationScope, KeyValue};
+use opentelemetry::{InstrumentationScope, KeyValue, Value};
 use opentelemetry_semantic_conventions::metric::HTTP_SERVER_ACTIVE_REQUESTS;
 
 use super::CallKind;
@@ -146,11 +146,13 @@ impl Instruments {
     pub(crate) fn record_duration(&self, kind: CallKind, seconds: f64, attributes: &[KeyValue]) {
         let histogram = self.duration(kind);
         let recorded = self.binds
-            && self.bound_durations[kind.index()].with(
-                attributes,
-                || histogram.bind(attributes),
-                |bound| bound.record(seconds),
-            );
+            && self.bound_durations[kind.index()]
+                .with(
+                    attributes,
+                    || histogram.bind(attributes),
+                    |bound| bound.record(seconds),
+                )
+                .is_some();
         if !recorded {
             histogram.record(seconds, attributes);
         }
@@ -170,18 +172,37 @@ impl Instruments {
         }
     }
 
-    /// Counts an HTTP server request in (`1`) or out (`-1`).
-    pub(crate) fn add_active_request(&self, delta: i64, attributes: &[KeyValue]) {
+    /// Counts an HTTP server request in; returns the handle bound to its
+    /// attributes to count it out with, so that the request's end looks
+    /// nothing up.
+    pub(crate) fn active_request_in(
+        &self,
+        attributes: &[KeyValue],
+    ) -> Option<BoundUpDownCounter<i64>> {
         let counter = self.active_requests();
-        let added = self.binds
-            && self.bound_active_requests.with(
-                attributes,
-                || counter.bind(attributes),
-                |bound| bound.add(delta),
-            );
-        if !added {
-            counter.add(delta, attributes);
+        let bound = self
+            .binds
+            .then(|| {
+                self.bound_active_requests.with(
+                    attributes,
+                    || counter.bind(attributes),
+                    |bound| {
+                        bound.add(1);
+                        bound.clone()
+                    },
+                )
+            })
+            .flatten();
+        if bound.is_none() {
+            counter.add(1, attributes);
         }
+        bound
+    }
+
+    /// Counts out an HTTP server request counted in without a bound
+    /// handle.
+    pub(crate) fn active_request_out(&self, attributes: &[KeyValue]) {
+        self.active_requests().add(-1, attributes);
     }
 
     /// The duration histogram of `kind`, in seconds, with the
@@ -215,40 +236,81 @@ impl Instruments {
 /// (2,000 sets, past which it counts into one overflow point).
 pub(crate) const MAX_BOUND_SETS: usize = 1024;
 
-/// An instrument's handles bound to attribute sets, found by a fast hash
-/// of the set (the SDK's own lookup hashes with SipHash).
-struct BoundSets<B>(RwLock<HashMap<Vec<KeyValue>, B, foldhash::fast::RandomState>>);
+/// An instrument's handles bound to attribute sets, found by a hash of
+/// the attribute values alone (the SDK's own lookup hashes every key and
+/// value with SipHash; `Hash for KeyValue` with a fast hasher still made
+/// six writes per attribute, most of a measured request's cost). Equal
+/// sets have equal values, so the hash agrees with equality, which
+/// decides among sets that share a hash.
+struct BoundSets<B>(RwLock<Bound<B>>);
+
+struct Bound<B> {
+    by_hash: HashMap<u64, Vec<(Vec<KeyValue>, B)>, foldhash::fast::RandomState>,
+    len: usize,
+}
 
 impl<B> BoundSets<B> {
     fn new() -> Self {
-        Self(RwLock::new(HashMap::with_hasher(Default::default())))
+        Self(RwLock::new(Bound {
+            by_hash: HashMap::with_hasher(Default::default()),
+            len: 0,
+        }))
     }
 
     /// Runs `record` with the handle bound to `attributes`, bound by
-    /// `bind` on first use; `false` when too many sets are bound already,
+    /// `bind` on first use; `None` when too many sets are bound already,
     /// for the caller to record unbound.
-    fn with(
+    fn with<R>(
         &self,
         attributes: &[KeyValue],
         bind: impl FnOnce() -> B,
-        record: impl FnOnce(&B),
-    ) -> bool {
-        if let Some(bound) = self
-            .0
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(attributes)
+        record: impl FnOnce(&B) -> R,
+    ) -> Option<R> {
+        let hash = values_hash(attributes);
+        let find = |bound: &Bound<B>| -> Option<usize> {
+            bound
+                .by_hash
+                .get(&hash)?
+                .iter()
+                .position(|(set, _)| set == attributes)
+        };
         {
-            record(bound);
-            return true;
+            let bound = self.0.read().unwrap_or_else(PoisonError::into_inner);
+            if let Some(at) = find(&bound) {
+                return Some(record(&bound.by_hash[&hash][at].1));
+            }
         }
-        let mut sets = self.0.write().unwrap_or_else(PoisonError::into_inner);
-        if sets.len() >= MAX_BOUND_SETS && !sets.contains_key(attributes) {
-            return false;
+        let mut bound = self.0.write().unwrap_or_else(PoisonError::into_inner);
+        if let Some(at) = find(&bound) {
+            return Some(record(&bound.by_hash[&hash][at].1));
         }
-        record(sets.entry(attributes.to_vec()).or_insert_with(bind));
-        true
+        if bound.len >= MAX_BOUND_SETS {
+            return None;
+        }
+        bound.len += 1;
+        let sets = bound.by_hash.entry(hash).or_default();
+        sets.push((attributes.to_vec(), bind()));
+        sets.last().map(|(_, handle)| record(handle))
     }
+}
+
+/// One write per attribute value, with a fixed seed (the map's own
+/// hasher spreads the result).
+fn values_hash(attributes: &[KeyValue]) -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = foldhash::fast::FixedState::with_seed(0x6365_6e73_7573).build_hasher();
+    for attribute in attributes {
+        match &attribute.value {
+            Value::String(text) => hasher.write(text.as_str().as_bytes()),
+            Value::I64(number) => hasher.write_i64(*number),
+            Value::F64(number) => hasher.write_u64(number.to_bits()),
+            Value::Bool(flag) => hasher.write_u8(u8::from(*flag)),
+            // Arrays are not among the conventions' metric attributes;
+            // equality tells them apart.
+            _ => hasher.write_u8(0xfe),
+        }
+    }
+    hasher.finish()
 }
 
 /// An integration's instruments, rebuilt only when the provider changes.

@@ -7,6 +7,7 @@
 use quanta::Instant;
 
 use opentelemetry::KeyValue;
+use opentelemetry::metrics::BoundUpDownCounter;
 use opentelemetry_semantic_conventions::attribute::ERROR_TYPE;
 
 use super::{CallKind, CallMetric};
@@ -24,22 +25,39 @@ pub(crate) struct Measurement {
     start: Instant,
     /// The call, with what the outcomes given so far add.
     metric: CallMetric,
+    /// How an HTTP server request counted in is counted out: through the
+    /// handle bound when it came in, or (`Unbound`) through a lookup.
+    active: Active,
     ended: bool,
+}
+
+#[derive(Debug)]
+enum Active {
+    /// Not an HTTP server request, or measured with no provider.
+    None,
+    Bound(BoundUpDownCounter<i64>),
+    Unbound,
 }
 
 impl Measurement {
     /// Starts measuring the call `metric` describes; an HTTP server
     /// request counts as active until it ends.
     pub(crate) fn start(integration: &'static Integration, metric: CallMetric) -> Self {
+        let mut active = Active::None;
         if metric.kind() == CallKind::HttpServer {
             integration.with_instruments(|instruments| {
-                instruments.add_active_request(1, active_request_attributes(metric.attributes()));
+                let attributes = active_request_attributes(metric.attributes());
+                active = match instruments.active_request_in(attributes) {
+                    Some(bound) => Active::Bound(bound),
+                    None => Active::Unbound,
+                };
             });
         }
         Self {
             integration,
             start: Instant::now(),
             metric,
+            active,
             ended: false,
         }
     }
@@ -58,6 +76,16 @@ impl Measurement {
             .as_secs_f64();
         let kind = self.metric.kind();
         let mut metric = self.metric;
+        // Counted out by the provider that counted it in, even one
+        // replaced since.
+        let unbound_active = match self.active {
+            Active::None => false,
+            Active::Bound(bound) => {
+                bound.add(-1);
+                false
+            }
+            Active::Unbound => true,
+        };
         if !self.ended {
             metric.set(KeyValue::new(ERROR_TYPE, CANCELLED));
         }
@@ -77,8 +105,8 @@ impl Measurement {
                 Some(site) => instruments.record_at(kind, seconds, site),
                 None => instruments.record_duration(kind, seconds, attributes),
             }
-            if kind == CallKind::HttpServer {
-                instruments.add_active_request(-1, active_request_attributes(attributes));
+            if unbound_active {
+                instruments.active_request_out(active_request_attributes(attributes));
             }
         });
     }
