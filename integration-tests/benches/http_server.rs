@@ -153,19 +153,8 @@ fn http_server(c: &mut Criterion) {
     // flag), as from `Tracer::from_env()`.
     let tracer = discarding_tracer(None);
     let provider = tracer.provider().clone();
-    // Exports once an hour: recording is what is measured. Off but for
-    // the measured side of the metric pairs.
-    let meters = {
-        let reader = opentelemetry_sdk::metrics::PeriodicReader::builder(
-            opentelemetry_sdk::metrics::InMemoryMetricExporter::default(),
-        )
-        .with_interval(Duration::from_secs(3600))
-        .build();
-        opentelemetry_sdk::metrics::SdkMeterProvider::builder()
-            .with_reader(reader)
-            .build()
-    };
-    census_core::metrics::set_meter_provider_binding(meters.clone());
+    // Off but for the measured side of the metric pairs.
+    let meters = census_pipeline::testing::recording_meter_provider();
     census_core::metrics::set_measuring(false);
     // axum-tracing-opentelemetry records through `tracing` spans, which
     // tracing-opentelemetry turns into spans of the same provider.

@@ -55,19 +55,7 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     };
     let tracer = census_pipeline::testing::discarding_tracer(None);
-    // Exports once an hour: recording is what is counted.
-    let meters = measured.then(|| {
-        let reader = opentelemetry_sdk::metrics::PeriodicReader::builder(
-            opentelemetry_sdk::metrics::InMemoryMetricExporter::default(),
-        )
-        .with_interval(Duration::from_secs(3600))
-        .build();
-        let provider = opentelemetry_sdk::metrics::SdkMeterProvider::builder()
-            .with_reader(reader)
-            .build();
-        census_core::metrics::set_meter_provider_binding(provider.clone());
-        provider
-    });
+    let meters = measured.then(census_pipeline::testing::recording_meter_provider);
     census::tower::INTEGRATION.set_enabled(true);
     census::actix::INTEGRATION.set_enabled(true);
     let runtime = tokio::runtime::Builder::new_current_thread()

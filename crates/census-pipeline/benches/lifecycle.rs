@@ -80,21 +80,6 @@ fn census_statement(spans: &SqlSpans) {
     }
 }
 
-/// Installs a meter provider for census's integrations whose reader
-/// exports once an hour: recording is what is measured.
-fn install_meter_provider() -> opentelemetry_sdk::metrics::SdkMeterProvider {
-    let reader = opentelemetry_sdk::metrics::PeriodicReader::builder(
-        opentelemetry_sdk::metrics::InMemoryMetricExporter::default(),
-    )
-    .with_interval(Duration::from_secs(3600))
-    .build();
-    let provider = opentelemetry_sdk::metrics::SdkMeterProvider::builder()
-        .with_reader(reader)
-        .build();
-    census_core::metrics::set_meter_provider_binding(provider.clone());
-    provider
-}
-
 fn bare_unsampled(bare: &SdkTracer) {
     let mut span = bare
         .span_builder("SELECT users")
@@ -139,7 +124,7 @@ fn census_both_ways(
 }
 
 fn lifecycle(c: &mut Criterion) {
-    let meters = install_meter_provider();
+    let meters = census_pipeline::testing::recording_meter_provider();
     let sampled = tracer(1.0);
     let bare = sampled.provider().tracer("bare");
     BENCH.set_enabled(true);

@@ -199,6 +199,29 @@ pub fn discarding_tracer(rate: Option<f64>) -> crate::Tracer {
     }
 }
 
+/// A meter provider for overhead benches, installed for census's
+/// integrations as the pipeline installs its own (bound instruments), whose
+/// reader exports once an hour: what a bench measures is recording.
+///
+/// ```
+/// let meters = census_pipeline::testing::recording_meter_provider();
+/// assert!(census_core::metrics::is_measuring());
+/// # meters.shutdown()?;
+/// # Ok::<(), opentelemetry_sdk::error::OTelSdkError>(())
+/// ```
+pub fn recording_meter_provider() -> opentelemetry_sdk::metrics::SdkMeterProvider {
+    let reader = opentelemetry_sdk::metrics::PeriodicReader::builder(
+        opentelemetry_sdk::metrics::InMemoryMetricExporter::default(),
+    )
+    .with_interval(std::time::Duration::from_secs(3600))
+    .build();
+    let provider = opentelemetry_sdk::metrics::SdkMeterProvider::builder()
+        .with_reader(reader)
+        .build();
+    census_core::metrics::set_meter_provider_binding(provider.clone());
+    provider
+}
+
 /// Installs `tracer` again as the provider census integrations record
 /// with, with its sampler's rule, after a bench installed the same
 /// provider without it (`registry::set_tracer_provider`) to measure what
