@@ -7,9 +7,8 @@ use std::net::SocketAddr;
 use actix_web::error::{ErrorBadRequest, ErrorInternalServerError};
 use actix_web::{App, HttpResponse, HttpServer, web};
 use census_pipeline::testing::{
-    attribute_map, capture, http_attributes, metrics, sorted_counts, unsampled_caller,
+    capture, get_route_attributes, metrics, sorted_counts, unsampled_caller,
 };
-use opentelemetry::KeyValue;
 
 const DURATION: &str = "http.server.request.duration";
 
@@ -79,14 +78,7 @@ async fn every_request_is_measured_by_route_and_status_sampled_or_not() {
     );
     assert_eq!(get_status(addr, "/metered-bad", None).await, 400);
 
-    let request = |route: &str, status, error| {
-        let known = [
-            KeyValue::new("http.request.method", "GET"),
-            KeyValue::new("url.scheme", "http"),
-            KeyValue::new("http.route", route.to_owned()),
-        ];
-        http_attributes(known, status, error)
-    };
+    let request = get_route_attributes;
     // Everything this process measured; a 400 is the client's error.
     let capture = metrics();
     assert_eq!(
@@ -99,15 +91,5 @@ async fn every_request_is_measured_by_route_and_status_sampled_or_not() {
         ])
     );
     // Every request has ended: none is active any more.
-    let active = capture
-        .active_requests("GET")
-        .expect("requests were counted");
-    assert_eq!(active.value, 0);
-    assert_eq!(
-        active.attributes,
-        attribute_map([
-            KeyValue::new("http.request.method", "GET"),
-            KeyValue::new("url.scheme", "http"),
-        ])
-    );
+    capture.assert_no_active_get_requests();
 }

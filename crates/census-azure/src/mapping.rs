@@ -709,12 +709,13 @@ pub(crate) mod tests {
         assert_eq!(base["name"].as_str().unwrap().chars().count(), 1024);
         assert_eq!(base["data"].as_str().unwrap().chars().count(), 8192);
         assert_eq!(base["type"], "postgresql");
-        let (key, value) = base["properties"]
-            .as_object()
-            .unwrap()
-            .iter()
-            .next()
-            .unwrap();
+        assert_first_property_cut_to_the_limits(&base["properties"]);
+    }
+
+    /// Asserts that the first of `properties` has its key cut to 150
+    /// characters and its value to 8192.
+    pub(crate) fn assert_first_property_cut_to_the_limits(properties: &Value) {
+        let (key, value) = properties.as_object().unwrap().iter().next().unwrap();
         assert_eq!((key.len(), value.as_str().unwrap().len()), (150, 8192));
     }
 

@@ -9,10 +9,9 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use census_core::http::{Exclusions, HttpHooks};
 use census_pipeline::testing::{
-    attribute_map, capture, http_attributes, metrics, sorted_counts, unsampled_caller,
+    capture, get_route_attributes, metrics, sorted_counts, unsampled_caller,
 };
 use census_tower::TraceLayer;
-use opentelemetry::KeyValue;
 
 const DURATION: &str = "http.server.request.duration";
 
@@ -66,14 +65,7 @@ async fn every_request_is_measured_by_route_and_status_sampled_or_not() {
     assert_eq!(get_status(addr, "/metered-missing", None).await, 404);
     assert_eq!(get_status(addr, "/health", None).await, 200);
 
-    let request = |route: &str, status, error| {
-        let known = [
-            KeyValue::new("http.request.method", "GET"),
-            KeyValue::new("url.scheme", "http"),
-            KeyValue::new("http.route", route.to_owned()),
-        ];
-        http_attributes(known, status, error)
-    };
+    let request = get_route_attributes;
     // Everything this process measured: `/health` is excluded, and a 404
     // is the client's error, not the server's.
     let capture = metrics();
@@ -86,15 +78,5 @@ async fn every_request_is_measured_by_route_and_status_sampled_or_not() {
         ])
     );
     // Every request has ended: none is active any more.
-    let active = capture
-        .active_requests("GET")
-        .expect("requests were counted");
-    assert_eq!(active.value, 0);
-    assert_eq!(
-        active.attributes,
-        attribute_map([
-            KeyValue::new("http.request.method", "GET"),
-            KeyValue::new("url.scheme", "http"),
-        ])
-    );
+    capture.assert_no_active_get_requests();
 }

@@ -249,6 +249,16 @@ struct Bound<B> {
     len: usize,
 }
 
+impl<B> Bound<B> {
+    /// The handle bound to `attributes`, whose values hash to `hash`.
+    fn find(&self, hash: u64, attributes: &[KeyValue]) -> Option<&B> {
+        let sets = self.by_hash.get(&hash)?;
+        sets.iter()
+            .find(|(set, _)| set == attributes)
+            .map(|(_, handle)| handle)
+    }
+}
+
 impl<B> BoundSets<B> {
     fn new() -> Self {
         Self(RwLock::new(Bound {
@@ -267,22 +277,17 @@ impl<B> BoundSets<B> {
         record: impl FnOnce(&B) -> R,
     ) -> Option<R> {
         let hash = values_hash(attributes);
-        let find = |bound: &Bound<B>| -> Option<usize> {
-            bound
-                .by_hash
-                .get(&hash)?
-                .iter()
-                .position(|(set, _)| set == attributes)
-        };
+        if let Some(handle) = self
+            .0
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .find(hash, attributes)
         {
-            let bound = self.0.read().unwrap_or_else(PoisonError::into_inner);
-            if let Some(at) = find(&bound) {
-                return Some(record(&bound.by_hash[&hash][at].1));
-            }
+            return Some(record(handle));
         }
         let mut bound = self.0.write().unwrap_or_else(PoisonError::into_inner);
-        if let Some(at) = find(&bound) {
-            return Some(record(&bound.by_hash[&hash][at].1));
+        if let Some(handle) = bound.find(hash, attributes) {
+            return Some(record(handle));
         }
         if bound.len >= MAX_BOUND_SETS {
             return None;

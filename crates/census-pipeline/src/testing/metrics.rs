@@ -164,6 +164,21 @@ impl MetricCapture {
             .find(|point| point.attributes.get("http.request.method") == Some(&method))
     }
 
+    /// Asserts that plain-HTTP `GET` requests were counted as active and
+    /// that every one has ended: the point is 0, with the method and scheme
+    /// as its only attributes.
+    pub fn assert_no_active_get_requests(&self) {
+        let active = self.active_requests("GET").expect("requests were counted");
+        assert_eq!(active.value, 0);
+        assert_eq!(
+            active.attributes,
+            attribute_map([
+                KeyValue::new("http.request.method", "GET"),
+                KeyValue::new("url.scheme", "http"),
+            ])
+        );
+    }
+
     /// Every point of the integer sum `name` so far.
     pub fn sum(&self, name: &str) -> Vec<SumPoint> {
         self.points(name, |_, metric| match metric.data() {
@@ -209,5 +224,22 @@ pub fn http_attributes(
             .into_iter()
             .chain([KeyValue::new("http.response.status_code", status)])
             .chain(error.map(|e| KeyValue::new("error.type", e.to_owned()))),
+    )
+}
+
+/// [`http_attributes`] of a plain-HTTP `GET` a server matched to `route`.
+pub fn get_route_attributes(
+    route: &str,
+    status: i64,
+    error: Option<&str>,
+) -> BTreeMap<String, Value> {
+    http_attributes(
+        [
+            KeyValue::new("http.request.method", "GET"),
+            KeyValue::new("url.scheme", "http"),
+            KeyValue::new("http.route", route.to_owned()),
+        ],
+        status,
+        error,
     )
 }

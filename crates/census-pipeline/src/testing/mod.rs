@@ -24,7 +24,8 @@ use census_core::registry::{Integration, set_tracer_provider};
 mod metrics;
 
 pub use metrics::{
-    HistogramPoint, MetricCapture, SumPoint, http_attributes, metrics, sorted_counts,
+    HistogramPoint, MetricCapture, SumPoint, get_route_attributes, http_attributes, metrics,
+    sorted_counts,
 };
 
 /// The process's span capture.
