@@ -14,6 +14,9 @@
 //! the active-requests count add to a request.
 //!
 //! An iteration sends 16 requests at once over kept-alive connections.
+//! The metric pairs run again in process (`http_server_in_process`): 64
+//! requests one after another to a `/users/{id}` route of an axum app
+//! called as a tower service, without sockets, measuring and not.
 //! Each variant is measured in pairs with its baseline (see
 //! `census_integration_tests::paired`): a batch to one server, then a
 //! batch to the other, in alternating order, so that both see the same
@@ -283,8 +286,76 @@ fn http_server(c: &mut Criterion) {
     if let Some(written) = recorded.write().expect("pairs.json written") {
         println!("http_server: pairs in {}", written.display());
     }
+    in_process(c, &runtime);
     let _ = tracer.shutdown(Duration::from_secs(5));
     let _ = meters.shutdown();
+}
+
+/// Requests an in-process pair sends per side and iteration.
+const IN_PROCESS_BATCH: usize = 64;
+
+/// An axum app with census's layer called in process, without sockets
+/// or HTTP parsing, measuring and not: what measuring adds to a request,
+/// without the network stack's noise around it.
+fn in_process(c: &mut Criterion, runtime: &Runtime) {
+    use tower::ServiceExt as _;
+    census::tower::INTEGRATION.set_enabled(true);
+    let app = Router::new()
+        .route("/users/{id}", get(hello))
+        .layer(census::tower::TraceLayer::new());
+    let requests = |traceparent: Option<&'static str>| {
+        let app = app.clone();
+        async move {
+            for _ in 0..IN_PROCESS_BATCH {
+                let mut request = axum::http::Request::get("/users/7");
+                if let Some(traceparent) = traceparent {
+                    request = request.header("traceparent", traceparent);
+                }
+                let request = request.body(axum::body::Body::empty()).unwrap();
+                let response = app.clone().oneshot(request).await.unwrap();
+                assert!(response.status().is_success());
+                response.into_body().collect().await.expect("body");
+            }
+        }
+    };
+    let mut recorded = Pairs::new("http_server_in_process");
+    let mut group = c.benchmark_group("http_server_in_process");
+    group.throughput(criterion::Throughput::Elements(2 * IN_PROCESS_BATCH as u64));
+    let pairs = [
+        ("axum_in_process_metrics", "axum_in_process", None),
+        (
+            "axum_in_process_unsampled_metrics",
+            "axum_in_process_unsampled",
+            Some(UNSAMPLED),
+        ),
+    ];
+    for round in 0..ROUNDS {
+        for (measured, baseline, traceparent) in pairs {
+            group.bench_function(format!("{measured}_vs_{baseline}/{round}"), |b| {
+                b.iter_custom(|iters| {
+                    let totals = runtime.block_on(async {
+                        let mut totals = Totals::default();
+                        for i in 0..iters {
+                            for side in Side::order(i) {
+                                census_core::metrics::set_measuring(side == Side::Measured);
+                                let start = Instant::now();
+                                requests(traceparent).await;
+                                totals.add(side, start);
+                            }
+                        }
+                        totals
+                    });
+                    recorded.record(measured, baseline, round, iters, totals);
+                    totals.both()
+                })
+            });
+        }
+    }
+    group.finish();
+    census_core::metrics::set_measuring(false);
+    if let Some(written) = recorded.write().expect("pairs.json written") {
+        println!("http_server_in_process: pairs in {}", written.display());
+    }
 }
 
 criterion_group! {

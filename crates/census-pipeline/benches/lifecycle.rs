@@ -3,11 +3,13 @@
 //! SDK span with the same name, kind and attributes, in the same run and
 //! on the same provider (batch processor, exporter that discards), for a
 //! sampled span, an unsampled root and an unsampled child; and what
-//! measuring a statement's duration metric adds to it in each case.
+//! measuring a statement's duration metric, and a server request's
+//! duration metric and active count, add to it in each case.
 
 use std::hint::black_box;
 use std::time::Duration;
 
+use census_core::metrics::CallMetric;
 use census_core::model::{DbSystem, Outcome, Target};
 use census_core::registry::Integration;
 use census_core::span::SqlSpans;
@@ -80,6 +82,24 @@ fn census_statement(spans: &SqlSpans) {
     }
 }
 
+/// A server request as census's HTTP middlewares run one: its span, with
+/// its duration metric and active count while measuring is on, and its
+/// response's status.
+fn census_request() {
+    if BENCH.should_trace() {
+        let parent = census_core::context::current();
+        BENCH
+            .start_named_by(
+                SpanKind::Server,
+                || "GET /users/{id}".into(),
+                &parent,
+                || vec![KeyValue::new("http.route", "/users/{id}")],
+            )
+            .measured(|| CallMetric::http_server(&http::Method::GET, false, Some("/users/{id}")))
+            .finish(&Outcome::HttpServer(200));
+    }
+}
+
 fn bare_unsampled(bare: &SdkTracer) {
     let mut span = bare
         .span_builder("SELECT users")
@@ -115,6 +135,14 @@ fn census_both_ways(
     census_core::metrics::set_measuring(true);
     group.bench_function(format!("census_measured_{case}/{round}"), |b| {
         b.iter(|| census_statement(&spans))
+    });
+    census_core::metrics::set_measuring(false);
+    group.bench_function(format!("census_request_{case}/{round}"), |b| {
+        b.iter(census_request)
+    });
+    census_core::metrics::set_measuring(true);
+    group.bench_function(format!("census_request_measured_{case}/{round}"), |b| {
+        b.iter(census_request)
     });
     census_core::registry::set_tracer_provider(tracer.provider().clone());
     group.bench_function(format!("census_no_presample_{case}/{round}"), |b| {

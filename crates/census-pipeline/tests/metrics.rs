@@ -216,3 +216,104 @@ fn calls_past_the_bound_attribute_sets_are_all_counted() {
         assert_eq!(point.count, 2, "{table}");
     }
 }
+
+/// A server route's requests record through handles bound to the route
+/// per status code and integration: every request counts once, in its
+/// integration's scope, whether its status has a bound handle or came
+/// after the bound ones, from any number of threads, for more routes than
+/// a thread keeps.
+#[test]
+fn every_request_of_every_route_and_status_counts_once_in_its_own_scope() {
+    static SERVER: Integration = Integration::new("server", "census-server", "1.0.0");
+    static PROXY: Integration = Integration::new("proxy", "census-proxy", "1.0.0");
+    capture(&[&SERVER, &PROXY]);
+    let capture = metrics();
+    let request = |integration: &'static Integration, route: &str, status: u16| {
+        integration
+            .start(SpanKind::Server, "GET", &Context::new(), Vec::new)
+            .measured(|| CallMetric::http_server(&http::Method::GET, false, Some(route)))
+            .finish(&Outcome::HttpServer(status));
+    };
+    // More statuses than a route binds, each twice, on 4 threads at once,
+    // and the same route through a second integration.
+    let statuses: Vec<u16> = (200..210).chain([404, 500, 503]).collect();
+    std::thread::scope(|threads| {
+        for _ in 0..4 {
+            threads.spawn(|| {
+                for _ in 0..2 {
+                    for &status in &statuses {
+                        request(&SERVER, "/shared/{id}", status);
+                    }
+                }
+                request(&PROXY, "/shared/{id}", 200);
+            });
+        }
+    });
+    let counts_in = |scope: &str| {
+        census_pipeline::testing::sorted_counts(
+            capture
+                .histogram_with(
+                    "http.server.request.duration",
+                    &[("http.route", text("/shared/{id}"))],
+                )
+                .into_iter()
+                .filter(|p| p.scope == scope)
+                .map(|p| (p.attributes, p.count))
+                .collect(),
+        )
+    };
+    let expected: Vec<_> = statuses
+        .iter()
+        .map(|&status| {
+            let error = (status >= 500).then(|| status.to_string());
+            (
+                census_pipeline::testing::get_route_attributes(
+                    "/shared/{id}",
+                    i64::from(status),
+                    error.as_deref(),
+                ),
+                8,
+            )
+        })
+        .collect();
+    assert_eq!(
+        counts_in("census-server"),
+        census_pipeline::testing::sorted_counts(expected)
+    );
+    assert_eq!(
+        counts_in("census-proxy"),
+        [(
+            census_pipeline::testing::get_route_attributes("/shared/{id}", 200, None),
+            4
+        )]
+    );
+
+    // Counted in and out, in each integration's scope.
+    let active: Vec<_> = capture
+        .sum("http.server.active_requests")
+        .into_iter()
+        .filter(|p| p.attributes.get("http.request.method") == Some(&text("GET")))
+        .map(|p| p.value)
+        .collect();
+    assert_eq!(active, [0, 0]);
+
+    // More routes than a thread keeps sites for (256): each counts.
+    for i in 0..300 {
+        request(&SERVER, &format!("/many/{i}"), 200);
+        request(&SERVER, &format!("/many/{i}"), 200);
+    }
+    let many: Vec<_> = capture
+        .histogram("http.server.request.duration")
+        .into_iter()
+        .filter(|p| {
+            p.attributes
+                .get("http.route")
+                .is_some_and(|route| route.as_str().starts_with("/many/"))
+        })
+        .collect();
+    assert_eq!(many.len(), 300);
+    assert!(
+        many.iter()
+            .all(|p| p.count == 2 && p.scope == "census-server")
+    );
+}

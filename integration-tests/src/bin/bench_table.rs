@@ -69,6 +69,24 @@ const PAIRS: &[(&str, &str, &str, &str)] = &[
         "SQL statement span, unsampled child: with its duration metric vs without",
     ),
     (
+        "span",
+        "census_request_measured_sampled",
+        "census_request_sampled",
+        "HTTP server request span, sampled: with its duration metric and active count vs without",
+    ),
+    (
+        "span",
+        "census_request_measured_unsampled_root",
+        "census_request_unsampled_root",
+        "HTTP server request span, unsampled root: with its duration metric and active count vs without",
+    ),
+    (
+        "span",
+        "census_request_measured_unsampled_child",
+        "census_request_unsampled_child",
+        "HTTP server request span, unsampled child: with its duration metric and active count vs without",
+    ),
+    (
         "sqlite_fetch_optional",
         "traced_sampled",
         "raw",
@@ -289,6 +307,18 @@ const PAIRS: &[(&str, &str, &str, &str)] = &[
         "actix_census_unsampled_metrics vs actix_census_unsampled",
         "actix_census_unsampled vs actix_census_unsampled_metrics",
         "actix-web `GET /` ×16, census unsampled with metrics vs without",
+    ),
+    (
+        "http_server_in_process",
+        "axum_in_process_metrics vs axum_in_process",
+        "axum_in_process vs axum_in_process_metrics",
+        "axum `GET /users/{id}` in process ×64, census with metrics vs without",
+    ),
+    (
+        "http_server_in_process",
+        "axum_in_process_unsampled_metrics vs axum_in_process_unsampled",
+        "axum_in_process_unsampled vs axum_in_process_unsampled_metrics",
+        "axum `GET /users/{id}` in process ×64, census unsampled with metrics vs without",
     ),
     (
         "http_client",

@@ -1,13 +1,12 @@
 //! What a call's duration metric says about it: which metric, and the
 //! low-cardinality attributes the semantic conventions give it.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
-use opentelemetry::metrics::BoundHistogram;
 use opentelemetry::{KeyValue, StringValue};
 use opentelemetry_semantic_conventions::attribute::{
     DB_COLLECTION_NAME, DB_NAMESPACE, DB_OPERATION_NAME, DB_SYSTEM_NAME, HTTP_REQUEST_METHOD,
-    HTTP_ROUTE, RPC_METHOD, RPC_SYSTEM_NAME, SERVER_ADDRESS, SERVER_PORT, URL_SCHEME,
+    RPC_METHOD, RPC_SYSTEM_NAME, SERVER_ADDRESS, SERVER_PORT, URL_SCHEME,
 };
 use opentelemetry_semantic_conventions::metric::{
     DB_CLIENT_OPERATION_DURATION, HTTP_CLIENT_REQUEST_DURATION, HTTP_SERVER_REQUEST_DURATION,
@@ -17,8 +16,10 @@ use opentelemetry_semantic_conventions::metric::{
 use super::boundaries::{
     DB_DURATION_BOUNDARIES, HTTP_DURATION_BOUNDARIES, RPC_DURATION_BOUNDARIES,
 };
+use super::kept::Kept;
+use super::site::Site;
 use crate::model::recent::{Kind, shared};
-use crate::model::{DbSystem, Target, method_name};
+use crate::model::{DbSystem, Outcome, Target, method_name};
 
 /// Which duration metric measures a call.
 ///
@@ -120,77 +121,82 @@ pub struct CallMetric {
 }
 
 /// A call's attributes: its own, or those of a description every call
-/// of it shares (a statement), which cloning does not copy.
+/// of it shares (a statement, a server route), which cloning does not
+/// copy.
 #[derive(Debug, Clone, PartialEq)]
 enum Attributes {
     Owned(Vec<KeyValue>),
-    Shared(Arc<Site>),
+    Shared(SiteRef, Added),
 }
 
-/// The attributes every call of one description shares, and the duration
-/// histogram bound to them once, for the calls that add none (those that
-/// succeed).
-#[derive(Debug)]
-pub(crate) struct Site {
-    attributes: Box<[KeyValue]>,
-    /// Bound on the provider of this generation.
-    bound: OnceLock<(u64, BoundHistogram<f64>)>,
+/// A shared description: kept for good (a route's, an operation's), or
+/// counted, once too many are kept.
+#[derive(Debug, Clone, PartialEq)]
+enum SiteRef {
+    Counted(Arc<Site>),
+    Kept(&'static Site),
 }
 
-impl PartialEq for Site {
-    fn eq(&self, other: &Self) -> bool {
-        self.attributes == other.attributes
+impl std::ops::Deref for SiteRef {
+    type Target = Site;
+
+    fn deref(&self) -> &Site {
+        match self {
+            Self::Counted(site) => site,
+            Self::Kept(site) => site,
+        }
     }
 }
 
-impl Site {
-    pub(crate) fn attributes(&self) -> &[KeyValue] {
-        &self.attributes
-    }
-
-    /// The histogram bound to the attributes on the provider of
-    /// `generation`, if it was bound already.
-    pub(crate) fn bound_on(&self, generation: u64) -> Option<&BoundHistogram<f64>> {
-        self.bound
-            .get()
-            .filter(|(bound_on, _)| *bound_on == generation)
-            .map(|(_, bound)| bound)
-    }
-
-    /// The histogram bound to the attributes on the provider of
-    /// `generation`, bound by `bind` on first use; `None` once bound on an
-    /// earlier provider.
-    pub(crate) fn bound(
-        &self,
-        generation: u64,
-        bind: impl FnOnce() -> BoundHistogram<f64>,
-    ) -> Option<&BoundHistogram<f64>> {
-        let (bound_on, bound) = self.bound.get_or_init(|| (generation, bind()));
-        (*bound_on == generation).then_some(bound)
-    }
+/// What a call's outcome added to a shared description.
+#[derive(Debug, Clone, PartialEq)]
+enum Added {
+    Nothing,
+    /// An HTTP response's status code: the site has handles bound per
+    /// code, so the attributes need not be copied.
+    Status(u16),
+    /// Anything else: the description's attributes and the outcome's,
+    /// copied.
+    Copied(Vec<KeyValue>),
 }
 
 impl Attributes {
     fn as_slice(&self) -> &[KeyValue] {
         match self {
-            Self::Owned(attributes) => attributes,
-            Self::Shared(site) => &site.attributes,
+            Self::Owned(attributes) | Self::Shared(_, Added::Copied(attributes)) => attributes,
+            Self::Shared(site, _) => site.attributes(),
         }
     }
 
-    /// The attributes to change: shared ones are copied first.
+    /// The attributes to change: a shared description's are copied first,
+    /// with the status code given so far.
     fn to_mut(&mut self) -> &mut Vec<KeyValue> {
-        if let Self::Shared(site) = self {
-            let mut owned = Vec::with_capacity(site.attributes.len() + OUTCOME_ATTRIBUTES);
-            owned.extend_from_slice(&site.attributes);
-            *self = Self::Owned(owned);
-        }
         match self {
             Self::Owned(attributes) => attributes,
-            Self::Shared(_) => unreachable!("made owned above"),
+            Self::Shared(site, added) => {
+                if let Added::Nothing | Added::Status(_) = added {
+                    let status = match added {
+                        Added::Status(status) => Some(*status),
+                        _ => None,
+                    };
+                    let mut copied = site.attributes_with(status);
+                    copied.reserve(OUTCOME_ATTRIBUTES);
+                    *added = Added::Copied(copied);
+                }
+                match added {
+                    Added::Copied(attributes) => attributes,
+                    Added::Nothing | Added::Status(_) => unreachable!("copied above"),
+                }
+            }
         }
     }
 }
+
+/// Database operations' sites kept, by attributes (past them, each
+/// statement has its own): a site per operation, table and target.
+const MAX_DATABASE_SITES: usize = 1024;
+
+static DATABASE_SITES: Kept<Site> = Kept::new(MAX_DATABASE_SITES);
 
 /// Attributes a call gets from its outcome at the end: status code and
 /// `error.type`, and a database's status code.
@@ -211,13 +217,20 @@ impl CallMetric {
     /// The method and scheme come first: they are also the attributes of
     /// `http.server.active_requests`.
     pub fn http_server(method: &http::Method, https: bool, route: Option<&str>) -> Self {
-        let mut metric = Self::new(CallKind::HttpServer, 3);
-        metric.push(HTTP_REQUEST_METHOD, method_name(method));
-        metric.push(URL_SCHEME, scheme(https));
-        if let Some(route) = route {
-            metric.push(HTTP_ROUTE, shared(Kind::Route, route));
+        let (method, scheme) = (method_name(method), scheme(https));
+        // Shared with the thread's earlier requests of the route.
+        let attributes = match super::routes::site(method, scheme, route) {
+            Some(site) => Attributes::Shared(SiteRef::Kept(site), Added::Nothing),
+            None => {
+                let mut attributes = super::routes::attributes(method, scheme, route);
+                attributes.reserve(OUTCOME_ATTRIBUTES);
+                Attributes::Owned(attributes)
+            }
+        };
+        Self {
+            kind: CallKind::HttpServer,
+            attributes,
         }
-        metric
     }
 
     /// How many leading attributes of an HTTP server call
@@ -301,19 +314,24 @@ impl CallMetric {
             DB_OPERATION_NAME,
             DB_COLLECTION_NAME,
         ];
-        let attributes = span_attributes
+        let attributes: Box<[KeyValue]> = span_attributes
             .iter()
             .filter(|kv| KEYS.contains(&kv.key.as_str()))
             .cloned()
             .collect();
-        // Shared by every call of the statement, which cloning does not
-        // copy.
+        // Statements share a site per operation, table and target: kept
+        // for good, it costs their calls no reference count.
+        let site = match DATABASE_SITES.find_or_add(
+            super::instruments::values_hash(&attributes),
+            |site| *site.attributes() == *attributes,
+            || Site::new(attributes.clone()),
+        ) {
+            Some(kept) => SiteRef::Kept(kept),
+            None => SiteRef::Counted(Arc::new(Site::new(attributes))),
+        };
         Self {
             kind: CallKind::Database,
-            attributes: Attributes::Shared(Arc::new(Site {
-                attributes,
-                bound: OnceLock::new(),
-            })),
+            attributes: Attributes::Shared(site, Added::Nothing),
         }
     }
 
@@ -397,12 +415,40 @@ impl CallMetric {
         self.attributes.as_slice()
     }
 
-    /// The shared description, while nothing was added to it.
+    /// The shared description, if the call has one.
     pub(crate) fn site(&self) -> Option<&Site> {
         match &self.attributes {
-            Attributes::Shared(site) => Some(site),
+            Attributes::Shared(site, _) => Some(site),
             Attributes::Owned(_) => None,
         }
+    }
+
+    /// The shared description and the status code its outcome added,
+    /// while the outcome added nothing else: the handles bound to the
+    /// site record the call.
+    pub(crate) fn site_and_status(&self) -> Option<(&Site, Option<u16>)> {
+        match &self.attributes {
+            Attributes::Shared(site, Added::Nothing) => Some((site, None)),
+            Attributes::Shared(site, Added::Status(status)) => Some((site, Some(*status))),
+            _ => None,
+        }
+    }
+
+    /// Adds what `outcome` says of the call: a server's status, then the
+    /// failure behind it, get both.
+    pub(crate) fn add_outcome(&mut self, outcome: &Outcome) {
+        match (&mut self.attributes, outcome) {
+            (_, Outcome::Ok) => {}
+            (Attributes::Shared(_, added @ Added::Nothing), Outcome::HttpServer(status)) => {
+                *added = Added::Status(*status);
+            }
+            _ => outcome.for_each_attribute(|attribute| self.set(attribute)),
+        }
+    }
+
+    /// The attributes to record the call with, the outcome's included.
+    pub(crate) fn into_attributes(mut self) -> Vec<KeyValue> {
+        std::mem::take(self.attributes.to_mut())
     }
 
     /// Sets `attribute`, replacing a value of the same key (an outcome's

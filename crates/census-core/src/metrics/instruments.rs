@@ -12,8 +12,8 @@ use opentelemetry::metrics::{
 use opentelemetry::{InstrumentationScope, KeyValue, Value};
 use opentelemetry_semantic_conventions::metric::HTTP_SERVER_ACTIVE_REQUESTS;
 
-use super::CallKind;
-use super::call::Site;
+use super::site::{Owner, Site};
+use super::{CallKind, CallMetric};
 use crate::registry::Integration;
 
 struct Installed {
@@ -74,10 +74,7 @@ pub fn set_meter_provider_binding(provider: impl MeterProvider + Send + Sync + '
 }
 
 fn install(provider: Arc<dyn MeterProvider + Send + Sync>, binds: bool) {
-    // The clock calls are measured with calibrates itself on first use
-    // (under a millisecond here, up to 200 ms by its documentation): now,
-    // at start-up, rather than in the first call measured.
-    let _ = quanta::Instant::now();
+    super::clock::calibrate();
     let _one_at_a_time = INSTALLING.lock().unwrap_or_else(PoisonError::into_inner);
     let generation = GENERATION.load(Ordering::Relaxed) + 1;
     PROVIDER.store(Some(Arc::new(Installed {
@@ -158,18 +155,53 @@ impl Instruments {
         }
     }
 
-    /// Records `seconds` for a call of `kind` described by `site`: through
-    /// the histogram bound to it, without looking its attributes up.
-    pub(crate) fn record_at(&self, kind: CallKind, seconds: f64, site: &Site) {
-        let histogram = self.duration(kind);
-        let bound = self
-            .binds
-            .then(|| site.bound(self.generation, || histogram.bind(site.attributes())))
-            .flatten();
-        match bound {
-            Some(bound) => bound.record(seconds),
-            None => self.record_duration(kind, seconds, site.attributes()),
+    /// Records `seconds` for a call of `kind` described by `site` that
+    /// ended with `status`, through a histogram bound to both for
+    /// `integration` (bound now on first use); `false` when the site has
+    /// no slot left for it or the provider cannot bind, for the caller to
+    /// record through the attributes.
+    pub(crate) fn record_at(
+        &self,
+        integration: &'static Integration,
+        kind: CallKind,
+        seconds: f64,
+        site: &Site,
+        status: Option<u16>,
+    ) -> bool {
+        if !self.binds {
+            return false;
         }
+        let histogram = self.duration(kind);
+        let owner = Owner::new(integration, self.generation);
+        match site.bind_duration(owner, status, || {
+            histogram.bind(&site.attributes_with(status))
+        }) {
+            Some(bound) => {
+                bound.record(seconds);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Counts an HTTP server request in through the counter `site` holds
+    /// for `integration`, bound now on first use; the owner to count it
+    /// out with, or `None` when the site's counter is another's or the
+    /// provider cannot bind.
+    pub(crate) fn active_request_in_at(
+        &self,
+        integration: &'static Integration,
+        site: &Site,
+    ) -> Option<Owner> {
+        if !self.binds {
+            return None;
+        }
+        let counter = self.active_requests();
+        let owner = Owner::new(integration, self.generation);
+        let attributes = &site.attributes()[..CallMetric::ACTIVE_REQUEST_ATTRIBUTES];
+        let bound = site.bind_active(owner, || counter.bind(attributes))?;
+        bound.add(1);
+        Some(owner)
     }
 
     /// Counts an HTTP server request in; returns the handle bound to its
@@ -301,7 +333,7 @@ impl<B> BoundSets<B> {
 
 /// One write per attribute value, with a fixed seed (the map's own
 /// hasher spreads the result).
-fn values_hash(attributes: &[KeyValue]) -> u64 {
+pub(super) fn values_hash(attributes: &[KeyValue]) -> u64 {
     use std::hash::{BuildHasher, Hasher};
     let mut hasher = foldhash::fast::FixedState::with_seed(0x6365_6e73_7573).build_hasher();
     for attribute in attributes {

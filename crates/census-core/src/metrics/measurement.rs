@@ -1,15 +1,12 @@
 //! One call's measurement: started with its span, recorded when the span
 //! ends.
 
-// The time-stamp counter where the CPU's is invariant, else the OS clock:
-// two readings are half of what measuring a call costs with the OS clock,
-// a third with the counter (see `instruments::install`).
-use quanta::Instant;
-
 use opentelemetry::KeyValue;
 use opentelemetry::metrics::BoundUpDownCounter;
 use opentelemetry_semantic_conventions::attribute::ERROR_TYPE;
 
+use super::clock::Start;
+use super::site::Owner;
 use super::{CallKind, CallMetric};
 use crate::model::Outcome;
 use crate::registry::Integration;
@@ -22,11 +19,10 @@ const CANCELLED: &str = "cancelled";
 #[derive(Debug)]
 pub(crate) struct Measurement {
     integration: &'static Integration,
-    start: Instant,
+    start: Start,
     /// The call, with what the outcomes given so far add.
     metric: CallMetric,
-    /// How an HTTP server request counted in is counted out: through the
-    /// handle bound when it came in, or (`Unbound`) through a lookup.
+    /// How an HTTP server request counted in is counted out.
     active: Active,
     ended: bool,
 }
@@ -35,27 +31,28 @@ pub(crate) struct Measurement {
 enum Active {
     /// Not an HTTP server request, or measured with no provider.
     None,
+    /// Through the handle its route's site holds for this owner.
+    Site(Owner),
+    /// Through the handle bound when it came in.
     Bound(BoundUpDownCounter<i64>),
+    /// Through a lookup of its attributes.
     Unbound,
 }
 
 impl Measurement {
     /// Starts measuring the call `metric` describes; an HTTP server
     /// request counts as active until it ends.
+    // Inlined, so that the measurement is made where the span keeps it.
+    #[inline]
     pub(crate) fn start(integration: &'static Integration, metric: CallMetric) -> Self {
-        let mut active = Active::None;
-        if metric.kind() == CallKind::HttpServer {
-            integration.with_instruments(|instruments| {
-                let attributes = active_request_attributes(metric.attributes());
-                active = match instruments.active_request_in(attributes) {
-                    Some(bound) => Active::Bound(bound),
-                    None => Active::Unbound,
-                };
-            });
-        }
+        let active = if metric.kind() == CallKind::HttpServer {
+            count_in(integration, &metric)
+        } else {
+            Active::None
+        };
         Self {
             integration,
-            start: Instant::now(),
+            start: Start::now(),
             metric,
             active,
             ended: false,
@@ -65,21 +62,25 @@ impl Measurement {
     /// How the call ended: a server that recorded its status and then
     /// the failure behind it gets both.
     pub(crate) fn add_outcome(&mut self, outcome: &Outcome) {
-        outcome.for_each_attribute(|attribute| self.metric.set(attribute));
+        self.metric.add_outcome(outcome);
         self.ended = true;
     }
 
     /// Records the call's duration, with its outcome's attributes.
     pub(crate) fn end(self) {
-        let seconds = Instant::now()
-            .saturating_duration_since(self.start)
-            .as_secs_f64();
+        let seconds = self.start.elapsed_seconds();
         let kind = self.metric.kind();
         let mut metric = self.metric;
         // Counted out by the provider that counted it in, even one
         // replaced since.
         let unbound_active = match self.active {
             Active::None => false,
+            Active::Site(owner) => {
+                if let Some(active) = metric.site().and_then(|site| site.active(owner)) {
+                    active.add(-1);
+                }
+                false
+            }
             Active::Bound(bound) => {
                 bound.add(-1);
                 false
@@ -89,27 +90,58 @@ impl Measurement {
         if !self.ended {
             metric.set(KeyValue::new(ERROR_TYPE, CANCELLED));
         }
-        // A call that added nothing to a shared description (a statement
-        // that succeeded; only database calls have one) records through
-        // the handle bound to it: no lookup at all.
+        // A call whose outcome added at most a status code to a shared
+        // description (a statement that succeeded, a route's response)
+        // records through the handle bound to both: no lookup at all.
+        let owner = Owner::new(self.integration, super::instruments::generation());
         if let Some(bound) = metric
-            .site()
-            .and_then(|site| site.bound_on(super::instruments::generation()))
+            .site_and_status()
+            .and_then(|(site, status)| site.duration(owner, status))
         {
             bound.record(seconds);
             return;
         }
-        let attributes = metric.attributes();
         self.integration.with_instruments(|instruments| {
-            match metric.site() {
-                Some(site) => instruments.record_at(kind, seconds, site),
-                None => instruments.record_duration(kind, seconds, attributes),
+            let recorded = metric.site_and_status().is_some_and(|(site, status)| {
+                instruments.record_at(self.integration, kind, seconds, site, status)
+            });
+            if recorded && !unbound_active {
+                return;
+            }
+            let attributes = metric.into_attributes();
+            if !recorded {
+                instruments.record_duration(kind, seconds, &attributes);
             }
             if unbound_active {
-                instruments.active_request_out(active_request_attributes(attributes));
+                instruments.active_request_out(active_request_attributes(&attributes));
             }
         });
     }
+}
+
+/// Counts an HTTP server request in: through its route's site when it
+/// has one, else through the handle bound to its method and scheme.
+fn count_in(integration: &'static Integration, metric: &CallMetric) -> Active {
+    let owner = Owner::new(integration, super::instruments::generation());
+    if let Some(active) = metric.site().and_then(|site| site.active(owner)) {
+        active.add(1);
+        return Active::Site(owner);
+    }
+    let mut active = Active::None;
+    integration.with_instruments(|instruments| {
+        if let Some(site) = metric.site()
+            && let Some(owner) = instruments.active_request_in_at(integration, site)
+        {
+            active = Active::Site(owner);
+            return;
+        }
+        let attributes = active_request_attributes(metric.attributes());
+        active = match instruments.active_request_in(attributes) {
+            Some(bound) => Active::Bound(bound),
+            None => Active::Unbound,
+        };
+    });
+    active
 }
 
 /// `http.server.active_requests`' attributes: the method and scheme an

@@ -27,8 +27,12 @@
 
 mod boundaries;
 mod call;
+mod clock;
 mod instruments;
+mod kept;
 mod measurement;
+mod routes;
+mod site;
 
 pub use boundaries::{DB_DURATION_BOUNDARIES, HTTP_DURATION_BOUNDARIES, RPC_DURATION_BOUNDARIES};
 pub use call::{CallKind, CallMetric};

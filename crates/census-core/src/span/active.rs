@@ -211,6 +211,8 @@ impl ActiveSpan {
     ///     .measured(|| CallMetric::database(DbSystem::Postgres, &Target::new()).with_operation("SELECT"));
     /// span.finish(&Outcome::Ok);
     /// ```
+    // Inlined, so that the span is not copied in and out of it.
+    #[inline]
     pub fn measured(mut self, metric: impl FnOnce() -> CallMetric) -> Self {
         if let Some(integration) = self.integration
             && crate::metrics::is_measuring()
