@@ -10,6 +10,9 @@ use opentelemetry::global;
 use opentelemetry::trace::{SpanKind, TraceContextExt, Tracer as _, TracerProvider as _};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::OTelSdkError;
+use opentelemetry_sdk::logs::{
+    BatchLogProcessor, LogExporter, LogProcessor, LoggerProviderBuilder, SdkLoggerProvider,
+};
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use opentelemetry_sdk::metrics::{MeterProviderBuilder, SdkMeterProvider};
 use opentelemetry_sdk::trace::{
@@ -50,6 +53,16 @@ pub enum TracerError {
         /// What the SDK reported.
         source: OTelSdkError,
     },
+    /// Shutting the logger provider down (flushing its queued records)
+    /// did not complete within the deadline, or failed; the spans were
+    /// flushed.
+    #[error("logs shutdown did not complete within {deadline:?}: {source}")]
+    LogsShutdown {
+        /// The deadline given.
+        deadline: Duration,
+        /// What the SDK reported.
+        source: OTelSdkError,
+    },
 }
 
 /// Builds a [`Tracer`].
@@ -69,6 +82,8 @@ pub struct TracerBuilder {
     provider: TracerProviderBuilder,
     /// The meter provider, once a metric exporter is added.
     meters: Option<MeterProviderBuilder>,
+    /// The logger provider, once a log exporter or processor is added.
+    logs: Option<LoggerProviderBuilder>,
     service_name: Option<String>,
     install: bool,
     /// The sampler, when census knows its rule.
@@ -154,6 +169,42 @@ impl TracerBuilder {
         self
     }
 
+    /// Adds a log exporter, fed by the SDK's batch log processor (a
+    /// bounded queue on a thread of its own, configured by the
+    /// `OTEL_BLRP_*` variables; a full queue drops records and counts
+    /// them): writing a log record never waits for the exporter.
+    ///
+    /// With at least one, `build` makes a logger provider beside the
+    /// tracer provider (same resource) for the log bridges to write to
+    /// ([`Tracer::logger_provider`]), and [`shutdown`](Tracer::shutdown)
+    /// flushes it. A record written while a span is current carries the
+    /// span's trace and span ids.
+    ///
+    /// ```
+    /// use census_pipeline::Tracer;
+    /// use opentelemetry::logs::{Logger as _, LoggerProvider as _, LogRecord as _};
+    /// let exporter = opentelemetry_sdk::logs::InMemoryLogExporter::default();
+    /// let tracer = Tracer::builder().log_exporter(exporter.clone()).install(false).build();
+    /// let logger = tracer.logger_provider().expect("built").logger("orders");
+    /// let mut record = logger.create_log_record();
+    /// record.set_body("order placed".into());
+    /// logger.emit(record);
+    /// tracer.logger_provider().expect("built").force_flush()?;
+    /// assert_eq!(exporter.get_emitted_logs()?.len(), 1);
+    /// tracer.shutdown(std::time::Duration::from_secs(5))?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn log_exporter(self, exporter: impl LogExporter + 'static) -> Self {
+        self.log_processor(BatchLogProcessor::builder(exporter).build())
+    }
+
+    /// Adds a log processor as it is, for full control over export.
+    pub fn log_processor(mut self, processor: impl LogProcessor + 'static) -> Self {
+        let logs = self.logs.take().unwrap_or_else(SdkLoggerProvider::builder);
+        self.logs = Some(logs.with_log_processor(processor));
+        self
+    }
+
     /// Sets the sampler; the default, OpenTelemetry's
     /// `parentbased_always_on`, keeps every operation whose parent (if
     /// any) was kept. The builder reads no environment variable for it
@@ -226,6 +277,9 @@ impl TracerBuilder {
         let meter_provider = self
             .meters
             .map(|meters| meters.with_resource(resource.clone()).build());
+        let logger_provider = self
+            .logs
+            .map(|logs| logs.with_resource(resource.clone()).build());
         let provider = self
             .provider
             .with_id_generator(CensusIds::default())
@@ -235,6 +289,7 @@ impl TracerBuilder {
             tracer: provider.tracer("census"),
             provider,
             meter_provider,
+            logger_provider,
             sampler: self.sampler,
         };
         if self.install {
@@ -284,6 +339,8 @@ pub struct Tracer {
     tracer: SdkTracer,
     /// Built when the builder was given a metric exporter.
     meter_provider: Option<SdkMeterProvider>,
+    /// Built when the builder was given a log exporter or processor.
+    logger_provider: Option<SdkLoggerProvider>,
     /// The sampler, when census knows its rule.
     sampler: Option<KnownSampler>,
 }
@@ -298,6 +355,7 @@ impl Tracer {
             provider: SdkTracerProvider::builder()
                 .with_sampler(Sampler::ParentBased(Box::new(Sampler::AlwaysOn))),
             meters: None,
+            logs: None,
             service_name: None,
             install: true,
             sampler: Some(KnownSampler::ParentBasedAlwaysOn),
@@ -356,20 +414,33 @@ impl Tracer {
         self.meter_provider.as_ref()
     }
 
+    /// The logger provider the log bridges write to, when the builder was
+    /// given a log exporter or processor.
+    pub fn logger_provider(&self) -> Option<&SdkLoggerProvider> {
+        self.logger_provider.as_ref()
+    }
+
     /// Flushes what is queued to every exporter and stops them, waiting at
-    /// most `deadline` for the spans; metrics then get their last export.
+    /// most `deadline` for the spans, then as long for the log records;
+    /// metrics then get their last export.
     pub fn shutdown(&self, deadline: Duration) -> Result<(), TracerError> {
         let spans = self
             .provider
             .shutdown_with_timeout(deadline)
             .map_err(|source| TracerError::Shutdown { deadline, source });
+        let logs = match &self.logger_provider {
+            Some(logger_provider) => logger_provider
+                .shutdown_with_timeout(deadline)
+                .map_err(|source| TracerError::LogsShutdown { deadline, source }),
+            None => Ok(()),
+        };
         let metrics = match &self.meter_provider {
             Some(meter_provider) => meter_provider
                 .shutdown()
                 .map_err(|source| TracerError::MetricsShutdown { source }),
             None => Ok(()),
         };
-        spans.and(metrics)
+        spans.and(logs).and(metrics)
     }
 }
 
@@ -522,5 +593,59 @@ mod tests {
                 .starts_with("tracer shutdown did not complete within 1s"),
             "{err}"
         );
+    }
+
+    /// A log exporter that keeps what it receives, shut down or not.
+    #[derive(Debug, Clone, Default)]
+    struct KeptLogs(std::sync::Arc<std::sync::Mutex<Vec<opentelemetry_sdk::logs::SdkLogRecord>>>);
+
+    impl opentelemetry_sdk::logs::LogExporter for KeptLogs {
+        async fn export(
+            &self,
+            batch: opentelemetry_sdk::logs::LogBatch<'_>,
+        ) -> opentelemetry_sdk::error::OTelSdkResult {
+            let mut kept = self.0.lock().unwrap();
+            kept.extend(batch.iter().map(|(record, _)| record.clone()));
+            Ok(())
+        }
+    }
+
+    /// Log records leave through the tracer's logger provider, batched and
+    /// flushed on shutdown, each with the trace and span that were current
+    /// when it was written (none outside a span).
+    #[test]
+    fn log_records_carry_the_current_span_and_are_flushed_on_shutdown() {
+        use opentelemetry::logs::{LogRecord as _, Logger as _, LoggerProvider as _};
+        let (spans, logs) = (InMemorySpanExporter::default(), KeptLogs::default());
+        let tracer = Tracer::builder()
+            .span_processor(SimpleSpanProcessor::new(spans.clone()))
+            .log_exporter(logs.clone())
+            .install(false)
+            .build();
+        let logger = tracer.logger_provider().expect("built").logger("unit");
+        let write = |body: &'static str| {
+            let mut record = logger.create_log_record();
+            record.set_body(body.into());
+            logger.emit(record);
+        };
+        write("starting");
+        {
+            let _span = tracer.span("handle order");
+            write("order placed");
+        }
+        assert!(logs.0.lock().unwrap().is_empty(), "batched");
+        let span = spans.get_finished_spans().unwrap().remove(0);
+        tracer.shutdown(Duration::from_secs(5)).unwrap();
+
+        let exported = logs.0.lock().unwrap();
+        let [outside, inside] = exported.as_slice() else {
+            panic!("{exported:?}")
+        };
+        assert_eq!(outside.body(), Some(&"starting".into()));
+        assert!(outside.trace_context().is_none());
+        assert_eq!(inside.body(), Some(&"order placed".into()));
+        let context = inside.trace_context().expect("in a span");
+        assert_eq!(context.trace_id, span.span_context.trace_id());
+        assert_eq!(context.span_id, span.span_context.span_id());
     }
 }
