@@ -23,9 +23,19 @@
 //! # tracer.shutdown(std::time::Duration::from_secs(5)).unwrap();
 //! ```
 //!
+//! [`logs_layer`] writes `tracing` events as log records to the tracer's
+//! logger provider, each with the trace and span current when it was
+//! written (`TracerBuilder::log_exporter` adds the exporter).
+//!
 //! An application that builds its own `tracing_opentelemetry` layer keeps
 //! context activation on (its default); if it turns it off, it calls
 //! [`take_parents_from_tracing`] so that census still finds its parent.
+
+mod logs;
+
+pub use logs::{
+    DEFAULT_LOG_FILTER, ENV_LOG_FILTER, LogFilterError, log_filter, log_filter_from_env, logs_layer,
+};
 
 use ::tracing::Subscriber;
 use census_pipeline::Tracer;
