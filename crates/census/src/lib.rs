@@ -63,6 +63,10 @@
 
 pub mod config_integration;
 mod from_env;
+#[cfg(feature = "log")]
+pub mod log;
+#[cfg(any(feature = "tracing", feature = "log"))]
+mod log_filter;
 #[cfg(feature = "otlp")]
 mod otlp_env;
 pub mod settings;

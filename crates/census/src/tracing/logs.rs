@@ -3,18 +3,13 @@
 
 use ::tracing::Subscriber;
 use census_pipeline::Tracer;
+
+use crate::log_filter::feeds_back;
+pub use crate::log_filter::{DEFAULT_LOG_FILTER, ENV_LOG_FILTER};
 use opentelemetry_appender_tracing::layer::OpenTelemetryTracingBridge;
 use tracing_subscriber::Layer;
 use tracing_subscriber::filter::{EnvFilter, FilterExt as _, ParseError, filter_fn};
 use tracing_subscriber::registry::LookupSpan;
-
-/// Environment variable: which `tracing` events census exports as log
-/// records, in `RUST_LOG`'s syntax (`info`, `warn,shop=debug`); `info`
-/// when unset.
-pub const ENV_LOG_FILTER: &str = "CENSUS_LOG_FILTER";
-
-/// The filter when [`ENV_LOG_FILTER`] is unset.
-pub const DEFAULT_LOG_FILTER: &str = "info";
 
 /// Why the log filter could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -45,10 +40,7 @@ pub enum LogFilterError {
 /// # Errors
 /// When the variable holds no filter in `RUST_LOG`'s syntax.
 pub fn log_filter_from_env() -> Result<EnvFilter, LogFilterError> {
-    match std::env::var(ENV_LOG_FILTER) {
-        Ok(value) => log_filter(&value),
-        Err(_) => log_filter(DEFAULT_LOG_FILTER),
-    }
+    log_filter(&crate::log_filter::from_env())
 }
 
 /// The log filter `value` writes in `RUST_LOG`'s syntax, as
@@ -56,8 +48,8 @@ pub fn log_filter_from_env() -> Result<EnvFilter, LogFilterError> {
 ///
 /// ```
 /// assert!(census::tracing::log_filter("warn,shop=debug").is_ok());
-/// let err = census::tracing::log_filter("info,=").unwrap_err();
-/// assert!(err.to_string().starts_with(r#"CENSUS_LOG_FILTER="info,=" is not a filter"#));
+/// let err = census::tracing::log_filter("info,shop=loud").unwrap_err();
+/// assert!(err.to_string().starts_with(r#"CENSUS_LOG_FILTER="info,shop=loud" is not a filter"#));
 /// ```
 ///
 /// # Errors
@@ -100,46 +92,4 @@ where
     let provider = tracer.logger_provider()?;
     let own = filter_fn(|metadata| !feeds_back(metadata.target()));
     Some(OpenTelemetryTracingBridge::new(provider).with_filter(filter.and(own)))
-}
-
-/// Whether events of `target` come from census, OpenTelemetry or an
-/// exporter's HTTP client.
-fn feeds_back(target: &str) -> bool {
-    const CRATES: [&str; 7] = [
-        "ureq",
-        "hyper",
-        "hyper_util",
-        "h2",
-        "tonic",
-        "reqwest",
-        "rustls",
-    ];
-    let krate = target.split("::").next().unwrap_or(target);
-    krate == "census"
-        || krate.starts_with("census_")
-        || krate.starts_with("opentelemetry")
-        || CRATES.contains(&krate)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn census_opentelemetry_and_exporters_http_clients_feed_back() {
-        for target in [
-            "census",
-            "census_azure::delivery",
-            "opentelemetry_sdk",
-            "opentelemetry_otlp::exporter",
-            "ureq::unversioned",
-            "hyper_util::client::legacy",
-            "h2",
-        ] {
-            assert!(feeds_back(target), "{target}");
-        }
-        for target in ["shop", "shop::orders", "censuses", "hyperion"] {
-            assert!(!feeds_back(target), "{target}");
-        }
-    }
 }

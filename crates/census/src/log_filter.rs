@@ -1,0 +1,58 @@
+//! What the log bridges share: the variable that chooses which records
+//! census exports, and the targets never exported.
+
+/// Environment variable: which `tracing` events and `log` records census
+/// exports as log records, in `RUST_LOG`'s syntax (`info`,
+/// `warn,shop=debug`); [`DEFAULT_LOG_FILTER`] when unset.
+pub const ENV_LOG_FILTER: &str = "CENSUS_LOG_FILTER";
+
+/// The filter when [`ENV_LOG_FILTER`] is unset.
+pub const DEFAULT_LOG_FILTER: &str = "info";
+
+/// [`ENV_LOG_FILTER`]'s value, [`DEFAULT_LOG_FILTER`] when unset.
+pub(crate) fn from_env() -> String {
+    std::env::var(ENV_LOG_FILTER).unwrap_or_else(|_| DEFAULT_LOG_FILTER.to_owned())
+}
+
+/// Whether records of `target` come from census, OpenTelemetry or an
+/// exporter's HTTP client: exported, they would feed the pipeline they
+/// report on.
+pub(crate) fn feeds_back(target: &str) -> bool {
+    const CRATES: [&str; 7] = [
+        "ureq",
+        "hyper",
+        "hyper_util",
+        "h2",
+        "tonic",
+        "reqwest",
+        "rustls",
+    ];
+    let krate = target.split("::").next().unwrap_or(target);
+    krate == "census"
+        || krate.starts_with("census_")
+        || krate.starts_with("opentelemetry")
+        || CRATES.contains(&krate)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn census_opentelemetry_and_exporters_http_clients_feed_back() {
+        for target in [
+            "census",
+            "census_azure::delivery",
+            "opentelemetry_sdk",
+            "opentelemetry_otlp::exporter",
+            "ureq::unversioned",
+            "hyper_util::client::legacy",
+            "h2",
+        ] {
+            assert!(feeds_back(target), "{target}");
+        }
+        for target in ["shop", "shop::orders", "censuses", "hyperion"] {
+            assert!(!feeds_back(target), "{target}");
+        }
+    }
+}
