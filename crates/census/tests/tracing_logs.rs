@@ -3,47 +3,27 @@
 //! filtered by level, never census's own.
 
 use census::Tracer;
+use census_pipeline::testing::{LogCapture, log_attribute, log_body};
 use opentelemetry::logs::{AnyValue, Severity};
 use opentelemetry::trace::{SpanId, TraceId};
-use opentelemetry_sdk::logs::{InMemoryLogExporter, SdkLogRecord};
-use opentelemetry_sdk::trace::{InMemorySpanExporter, SimpleSpanProcessor, SpanData};
+use opentelemetry_sdk::logs::SdkLogRecord;
+use opentelemetry_sdk::trace::SpanData;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::layer::SubscriberExt as _;
 
 /// Runs `work` under census's span and log layers with `filter`; returns
 /// the spans and log records it produced.
 fn run(filter: &str, work: impl FnOnce(&Tracer)) -> (Vec<SpanData>, Vec<SdkLogRecord>) {
-    let (spans, logs) = (
-        InMemorySpanExporter::default(),
-        InMemoryLogExporter::default(),
-    );
-    let tracer = Tracer::builder()
-        .span_processor(SimpleSpanProcessor::new(spans.clone()))
-        .log_exporter(logs.clone())
-        .install(false)
-        .build();
+    let capture = LogCapture::new();
+    let tracer = &capture.tracer;
     let subscriber = tracing_subscriber::registry()
-        .with(census::tracing::layer(&tracer))
+        .with(census::tracing::layer(tracer))
         .with(census::tracing::logs_layer(
-            &tracer,
+            tracer,
             census::tracing::log_filter(filter).unwrap(),
         ));
-    tracing::subscriber::with_default(subscriber, || work(&tracer));
-    tracer.logger_provider().unwrap().force_flush().unwrap();
-    let records = logs
-        .get_emitted_logs()
-        .unwrap()
-        .into_iter()
-        .map(|log| log.record)
-        .collect();
-    (spans.get_finished_spans().unwrap(), records)
-}
-
-fn body(record: &SdkLogRecord) -> String {
-    match record.body() {
-        Some(AnyValue::String(text)) => text.to_string(),
-        other => panic!("no text body: {other:?}"),
-    }
+    tracing::subscriber::with_default(subscriber, || work(tracer));
+    (capture.spans(), capture.records())
 }
 
 fn ids(record: &SdkLogRecord) -> Option<(TraceId, SpanId)> {
@@ -66,7 +46,7 @@ fn each_record_carries_the_span_current_when_it_was_written() {
         let _query = tracer.span("load order");
         tracing::warn!("stock low");
     });
-    let bodies: Vec<_> = records.iter().map(body).collect();
+    let bodies: Vec<_> = records.iter().map(log_body).collect();
     assert_eq!(bodies, ["service started", "order accepted", "stock low"]);
     let [started, accepted, low] = records.as_slice() else {
         unreachable!()
@@ -76,11 +56,7 @@ fn each_record_carries_the_span_current_when_it_was_written() {
     assert_eq!(ids(low), span_ids(&spans, "load order"));
     assert_eq!(accepted.severity_number(), Some(Severity::Info));
     assert_eq!(low.severity_number(), Some(Severity::Warn));
-    let order_id = accepted
-        .attributes_iter()
-        .find(|(key, _)| key.as_str() == "order_id")
-        .map(|(_, value)| value.clone());
-    assert_eq!(order_id, Some(AnyValue::Int(7)));
+    assert_eq!(log_attribute(accepted, "order_id"), Some(AnyValue::Int(7)));
 }
 
 #[test]
@@ -92,7 +68,7 @@ fn the_filter_chooses_levels_and_census_never_logs_to_itself() {
         tracing::error!(target: "ureq::pool", "connection reset");
         tracing::info!("ready");
     };
-    let bodies = |filter| -> Vec<String> { run(filter, work).1.iter().map(body).collect() };
+    let bodies = |filter| -> Vec<String> { run(filter, work).1.iter().map(log_body).collect() };
     assert_eq!(bodies("info"), ["ready"]);
     assert_eq!(bodies("info,shop=debug"), ["order cached", "ready"]);
     assert_eq!(bodies("trace"), ["cache warmed", "order cached", "ready"]);

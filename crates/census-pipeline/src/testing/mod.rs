@@ -1,4 +1,4 @@
-//! Span and metric capture for tests (feature `testing`): one in-memory
+//! Span, metric and log capture for tests (feature `testing`): one in-memory
 //! exporter per process and signal, given to the registry, with spans
 //! looked up by trace and metric points by attributes, so that tests
 //! running in parallel do not see each other's telemetry.
@@ -21,8 +21,10 @@ use crate::operation::OperationNameProcessor;
 use crate::propagators::PropagatorName;
 use census_core::registry::{Integration, set_tracer_provider};
 
+mod logs;
 mod metrics;
 
+pub use logs::{LogCapture, log_attribute, log_body};
 pub use metrics::{
     HistogramPoint, MetricCapture, SumPoint, get_route_attributes, http_attributes, metrics,
     sorted_counts,
