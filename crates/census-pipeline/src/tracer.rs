@@ -610,8 +610,8 @@ mod tests {
         }
     }
 
-    /// Log records leave through the tracer's logger provider, batched and
-    /// flushed on shutdown, each with the trace and span that were current
+    /// Log records leave through the tracer's logger provider, flushed on
+    /// shutdown, each with the trace and span that were current
     /// when it was written (none outside a span).
     #[test]
     fn log_records_carry_the_current_span_and_are_flushed_on_shutdown() {
@@ -633,7 +633,6 @@ mod tests {
             let _span = tracer.span("handle order");
             write("order placed");
         }
-        assert!(logs.0.lock().unwrap().is_empty(), "batched");
         let span = spans.get_finished_spans().unwrap().remove(0);
         tracer.shutdown(Duration::from_secs(5)).unwrap();
 

@@ -221,7 +221,7 @@ fn calls_past_the_bound_attribute_sets_are_all_counted() {
 /// per status code and integration: every request counts once, in its
 /// integration's scope, whether its status has a bound handle or came
 /// after the bound ones, from any number of threads, for more routes than
-/// a thread keeps.
+/// the process keeps.
 #[test]
 fn every_request_of_every_route_and_status_counts_once_in_its_own_scope() {
     static SERVER: Integration = Integration::new("server", "census-server", "1.0.0");
@@ -297,7 +297,7 @@ fn every_request_of_every_route_and_status_counts_once_in_its_own_scope() {
         .collect();
     assert_eq!(active, [0, 0]);
 
-    // More routes than a thread keeps sites for (256): each counts.
+    // More routes than the process keeps sites for (256): each counts.
     for i in 0..300 {
         request(&SERVER, &format!("/many/{i}"), 200);
         request(&SERVER, &format!("/many/{i}"), 200);

@@ -36,7 +36,7 @@ pub enum LogBridgeError {
     NoLoggerProvider,
     /// The filter is not in `RUST_LOG`'s syntax.
     #[error(
-        "{ENV_LOG_FILTER}={value:?} is not a filter in RUST_LOG's syntax ({reason}); write e.g. `info` or `warn,shop=debug`"
+        "the log filter {value:?} is not in RUST_LOG's syntax ({reason}); write e.g. `info` or `warn,shop=debug` (in code or in {ENV_LOG_FILTER})"
     )]
     InvalidFilter {
         /// The filter given.

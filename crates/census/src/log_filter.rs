@@ -15,23 +15,28 @@ pub(crate) fn from_env() -> String {
 }
 
 /// Whether records of `target` come from census, OpenTelemetry or an
-/// exporter's HTTP client: exported, they would feed the pipeline they
-/// report on.
+/// exporter's HTTP client (a crate of one of these families, e.g.
+/// `ureq_proto`, `hyper_util`, `opentelemetry_sdk`, or tonic's `tower`):
+/// exported, they would feed the pipeline they report on.
 pub(crate) fn feeds_back(target: &str) -> bool {
-    const CRATES: [&str; 7] = [
+    const FAMILIES: [&str; 9] = [
+        "census",
+        "opentelemetry",
         "ureq",
         "hyper",
-        "hyper_util",
         "h2",
         "tonic",
         "reqwest",
         "rustls",
+        "tokio_rustls",
     ];
     let krate = target.split("::").next().unwrap_or(target);
-    krate == "census"
-        || krate.starts_with("census_")
-        || krate.starts_with("opentelemetry")
-        || CRATES.contains(&krate)
+    krate == "tower"
+        || FAMILIES.iter().any(|family| {
+            krate
+                .strip_prefix(family)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('_'))
+        })
 }
 
 #[cfg(test)]
@@ -48,10 +53,19 @@ mod tests {
             "ureq::unversioned",
             "hyper_util::client::legacy",
             "h2",
+            "ureq_proto::client",
+            "tower::buffer::worker",
+            "tokio_rustls",
         ] {
             assert!(feeds_back(target), "{target}");
         }
-        for target in ["shop", "shop::orders", "censuses", "hyperion"] {
+        for target in [
+            "shop",
+            "shop::orders",
+            "censuses",
+            "hyperion",
+            "tower_http::trace",
+        ] {
             assert!(!feeds_back(target), "{target}");
         }
     }

@@ -18,9 +18,8 @@ fn log_records_are_filtered_correlated_and_the_bridge_installed_once() {
     let tracer = &capture.tracer;
     let err = census::log::install(tracer, "info,shop=loud").unwrap_err();
     assert!(
-        err.to_string().starts_with(
-            r#"CENSUS_LOG_FILTER="info,shop=loud" is not a filter in RUST_LOG's syntax"#
-        ),
+        err.to_string()
+            .starts_with(r#"the log filter "info,shop=loud" is not in RUST_LOG's syntax"#),
         "{err}"
     );
     census::log::install(tracer, "info,shop=debug").unwrap();

@@ -84,9 +84,8 @@ fn a_tracer_without_a_log_exporter_gives_no_layer_and_a_bad_filter_a_typed_error
     assert!(layer.is_none());
     let err = census::tracing::log_filter("info,shop=loud").unwrap_err();
     assert!(
-        err.to_string().starts_with(
-            r#"CENSUS_LOG_FILTER="info,shop=loud" is not a filter in RUST_LOG's syntax"#
-        ),
+        err.to_string()
+            .starts_with(r#"the log filter "info,shop=loud" is not in RUST_LOG's syntax"#),
         "{err}"
     );
     assert!(matches!(

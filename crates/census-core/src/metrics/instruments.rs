@@ -2,7 +2,7 @@
 //! instruments cached on it.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
 
 use arc_swap::ArcSwapOption;
@@ -173,8 +173,9 @@ impl Instruments {
         }
         let histogram = self.duration(kind);
         let owner = Owner::new(integration, self.generation);
+        let bound = &self.bound_durations[kind.index()];
         match site.bind_duration(owner, status, || {
-            histogram.bind(&site.attributes_with(status))
+            bound.bind_reserved(|| histogram.bind(&site.attributes_with(status)))
         }) {
             Some(bound) => {
                 bound.record(seconds);
@@ -199,18 +200,21 @@ impl Instruments {
         let counter = self.active_requests();
         let owner = Owner::new(integration, self.generation);
         let attributes = &site.attributes()[..CallMetric::ACTIVE_REQUEST_ATTRIBUTES];
-        let bound = site.bind_active(owner, || counter.bind(attributes))?;
+        let bound = site.bind_active(owner, || {
+            self.bound_active_requests
+                .bind_reserved(|| counter.bind(attributes))
+        })?;
         bound.add(1);
         Some(owner)
     }
 
     /// Counts an HTTP server request in; returns the handle bound to its
     /// attributes to count it out with, so that the request's end looks
-    /// nothing up.
+    /// nothing up, or else the counter that counted it.
     pub(crate) fn active_request_in(
         &self,
         attributes: &[KeyValue],
-    ) -> Option<BoundUpDownCounter<i64>> {
+    ) -> Result<BoundUpDownCounter<i64>, UpDownCounter<i64>> {
         let counter = self.active_requests();
         let bound = self
             .binds
@@ -225,16 +229,10 @@ impl Instruments {
                 )
             })
             .flatten();
-        if bound.is_none() {
+        bound.ok_or_else(|| {
             counter.add(1, attributes);
-        }
-        bound
-    }
-
-    /// Counts out an HTTP server request counted in without a bound
-    /// handle.
-    pub(crate) fn active_request_out(&self, attributes: &[KeyValue]) {
-        self.active_requests().add(-1, attributes);
+            counter.clone()
+        })
     }
 
     /// The duration histogram of `kind`, in seconds, with the
@@ -262,23 +260,28 @@ impl Instruments {
     }
 }
 
-/// Attribute sets bound to an instrument, past which further sets are
-/// recorded unbound (a set per route and status, or per statement and
-/// outcome, stays far below). Under the SDK's own limit per instrument
-/// (2,000 sets, past which it counts into one overflow point).
-pub(crate) const MAX_BOUND_SETS: usize = 1024;
+/// Handles bound to an instrument, by attribute set and by site
+/// together, past which calls record unbound (a set per route and
+/// status, or per operation and outcome, stays far below). Under the
+/// SDK's own limit per instrument (2,000 series): a handle bound past it
+/// would count into the overflow point for as long as it lives, and
+/// sites' handles live as long as the process.
+pub(crate) const MAX_BOUND_HANDLES: usize = 1024;
 
 /// An instrument's handles bound to attribute sets, found by a hash of
 /// the attribute values alone (the SDK's own lookup hashes every key and
 /// value with SipHash; `Hash for KeyValue` with a fast hasher still made
 /// six writes per attribute, most of a measured request's cost). Equal
 /// sets have equal values, so the hash agrees with equality, which
-/// decides among sets that share a hash.
-struct BoundSets<B>(RwLock<Bound<B>>);
+/// decides among sets that share a hash. It also keeps the count of the
+/// instrument's bound handles, sites' included.
+struct BoundSets<B> {
+    sets: RwLock<Bound<B>>,
+    handles: AtomicUsize,
+}
 
 struct Bound<B> {
     by_hash: HashMap<u64, Vec<(Vec<KeyValue>, B)>, foldhash::fast::RandomState>,
-    len: usize,
 }
 
 impl<B> Bound<B> {
@@ -293,15 +296,32 @@ impl<B> Bound<B> {
 
 impl<B> BoundSets<B> {
     fn new() -> Self {
-        Self(RwLock::new(Bound {
-            by_hash: HashMap::with_hasher(Default::default()),
-            len: 0,
-        }))
+        Self {
+            sets: RwLock::new(Bound {
+                by_hash: HashMap::with_hasher(Default::default()),
+            }),
+            handles: AtomicUsize::new(0),
+        }
+    }
+
+    /// Counts a handle about to be bound to the instrument; `false` once
+    /// [`MAX_BOUND_HANDLES`] are.
+    fn reserve(&self) -> bool {
+        self.handles
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |bound| {
+                (bound < MAX_BOUND_HANDLES).then_some(bound + 1)
+            })
+            .is_ok()
+    }
+
+    /// `bind`'s handle, if the instrument may bind one more.
+    fn bind_reserved(&self, bind: impl FnOnce() -> B) -> Option<B> {
+        self.reserve().then(bind)
     }
 
     /// Runs `record` with the handle bound to `attributes`, bound by
-    /// `bind` on first use; `None` when too many sets are bound already,
-    /// for the caller to record unbound.
+    /// `bind` on first use; `None` when too many handles are bound
+    /// already, for the caller to record unbound.
     fn with<R>(
         &self,
         attributes: &[KeyValue],
@@ -310,23 +330,20 @@ impl<B> BoundSets<B> {
     ) -> Option<R> {
         let hash = values_hash(attributes);
         if let Some(handle) = self
-            .0
+            .sets
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .find(hash, attributes)
         {
             return Some(record(handle));
         }
-        let mut bound = self.0.write().unwrap_or_else(PoisonError::into_inner);
+        let mut bound = self.sets.write().unwrap_or_else(PoisonError::into_inner);
         if let Some(handle) = bound.find(hash, attributes) {
             return Some(record(handle));
         }
-        if bound.len >= MAX_BOUND_SETS {
-            return None;
-        }
-        bound.len += 1;
+        let handle = self.bind_reserved(bind)?;
         let sets = bound.by_hash.entry(hash).or_default();
-        sets.push((attributes.to_vec(), bind()));
+        sets.push((attributes.to_vec(), handle));
         sets.last().map(|(_, handle)| record(handle))
     }
 }

@@ -2,7 +2,7 @@
 //! ends.
 
 use opentelemetry::KeyValue;
-use opentelemetry::metrics::BoundUpDownCounter;
+use opentelemetry::metrics::{BoundUpDownCounter, UpDownCounter};
 use opentelemetry_semantic_conventions::attribute::ERROR_TYPE;
 
 use super::clock::Start;
@@ -35,8 +35,8 @@ enum Active {
     Site(Owner),
     /// Through the handle bound when it came in.
     Bound(BoundUpDownCounter<i64>),
-    /// Through a lookup of its attributes.
-    Unbound,
+    /// Through the counter that counted it in, by its attributes.
+    Unbound(UpDownCounter<i64>),
 }
 
 impl Measurement {
@@ -73,20 +73,18 @@ impl Measurement {
         let mut metric = self.metric;
         // Counted out by the provider that counted it in, even one
         // replaced since.
-        let unbound_active = match self.active {
-            Active::None => false,
+        match self.active {
+            Active::None => {}
             Active::Site(owner) => {
                 if let Some(active) = metric.site().and_then(|site| site.active(owner)) {
                     active.add(-1);
                 }
-                false
             }
-            Active::Bound(bound) => {
-                bound.add(-1);
-                false
+            Active::Bound(bound) => bound.add(-1),
+            Active::Unbound(counter) => {
+                counter.add(-1, active_request_attributes(metric.attributes()));
             }
-            Active::Unbound => true,
-        };
+        }
         if !self.ended {
             metric.set(KeyValue::new(ERROR_TYPE, CANCELLED));
         }
@@ -105,15 +103,8 @@ impl Measurement {
             let recorded = metric.site_and_status().is_some_and(|(site, status)| {
                 instruments.record_at(self.integration, kind, seconds, site, status)
             });
-            if recorded && !unbound_active {
-                return;
-            }
-            let attributes = metric.into_attributes();
             if !recorded {
-                instruments.record_duration(kind, seconds, &attributes);
-            }
-            if unbound_active {
-                instruments.active_request_out(active_request_attributes(&attributes));
+                instruments.record_duration(kind, seconds, &metric.into_attributes());
             }
         });
     }
@@ -137,8 +128,8 @@ fn count_in(integration: &'static Integration, metric: &CallMetric) -> Active {
         }
         let attributes = active_request_attributes(metric.attributes());
         active = match instruments.active_request_in(attributes) {
-            Some(bound) => Active::Bound(bound),
-            None => Active::Unbound,
+            Ok(bound) => Active::Bound(bound),
+            Err(counter) => Active::Unbound(counter),
         };
     });
     active

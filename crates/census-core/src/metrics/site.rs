@@ -108,12 +108,13 @@ impl Site {
     }
 
     /// [`duration`](Self::duration), bound by `bind` in a free slot;
-    /// `None` when every slot holds another binding.
+    /// `None` when every slot holds another binding, or `bind` gives no
+    /// handle (the instrument has bound all it may).
     pub(crate) fn bind_duration(
         &self,
         owner: Owner,
         status: Option<u16>,
-        bind: impl Fn() -> BoundHistogram<f64>,
+        bind: impl Fn() -> Option<BoundHistogram<f64>>,
     ) -> Option<&BoundHistogram<f64>> {
         bind_in(&self.durations, owner, status, bind)
     }
@@ -129,32 +130,40 @@ impl Site {
     }
 
     /// [`active`](Self::active), bound by `bind` if nobody bound it yet;
-    /// `None` when another owner did.
+    /// `None` when another owner did, or `bind` gives no handle.
     pub(crate) fn bind_active(
         &self,
         owner: Owner,
-        bind: impl Fn() -> BoundUpDownCounter<i64>,
+        bind: impl Fn() -> Option<BoundUpDownCounter<i64>>,
     ) -> Option<&BoundUpDownCounter<i64>> {
         bind_in(std::slice::from_ref(&self.active), owner, None, bind)
     }
 }
 
 /// The handle in `slots` bound for `owner` and `status`, or one `bind`
-/// makes in the first free slot.
+/// makes in the first free slot; `None` when `bind` makes none.
 fn bind_in<B>(
     slots: &[OnceLock<Binding<B>>],
     owner: Owner,
     status: Option<u16>,
-    bind: impl Fn() -> B,
+    bind: impl Fn() -> Option<B>,
 ) -> Option<&B> {
-    slots.iter().find_map(|slot| {
-        let binding = slot.get_or_init(|| Binding {
-            owner,
-            status,
-            handle: bind(),
-        });
-        binding.is_for(owner, status).then_some(&binding.handle)
-    })
+    for slot in slots {
+        if slot.get().is_none() {
+            // Another thread may fill the slot first: its binding stays,
+            // and this handle is dropped.
+            let _ = slot.set(Binding {
+                owner,
+                status,
+                handle: bind()?,
+            });
+        }
+        let binding = slot.get()?;
+        if binding.is_for(owner, status) {
+            return Some(&binding.handle);
+        }
+    }
+    None
 }
 
 #[cfg(test)]
@@ -174,7 +183,7 @@ mod tests {
             .f64_histogram("duration")
             .build();
         let site = Site::new(vec![KeyValue::new("http.route", "/")].into());
-        let bind = || histogram.bind(&[]);
+        let bind = || Some(histogram.bind(&[]));
         let one = Owner::new(&ONE, 1);
         assert!(site.duration(one, Some(200)).is_none(), "nothing bound yet");
         let first: *const _ = site.bind_duration(one, Some(200), bind).unwrap();
@@ -187,6 +196,12 @@ mod tests {
             assert!(site.bind_duration(one, Some(status), bind).is_some());
         }
         assert!(site.bind_duration(one, Some(999), bind).is_none(), "full");
+        let spent = Site::new(Box::default());
+        assert!(
+            spent.bind_duration(one, None, || None).is_none(),
+            "no handle"
+        );
+        assert!(spent.duration(one, None).is_none());
         assert!(std::ptr::eq(site.duration(one, Some(200)).unwrap(), first));
     }
 

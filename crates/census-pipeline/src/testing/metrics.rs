@@ -58,6 +58,17 @@ pub struct SumPoint {
 pub fn metrics() -> &'static MetricCapture {
     static CAPTURE: OnceLock<MetricCapture> = OnceLock::new();
     CAPTURE.get_or_init(|| {
+        let capture = MetricCapture::new();
+        census_core::metrics::set_meter_provider_binding(capture.provider().clone());
+        capture
+    })
+}
+
+impl MetricCapture {
+    /// A meter provider of its own, not installed, whose cumulative
+    /// points a test reads: for a test that installs providers itself.
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> Self {
         let exporter = InMemoryMetricExporterBuilder::new()
             .with_temporality(Temporality::Cumulative)
             .build();
@@ -67,12 +78,14 @@ pub fn metrics() -> &'static MetricCapture {
             .with_interval(std::time::Duration::from_secs(3600))
             .build();
         let provider = SdkMeterProvider::builder().with_reader(reader).build();
-        census_core::metrics::set_meter_provider_binding(provider.clone());
         MetricCapture { exporter, provider }
-    })
-}
+    }
 
-impl MetricCapture {
+    /// The meter provider whose points it reads.
+    pub fn provider(&self) -> &SdkMeterProvider {
+        &self.provider
+    }
+
     /// The latest export, taken now (or by a test running beside: the
     /// points are cumulative, so a later export holds everything an
     /// earlier one did).

@@ -17,7 +17,7 @@ use tracing_subscriber::registry::LookupSpan;
 pub enum LogFilterError {
     /// The variable holds no filter in `RUST_LOG`'s syntax.
     #[error(
-        "{ENV_LOG_FILTER}={value:?} is not a filter in RUST_LOG's syntax ({source}); write e.g. `info` or `warn,shop=debug`"
+        "the log filter {value:?} is not in RUST_LOG's syntax ({source}); write e.g. `info` or `warn,shop=debug` (in code or in {ENV_LOG_FILTER})"
     )]
     Invalid {
         /// What the variable holds.
@@ -49,7 +49,7 @@ pub fn log_filter_from_env() -> Result<EnvFilter, LogFilterError> {
 /// ```
 /// assert!(census::tracing::log_filter("warn,shop=debug").is_ok());
 /// let err = census::tracing::log_filter("info,shop=loud").unwrap_err();
-/// assert!(err.to_string().starts_with(r#"CENSUS_LOG_FILTER="info,shop=loud" is not a filter"#));
+/// assert!(err.to_string().starts_with(r#"the log filter "info,shop=loud" is not in RUST_LOG's syntax"#));
 /// ```
 ///
 /// # Errors
