@@ -233,9 +233,11 @@ impl CallMetric {
         }
     }
 
-    /// How many leading attributes of an HTTP server call
-    /// `http.server.active_requests` takes.
-    pub(crate) const ACTIVE_REQUEST_ATTRIBUTES: usize = 2;
+    /// `http.server.active_requests`' attributes: the method and scheme
+    /// an HTTP server call's attributes start with.
+    pub(crate) fn active_request_attributes(attributes: &[KeyValue]) -> &[KeyValue] {
+        &attributes[..2]
+    }
 
     /// A request an HTTP client sent: `http.request.method`,
     /// `server.address`, `server.port` (the scheme's default when the

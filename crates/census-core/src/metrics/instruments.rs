@@ -199,7 +199,7 @@ impl Instruments {
         }
         let counter = self.active_requests();
         let owner = Owner::new(integration, self.generation);
-        let attributes = &site.attributes()[..CallMetric::ACTIVE_REQUEST_ATTRIBUTES];
+        let attributes = CallMetric::active_request_attributes(site.attributes());
         let bound = site.bind_active(owner, || {
             self.bound_active_requests
                 .bind_reserved(|| counter.bind(attributes))
@@ -304,19 +304,15 @@ impl<B> BoundSets<B> {
         }
     }
 
-    /// Counts a handle about to be bound to the instrument; `false` once
-    /// [`MAX_BOUND_HANDLES`] are.
-    fn reserve(&self) -> bool {
+    /// `bind`'s handle, counted among the instrument's bound handles;
+    /// `None` once [`MAX_BOUND_HANDLES`] are.
+    fn bind_reserved(&self, bind: impl FnOnce() -> B) -> Option<B> {
         self.handles
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |bound| {
                 (bound < MAX_BOUND_HANDLES).then_some(bound + 1)
             })
-            .is_ok()
-    }
-
-    /// `bind`'s handle, if the instrument may bind one more.
-    fn bind_reserved(&self, bind: impl FnOnce() -> B) -> Option<B> {
-        self.reserve().then(bind)
+            .ok()
+            .map(|_| bind())
     }
 
     /// Runs `record` with the handle bound to `attributes`, bound by

@@ -82,7 +82,10 @@ impl Measurement {
             }
             Active::Bound(bound) => bound.add(-1),
             Active::Unbound(counter) => {
-                counter.add(-1, active_request_attributes(metric.attributes()));
+                counter.add(
+                    -1,
+                    CallMetric::active_request_attributes(metric.attributes()),
+                );
             }
         }
         if !self.ended {
@@ -126,17 +129,11 @@ fn count_in(integration: &'static Integration, metric: &CallMetric) -> Active {
             active = Active::Site(owner);
             return;
         }
-        let attributes = active_request_attributes(metric.attributes());
+        let attributes = CallMetric::active_request_attributes(metric.attributes());
         active = match instruments.active_request_in(attributes) {
             Ok(bound) => Active::Bound(bound),
             Err(counter) => Active::Unbound(counter),
         };
     });
     active
-}
-
-/// `http.server.active_requests`' attributes: the method and scheme an
-/// HTTP server call's attributes start with.
-fn active_request_attributes(attributes: &[KeyValue]) -> &[KeyValue] {
-    &attributes[..CallMetric::ACTIVE_REQUEST_ATTRIBUTES]
 }
