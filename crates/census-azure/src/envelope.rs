@@ -43,6 +43,7 @@ pub(crate) enum BaseData {
     Dependency(RemoteDependencyData),
     Exception(ExceptionData),
     Message(MessageData),
+    Event(EventData),
     Metric(MetricsData),
 }
 
@@ -57,6 +58,7 @@ impl BaseData {
             ),
             Self::Exception(_) => ("Microsoft.ApplicationInsights.Exception", "ExceptionData"),
             Self::Message(_) => ("Microsoft.ApplicationInsights.Message", "MessageData"),
+            Self::Event(_) => ("Microsoft.ApplicationInsights.Event", "EventData"),
             Self::Metric(_) => ("Microsoft.ApplicationInsights.Metric", "MetricData"),
         }
     }
@@ -100,12 +102,22 @@ pub(crate) struct RemoteDependencyData {
     pub(crate) properties: Properties,
 }
 
+/// How severe a message or exception is: span events name it, log records
+/// number it (0 Verbose to 4 Critical), each as Microsoft's exporters send
+/// it.
+#[derive(Debug, Clone, Copy, Serialize)]
+#[serde(untagged)]
+pub(crate) enum SeverityLevel {
+    Named(&'static str),
+    Number(u8),
+}
+
 #[derive(Debug, Serialize)]
 pub(crate) struct ExceptionData {
     pub(crate) ver: u8,
     pub(crate) exceptions: Vec<ExceptionDetails>,
     #[serde(rename = "severityLevel")]
-    pub(crate) severity_level: &'static str,
+    pub(crate) severity_level: SeverityLevel,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub(crate) properties: Properties,
 }
@@ -126,7 +138,16 @@ pub(crate) struct MessageData {
     pub(crate) ver: u8,
     pub(crate) message: String,
     #[serde(rename = "severityLevel")]
-    pub(crate) severity_level: &'static str,
+    pub(crate) severity_level: SeverityLevel,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub(crate) properties: Properties,
+}
+
+/// A custom event (`customEvents`).
+#[derive(Debug, Serialize)]
+pub(crate) struct EventData {
+    pub(crate) ver: u8,
+    pub(crate) name: String,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub(crate) properties: Properties,
 }

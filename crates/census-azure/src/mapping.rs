@@ -16,7 +16,7 @@ use url::Url;
 
 use crate::envelope::{
     BaseData, Data, Envelope, ExceptionData, ExceptionDetails, MessageData, Properties,
-    RemoteDependencyData, RequestData,
+    RemoteDependencyData, RequestData, SeverityLevel,
 };
 use crate::format::{duration, property_value, time, truncate};
 
@@ -580,14 +580,14 @@ fn event_data(event: &opentelemetry::trace::Event) -> BaseData {
                 has_full_stack: stack.is_some(),
                 stack: stack.map(|s| truncate(s, 32768)),
             }],
-            severity_level: "Error",
+            severity_level: SeverityLevel::Named("Error"),
             properties: attrs.properties(),
         });
     }
     BaseData::Message(MessageData {
         ver: 2,
         message: truncate(event.name.to_string(), 32768),
-        severity_level: "Information",
+        severity_level: SeverityLevel::Named("Information"),
         properties: properties(event.attributes.iter()),
     })
 }

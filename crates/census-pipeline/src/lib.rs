@@ -14,7 +14,9 @@
 //! - [`export`]: console tree and JSON-lines exporters;
 //! - [`propagators`]: `OTEL_PROPAGATORS` names and the global propagator
 //!   the builder installs;
-//! - [`operation`]: operation names on exported spans.
+//! - [`operation`]: operation names on exported spans;
+//! - [`logs`]: redaction, trace-based sampling and operation names of log
+//!   records.
 //!
 //! Integrations never depend on this crate: they record through
 //! `census-core`, with whatever provider the application installed.
@@ -45,6 +47,7 @@
 pub mod batch;
 mod env;
 pub mod export;
+pub mod logs;
 pub mod metrics;
 pub mod operation;
 mod presample;

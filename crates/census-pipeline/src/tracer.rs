@@ -23,6 +23,7 @@ use census_core::model::Outcome;
 use census_core::span::{ActiveSpan, EnteredSpan, InSpan};
 
 use crate::batch::BatchConfig;
+use crate::logs::{OperationNameLogProcessor, TraceBasedLogSampling};
 use crate::metrics::MetricExportConfig;
 use crate::operation::OperationNameProcessor;
 use crate::presample::CensusIds;
@@ -82,8 +83,10 @@ pub struct TracerBuilder {
     provider: TracerProviderBuilder,
     /// The meter provider, once a metric exporter is added.
     meters: Option<MeterProviderBuilder>,
-    /// The logger provider, once a log exporter or processor is added.
-    logs: Option<LoggerProviderBuilder>,
+    /// The log processors, built with the logger provider.
+    logs: LogStages,
+    /// Whether each log exporter drops the records of dropped operations.
+    trace_based_log_sampling: bool,
     service_name: Option<String>,
     install: bool,
     /// The sampler, when census knows its rule.
@@ -171,8 +174,17 @@ impl TracerBuilder {
 
     /// Adds a log exporter, fed by the SDK's batch log processor (a
     /// bounded queue on a thread of its own, configured by the
-    /// `OTEL_BLRP_*` variables; a full queue drops records and counts
-    /// them): writing a log record never waits for the exporter.
+    /// `OTEL_BLRP_*` variables): writing a log record never waits for the
+    /// exporter. A full queue drops records; the SDK counts them in its
+    /// `otel.sdk.processor.log.processed` metric (`error.type` =
+    /// `queue_full`), exported with the tracer's metrics when it has a
+    /// metric exporter and is installed, and warns when dropping starts
+    /// and at shutdown with the total.
+    ///
+    /// Records written inside an operation that sampling dropped are not
+    /// exported ([`TraceBasedLogSampling`]) unless
+    /// [`trace_based_log_sampling`](Self::trace_based_log_sampling) is
+    /// off; records written outside any trace always are.
     ///
     /// With at least one, `build` makes a logger provider beside the
     /// tracer provider (same resource) for the log bridges to write to
@@ -194,14 +206,61 @@ impl TracerBuilder {
     /// tracer.shutdown(std::time::Duration::from_secs(5))?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn log_exporter(self, exporter: impl LogExporter + 'static) -> Self {
-        self.log_processor(BatchLogProcessor::builder(exporter).build())
+    pub fn log_exporter(mut self, exporter: impl LogExporter + 'static) -> Self {
+        self.logs.0.push(Box::new(|logs, sampled| {
+            with_sampling(logs, sampled, BatchLogProcessor::builder(exporter).build())
+        }));
+        self
     }
 
-    /// Adds a log processor as it is, for full control over export.
+    /// [`log_exporter`](Self::log_exporter), for an exporter that maps
+    /// records onto operations, as Application Insights does: each record
+    /// written inside a request carries its name
+    /// ([`OPERATION_NAME_ATTRIBUTE`](crate::operation::OPERATION_NAME_ATTRIBUTE),
+    /// through [`OperationNameLogProcessor`]). No other exporter receives
+    /// that attribute.
+    ///
+    /// ```
+    /// use census_pipeline::Tracer;
+    /// # let application_insights = opentelemetry_sdk::logs::InMemoryLogExporter::default();
+    /// let tracer = Tracer::builder()
+    ///     .log_exporter_with_operation_names(application_insights)
+    ///     .install(false)
+    ///     .build();
+    /// ```
+    pub fn log_exporter_with_operation_names(
+        mut self,
+        exporter: impl LogExporter + 'static,
+    ) -> Self {
+        self.logs.0.push(Box::new(|logs, sampled| {
+            let batch = BatchLogProcessor::builder(exporter).build();
+            with_sampling(logs, sampled, OperationNameLogProcessor::new(batch))
+        }));
+        self
+    }
+
+    /// Adds a log processor as it is, for full control over export: no
+    /// trace-based sampling is put in front of it.
     pub fn log_processor(mut self, processor: impl LogProcessor + 'static) -> Self {
-        let logs = self.logs.take().unwrap_or_else(SdkLoggerProvider::builder);
-        self.logs = Some(logs.with_log_processor(processor));
+        self.logs
+            .0
+            .push(Box::new(|logs, _| logs.with_log_processor(processor)));
+        self
+    }
+
+    /// Whether the log exporters drop the records written inside an
+    /// operation that sampling dropped (default: yes, as Microsoft's
+    /// exporters have it since 2025). Off, every record is exported.
+    ///
+    /// ```
+    /// let tracer = census_pipeline::Tracer::builder()
+    ///     .log_exporter(opentelemetry_sdk::logs::InMemoryLogExporter::default())
+    ///     .trace_based_log_sampling(false)
+    ///     .install(false)
+    ///     .build();
+    /// ```
+    pub fn trace_based_log_sampling(mut self, on: bool) -> Self {
+        self.trace_based_log_sampling = on;
         self
     }
 
@@ -277,9 +336,26 @@ impl TracerBuilder {
         let meter_provider = self
             .meters
             .map(|meters| meters.with_resource(resource.clone()).build());
-        let logger_provider = self
-            .logs
-            .map(|logs| logs.with_resource(resource.clone()).build());
+        if self.install
+            && let Some(meter_provider) = &meter_provider
+        {
+            census_core::metrics::set_meter_provider_binding(meter_provider.clone());
+            // Before the log processors are built: the SDK binds the
+            // counters of dropped records to the global meter provider
+            // of that moment.
+            global::set_meter_provider(meter_provider.clone());
+        }
+        let logger_provider = (!self.logs.0.is_empty()).then(|| {
+            let sampled = self.trace_based_log_sampling;
+            self.logs
+                .0
+                .into_iter()
+                .fold(SdkLoggerProvider::builder(), |logs, stage| {
+                    stage(logs, sampled)
+                })
+                .with_resource(resource.clone())
+                .build()
+        });
         let provider = self
             .provider
             .with_id_generator(CensusIds::default())
@@ -295,13 +371,36 @@ impl TracerBuilder {
         if self.install {
             tracer.install_for_integrations();
             global::set_tracer_provider(tracer.provider.clone());
-            if let Some(meter_provider) = &tracer.meter_provider {
-                census_core::metrics::set_meter_provider_binding(meter_provider.clone());
-                global::set_meter_provider(meter_provider.clone());
-            }
             install_propagators(self.propagators.as_deref());
         }
         tracer
+    }
+}
+
+/// Adds one log exporter's processors to the logger provider, given
+/// whether trace-based sampling is on; run by `build`.
+type LogStage = Box<dyn FnOnce(LoggerProviderBuilder, bool) -> LoggerProviderBuilder>;
+
+/// The log exporters and processors added, in order.
+#[derive(Default)]
+struct LogStages(Vec<LogStage>);
+
+impl std::fmt::Debug for LogStages {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} log processors", self.0.len())
+    }
+}
+
+/// `processor`, behind [`TraceBasedLogSampling`] when `sampled`.
+fn with_sampling(
+    logs: LoggerProviderBuilder,
+    sampled: bool,
+    processor: impl LogProcessor + 'static,
+) -> LoggerProviderBuilder {
+    if sampled {
+        logs.with_log_processor(TraceBasedLogSampling::new(processor))
+    } else {
+        logs.with_log_processor(processor)
     }
 }
 
@@ -355,7 +454,8 @@ impl Tracer {
             provider: SdkTracerProvider::builder()
                 .with_sampler(Sampler::ParentBased(Box::new(Sampler::AlwaysOn))),
             meters: None,
-            logs: None,
+            logs: LogStages::default(),
+            trace_based_log_sampling: true,
             service_name: None,
             install: true,
             sampler: Some(KnownSampler::ParentBasedAlwaysOn),

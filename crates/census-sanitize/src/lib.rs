@@ -26,7 +26,7 @@ mod sql;
 mod sql_lexer;
 mod url;
 
-pub use self::url::{REDACTED, redact_query, redact_url};
+pub use self::url::{REDACTED, is_secret_name, redact_query, redact_url};
 pub use quoted::mask_quoted;
 pub use sql::{MAX_ANALYZED, SqlParts, analyze};
 pub use sql_lexer::Dialect;

@@ -86,7 +86,18 @@ fn redact_pairs(pairs: &str) -> String {
     out
 }
 
-fn is_secret_name(raw_key: &str) -> bool {
+/// Whether a parameter or field named `raw_key` holds a secret, by the
+/// rules of [`redact_url`] (the name is form-decoded first): the log
+/// bridges redact fields by it as URLs redact query parameters.
+///
+/// ```
+/// use census_sanitize::is_secret_name;
+/// assert!(is_secret_name("db_password"));
+/// assert!(is_secret_name("Authorization"));
+/// assert!(is_secret_name("api-key"));
+/// assert!(!is_secret_name("order_id"));
+/// ```
+pub fn is_secret_name(raw_key: &str) -> bool {
     let decoded: String = url::form_urlencoded::parse(raw_key.as_bytes())
         .map(|(k, _)| k)
         .collect();

@@ -18,9 +18,9 @@
 //! ```
 
 use census_pipeline::Tracer;
+use census_pipeline::logs::{RedactingLogger, RedactingLoggerProvider};
 use log::{Log, Metadata, Record};
 use opentelemetry_appender_log::OpenTelemetryLogBridge;
-use opentelemetry_sdk::logs::{SdkLogger, SdkLoggerProvider};
 
 use crate::log_filter::feeds_back;
 pub use crate::log_filter::{DEFAULT_LOG_FILTER, ENV_LOG_FILTER};
@@ -58,7 +58,9 @@ pub enum LogBridgeError {
 /// lets through log records of `tracer`'s logger provider, for the life
 /// of the process. Records of census itself, of OpenTelemetry and of the
 /// exporters' HTTP clients are never exported: they would feed the
-/// pipeline they report on.
+/// pipeline they report on. Key-values that look secret and URLs'
+/// credentials are redacted as they are recorded
+/// ([`RedactingLoggerProvider`]).
 ///
 /// # Errors
 /// When the tracer has no logger provider, `filter` is not in
@@ -76,7 +78,7 @@ pub fn install(tracer: &Tracer, filter: &str) -> Result<(), LogBridgeError> {
         .build();
     let max_level = filter.filter();
     let logger = CensusLogger {
-        bridge: OpenTelemetryLogBridge::new(provider),
+        bridge: OpenTelemetryLogBridge::new(&RedactingLoggerProvider::new(provider.clone())),
         filter,
     };
     log::set_boxed_logger(Box::new(logger))
@@ -96,7 +98,7 @@ pub fn install_from_env(tracer: &Tracer) -> Result<(), LogBridgeError> {
 
 /// The bridge, behind the filter and the feedback guard.
 struct CensusLogger {
-    bridge: OpenTelemetryLogBridge<SdkLoggerProvider, SdkLogger>,
+    bridge: OpenTelemetryLogBridge<RedactingLoggerProvider, RedactingLogger>,
     filter: env_filter::Filter,
 }
 

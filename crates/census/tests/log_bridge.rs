@@ -31,7 +31,7 @@ fn log_records_are_filtered_correlated_and_the_bridge_installed_once() {
     log::error!(target: "ureq::pool", "connection reset");
     {
         let _span = tracer.span("handle order");
-        log::warn!(order_id = 7; "stock low");
+        log::warn!(order_id = 7, api_key = "k-123", callback = "https://u:pw@shop.example/cb"; "stock low");
     }
     let records = capture.records();
     let bodies: Vec<_> = records.iter().map(log_body).collect();
@@ -49,6 +49,12 @@ fn log_records_are_filtered_correlated_and_the_bridge_installed_once() {
     assert_eq!(cached.severity_number(), Some(Severity::Debug));
     assert_eq!(low.severity_number(), Some(Severity::Warn));
     assert_eq!(log_attribute(low, "order_id"), Some(AnyValue::Int(7)));
+    // Secret key-values and URL credentials are redacted.
+    assert_eq!(log_attribute(low, "api_key"), Some("REDACTED".into()));
+    assert_eq!(
+        log_attribute(low, "callback"),
+        Some("https://REDACTED:REDACTED@shop.example/cb".into())
+    );
 
     let err = census::log::install(tracer, "info").unwrap_err();
     assert!(

@@ -5,7 +5,7 @@ use opentelemetry::logs::AnyValue;
 use opentelemetry_sdk::logs::{InMemoryLogExporter, SdkLogRecord};
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SimpleSpanProcessor, SpanData};
 
-use crate::Tracer;
+use crate::{Tracer, TracerBuilder};
 
 /// A tracer of its own (not installed) that keeps its spans as they end
 /// and its log records once flushed.
@@ -30,18 +30,29 @@ pub struct LogCapture {
 
 impl LogCapture {
     /// A tracer with a span processor and a log exporter that keep what
-    /// they receive.
+    /// they receive; the exporter is given operation names, as
+    /// Application Insights' is.
     #[allow(clippy::new_without_default)]
     pub fn new() -> Self {
+        Self::configured(|builder| builder)
+    }
+
+    /// [`new`](Self::new), with the builder changed by `configure` (a
+    /// sampler, trace-based log sampling off) before it is built.
+    ///
+    /// ```
+    /// let capture = census_pipeline::testing::LogCapture::configured(|b| b.trace_based_log_sampling(false));
+    /// ```
+    pub fn configured(configure: impl FnOnce(TracerBuilder) -> TracerBuilder) -> Self {
         let (spans, logs) = (
             InMemorySpanExporter::default(),
             InMemoryLogExporter::default(),
         );
-        let tracer = Tracer::builder()
+        let builder = Tracer::builder()
             .span_processor(SimpleSpanProcessor::new(spans.clone()))
-            .log_exporter(logs.clone())
-            .install(false)
-            .build();
+            .log_exporter_with_operation_names(logs.clone())
+            .install(false);
+        let tracer = configure(builder).build();
         Self {
             tracer,
             spans,

@@ -3,6 +3,7 @@
 
 use ::tracing::Subscriber;
 use census_pipeline::Tracer;
+use census_pipeline::logs::RedactingLoggerProvider;
 
 use crate::log_filter::feeds_back;
 pub use crate::log_filter::{DEFAULT_LOG_FILTER, ENV_LOG_FILTER};
@@ -70,7 +71,9 @@ pub fn log_filter(value: &str) -> Result<EnvFilter, LogFilterError> {
 /// census's trace. Events of census itself, of OpenTelemetry and of the
 /// HTTP clients exporters send with (`ureq`, `hyper`, `h2`, `tonic`,
 /// `reqwest`, `rustls`) are never written, whatever `filter` says: they
-/// would feed the pipeline they report on.
+/// would feed the pipeline they report on. Fields that look secret and
+/// URLs' credentials are redacted as they are recorded
+/// ([`RedactingLoggerProvider`]).
 ///
 /// ```
 /// use tracing_subscriber::layer::SubscriberExt as _;
@@ -89,7 +92,7 @@ pub fn logs_layer<S>(tracer: &Tracer, filter: EnvFilter) -> Option<impl Layer<S>
 where
     S: Subscriber + for<'span> LookupSpan<'span>,
 {
-    let provider = tracer.logger_provider()?;
+    let provider = RedactingLoggerProvider::new(tracer.logger_provider()?.clone());
     let own = filter_fn(|metadata| !feeds_back(metadata.target()));
-    Some(OpenTelemetryTracingBridge::new(provider).with_filter(filter.and(own)))
+    Some(OpenTelemetryTracingBridge::new(&provider).with_filter(filter.and(own)))
 }
