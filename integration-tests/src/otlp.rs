@@ -1,15 +1,16 @@
-//! A local OTLP receiver: a real server on loopback that takes trace and
-//! metric exports, decodes them with `opentelemetry-proto` into
-//! [`ReceivedSpan`]s and [`ReceivedPoint`]s, and answers with the export
+//! A local OTLP receiver: a real server on loopback that takes trace,
+//! metric and log exports, decodes them with `opentelemetry-proto` into
+//! [`ReceivedSpan`]s, [`ReceivedPoint`]s and [`ReceivedLog`]s, and answers with the export
 //! response — or with a scripted failure status.
 //!
 //! Over HTTP ([`OtlpReceiver::start`]) it takes `POST`s of
 //! `application/x-protobuf`, plain or gzip, on every path and records which
 //! one was used, so tests can tell `OTEL_EXPORTER_OTLP_ENDPOINT`
 //! (`/v1/traces` appended) from `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` (used
-//! as it is); a path ending in `/v1/metrics` carries metrics, any other
-//! traces. Over gRPC ([`OtlpReceiver::start_grpc`]) it serves the
-//! collector's `TraceService` and `MetricsService`.
+//! as it is); a path ending in `/v1/metrics` carries metrics, one ending
+//! in `/v1/logs` log records, any other traces. Over gRPC
+//! ([`OtlpReceiver::start_grpc`]) it serves the collector's
+//! `TraceService`, `MetricsService` and `LogsService`.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::io::Read;
@@ -21,6 +22,12 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
+use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::{
+    LogsService, LogsServiceServer,
+};
+use opentelemetry_proto::tonic::collector::logs::v1::{
+    ExportLogsServiceRequest, ExportLogsServiceResponse,
+};
 use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::{
     MetricsService, MetricsServiceServer,
 };
@@ -48,6 +55,29 @@ pub const GRPC_EXPORT_PATH: &str = "/opentelemetry.proto.collector.trace.v1.Trac
 /// The path of a gRPC metric export call.
 pub const GRPC_METRICS_EXPORT_PATH: &str =
     "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export";
+/// The path of a gRPC log export call.
+pub const GRPC_LOGS_EXPORT_PATH: &str = "/opentelemetry.proto.collector.logs.v1.LogsService/Export";
+
+/// One log record as the receiver decoded it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReceivedLog {
+    /// Hex trace id; empty outside any trace.
+    pub trace_id: String,
+    /// Hex span id; empty outside any span.
+    pub span_id: String,
+    /// The severity number (9 INFO, 13 WARN, 17 ERROR).
+    pub severity_number: i32,
+    /// The severity text.
+    pub severity_text: String,
+    /// The body, as text.
+    pub body: String,
+    /// Attributes, values as text.
+    pub attributes: BTreeMap<String, String>,
+    /// The instrumentation scope's name.
+    pub scope: String,
+    /// The resource's `service.name`.
+    pub service_name: Option<String>,
+}
 
 /// One metric point as the receiver decoded it: a histogram's count and
 /// sum, or a sum's or gauge's value (count 1).
@@ -116,9 +146,19 @@ pub struct ExportRequest {
     pub spans: Vec<ReceivedSpan>,
     /// The metric points it carried.
     pub points: Vec<ReceivedPoint>,
+    /// The log records it carried.
+    pub logs: Vec<ReceivedLog>,
     /// The status it was answered with (over gRPC: 200 for OK, else the
     /// scripted HTTP status, answered as its gRPC equivalent).
     pub status: u16,
+}
+
+/// What one export carried.
+#[derive(Debug, Default)]
+struct Decoded {
+    spans: Vec<ReceivedSpan>,
+    points: Vec<ReceivedPoint>,
+    logs: Vec<ReceivedLog>,
 }
 
 /// Whether the receiver speaks OTLP over HTTP or gRPC.
@@ -197,7 +237,8 @@ impl OtlpReceiver {
                         let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
                         let _ = tonic::transport::Server::builder()
                             .add_service(TraceServiceServer::new(GrpcCollector(state.clone())))
-                            .add_service(MetricsServiceServer::new(GrpcCollector(state)))
+                            .add_service(MetricsServiceServer::new(GrpcCollector(state.clone())))
+                            .add_service(LogsServiceServer::new(GrpcCollector(state)))
                             .serve_with_incoming_shutdown(incoming, stopped)
                             .await;
                     }
@@ -248,6 +289,17 @@ impl OtlpReceiver {
             .iter()
             .filter(|r| r.status == 200)
             .flat_map(|r| r.points.clone())
+            .collect()
+    }
+
+    /// The log records of every request answered with 200, in arrival
+    /// order.
+    pub fn logs(&self) -> Vec<ReceivedLog> {
+        self.lock()
+            .requests
+            .iter()
+            .filter(|r| r.status == 200)
+            .flat_map(|r| r.logs.clone())
             .collect()
     }
 
@@ -338,15 +390,26 @@ async fn export(
         .get(header::CONTENT_ENCODING)
         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"gzip"));
     let decoded = if uri.path().ends_with("/v1/metrics") {
-        decode::<ExportMetricsServiceRequest>(&body, gzip).map(|r| (Vec::new(), points_of(r)))
+        decode::<ExportMetricsServiceRequest>(&body, gzip).map(|r| Decoded {
+            points: points_of(r),
+            ..Decoded::default()
+        })
+    } else if uri.path().ends_with("/v1/logs") {
+        decode::<ExportLogsServiceRequest>(&body, gzip).map(|r| Decoded {
+            logs: logs_of(r),
+            ..Decoded::default()
+        })
     } else {
-        decode::<ExportTraceServiceRequest>(&body, gzip).map(|r| (spans_of(r), Vec::new()))
+        decode::<ExportTraceServiceRequest>(&body, gzip).map(|r| Decoded {
+            spans: spans_of(r),
+            ..Decoded::default()
+        })
     };
-    let (spans, points) = match decoded {
+    let decoded = match decoded {
         Ok(decoded) => decoded,
         Err(message) => return refuse(StatusCode::BAD_REQUEST, message),
     };
-    let status = record(&shared, uri.path(), headers, gzip, spans, points);
+    let status = record(&shared, uri.path(), headers, gzip, decoded);
     if status != 200 {
         let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         return (status, "scripted failure").into_response();
@@ -369,8 +432,7 @@ fn record(
     path: &str,
     headers: HeaderMap,
     gzip: bool,
-    spans: Vec<ReceivedSpan>,
-    points: Vec<ReceivedPoint>,
+    decoded: Decoded,
 ) -> u16 {
     let mut shared = shared.lock().unwrap_or_else(|p| p.into_inner());
     let status = shared.script.pop_front().unwrap_or(200);
@@ -379,8 +441,9 @@ fn record(
         path: path.to_owned(),
         headers,
         gzip,
-        spans,
-        points,
+        spans: decoded.spans,
+        points: decoded.points,
+        logs: decoded.logs,
         status,
     });
     status
@@ -396,15 +459,11 @@ impl TraceService for GrpcCollector {
     ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
         let headers = request.metadata().clone().into_headers();
         let spans = spans_of(request.into_inner());
-        grpc_answer(record(
-            &self.0,
-            GRPC_EXPORT_PATH,
-            headers,
-            false,
+        let decoded = Decoded {
             spans,
-            Vec::new(),
-        ))
-        .map(|()| {
+            ..Decoded::default()
+        };
+        grpc_answer(record(&self.0, GRPC_EXPORT_PATH, headers, false, decoded)).map(|()| {
             tonic::Response::new(ExportTraceServiceResponse {
                 partial_success: None,
             })
@@ -421,8 +480,32 @@ impl MetricsService for GrpcCollector {
         let headers = request.metadata().clone().into_headers();
         let points = points_of(request.into_inner());
         let path = GRPC_METRICS_EXPORT_PATH;
-        grpc_answer(record(&self.0, path, headers, false, Vec::new(), points)).map(|()| {
+        let decoded = Decoded {
+            points,
+            ..Decoded::default()
+        };
+        grpc_answer(record(&self.0, path, headers, false, decoded)).map(|()| {
             tonic::Response::new(ExportMetricsServiceResponse {
+                partial_success: None,
+            })
+        })
+    }
+}
+
+#[tonic::async_trait]
+impl LogsService for GrpcCollector {
+    async fn export(
+        &self,
+        request: tonic::Request<ExportLogsServiceRequest>,
+    ) -> Result<tonic::Response<ExportLogsServiceResponse>, tonic::Status> {
+        let headers = request.metadata().clone().into_headers();
+        let decoded = Decoded {
+            logs: logs_of(request.into_inner()),
+            ..Decoded::default()
+        };
+        let path = GRPC_LOGS_EXPORT_PATH;
+        grpc_answer(record(&self.0, path, headers, false, decoded)).map(|()| {
+            tonic::Response::new(ExportLogsServiceResponse {
                 partial_success: None,
             })
         })
@@ -552,6 +635,38 @@ fn spans_of(request: ExportTraceServiceRequest) -> Vec<ReceivedSpan> {
         }
     }
     spans
+}
+
+fn logs_of(request: ExportLogsServiceRequest) -> Vec<ReceivedLog> {
+    let mut logs = Vec::new();
+    for resource_logs in request.resource_logs {
+        let service_name = resource_logs.resource.and_then(|r| {
+            r.attributes
+                .iter()
+                .find(|kv| kv.key == "service.name")
+                .map(value_of)
+        });
+        for scope_logs in resource_logs.scope_logs {
+            let scope = scope_logs.scope.map(|s| s.name).unwrap_or_default();
+            for record in scope_logs.log_records {
+                logs.push(ReceivedLog {
+                    trace_id: hex(&record.trace_id),
+                    span_id: hex(&record.span_id),
+                    severity_number: record.severity_number,
+                    severity_text: record.severity_text,
+                    body: record.body.as_ref().map(text).unwrap_or_default(),
+                    attributes: record
+                        .attributes
+                        .iter()
+                        .map(|kv| (kv.key.clone(), value_of(kv)))
+                        .collect(),
+                    scope: scope.clone(),
+                    service_name: service_name.clone(),
+                });
+            }
+        }
+    }
+    logs
 }
 
 fn hex(bytes: &[u8]) -> String {

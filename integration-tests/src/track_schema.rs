@@ -93,6 +93,9 @@ pub fn violations(item: &Value) -> Vec<String> {
             string(base, "message", Some(32768), true, &mut v);
             severity(base, &mut v);
         }
+        Some("EventData") => {
+            string(base, "name", Some(512), true, &mut v);
+        }
         Some("MetricData") => match base.get("metrics").and_then(Value::as_array) {
             // The Track API takes a list but ingests one point per item.
             Some(list) if list.len() == 1 => {
@@ -180,11 +183,15 @@ fn duration(object: &Map<String, Value>, v: &mut Vec<String>) {
     }
 }
 
+/// A SeverityLevel, by name or by number (0 Verbose to 4 Critical), as
+/// the endpoint takes enums.
 fn severity(object: &Map<String, Value>, v: &mut Vec<String>) {
-    if let Some(level) = string(object, "severityLevel", None, false, v)
-        && !["Verbose", "Information", "Warning", "Error", "Critical"].contains(&level.as_str())
-    {
-        v.push(format!("severityLevel {level} is not a SeverityLevel"));
+    const NAMES: [&str; 5] = ["Verbose", "Information", "Warning", "Error", "Critical"];
+    match object.get("severityLevel") {
+        None => {}
+        Some(Value::String(name)) if NAMES.contains(&name.as_str()) => {}
+        Some(Value::Number(n)) if n.as_u64().is_some_and(|n| n < 5) => {}
+        Some(other) => v.push(format!("severityLevel {other} is not a SeverityLevel")),
     }
 }
 

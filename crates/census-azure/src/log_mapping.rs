@@ -72,6 +72,8 @@ pub(crate) fn log_envelope(
 
 fn tags(identity: &Identity, record: &SdkLogRecord) -> BTreeMap<&'static str, String> {
     let mut tags = process_tags(identity);
+    // Microsoft's log exporter names the node after the role instance.
+    tags.insert("ai.internal.nodeName", identity.role_instance.clone());
     // A record written outside any trace belongs to no operation.
     if let Some(trace) = record
         .trace_context()
@@ -309,6 +311,7 @@ mod tests {
         assert_eq!(item["tags"]["ai.operation.parentId"], SPAN);
         assert_eq!(item["tags"]["ai.operation.name"], "POST /orders");
         assert_eq!(item["tags"]["ai.cloud.role"], "shop");
+        assert_eq!(item["tags"]["ai.internal.nodeName"], "host-1");
         assert_eq!(
             item["data"],
             json!({"baseType": "MessageData", "baseData": {

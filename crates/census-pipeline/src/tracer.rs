@@ -11,10 +11,13 @@ use opentelemetry::trace::{SpanKind, TraceContextExt, Tracer as _, TracerProvide
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::OTelSdkError;
 use opentelemetry_sdk::logs::{
-    BatchLogProcessor, LogExporter, LogProcessor, LoggerProviderBuilder, SdkLoggerProvider,
+    BatchConfig as LogBatchConfig, BatchLogProcessor, LogExporter, LogProcessor,
+    LoggerProviderBuilder, SdkLoggerProvider, SimpleLogProcessor,
 };
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
-use opentelemetry_sdk::metrics::{MeterProviderBuilder, SdkMeterProvider};
+use opentelemetry_sdk::metrics::{
+    Aggregation, Instrument, MeterProviderBuilder, SdkMeterProvider, Stream,
+};
 use opentelemetry_sdk::trace::{
     SdkTracer, SdkTracerProvider, ShouldSample, SpanExporter, SpanProcessor, TracerProviderBuilder,
 };
@@ -175,11 +178,10 @@ impl TracerBuilder {
     /// Adds a log exporter, fed by the SDK's batch log processor (a
     /// bounded queue on a thread of its own, configured by the
     /// `OTEL_BLRP_*` variables): writing a log record never waits for the
-    /// exporter. A full queue drops records; the SDK counts them in its
-    /// `otel.sdk.processor.log.processed` metric (`error.type` =
-    /// `queue_full`), exported with the tracer's metrics when it has a
-    /// metric exporter and is installed, and warns when dropping starts
-    /// and at shutdown with the total.
+    /// exporter. A full queue drops records rather than block; the SDK
+    /// counts them and warns through `tracing` (target `opentelemetry_sdk`)
+    /// when dropping starts, and at shutdown with the total
+    /// (`dropped_logs_count`).
     ///
     /// Records written inside an operation that sampling dropped are not
     /// exported ([`TraceBasedLogSampling`]) unless
@@ -206,9 +208,32 @@ impl TracerBuilder {
     /// tracer.shutdown(std::time::Duration::from_secs(5))?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn log_exporter(mut self, exporter: impl LogExporter + 'static) -> Self {
+    pub fn log_exporter(self, exporter: impl LogExporter + 'static) -> Self {
+        // The SDK's default configuration reads the `OTEL_BLRP_*` variables.
+        self.log_exporter_with(exporter, LogBatchConfig::default())
+    }
+
+    /// [`log_exporter`](Self::log_exporter) with the queue size, batch
+    /// size and delay `config` sets, whatever the environment says.
+    ///
+    /// ```
+    /// use opentelemetry_sdk::logs::BatchConfigBuilder;
+    /// let config = BatchConfigBuilder::default().with_max_queue_size(4096).build();
+    /// let tracer = census_pipeline::Tracer::builder()
+    ///     .log_exporter_with(opentelemetry_sdk::logs::InMemoryLogExporter::default(), config)
+    ///     .install(false)
+    ///     .build();
+    /// ```
+    pub fn log_exporter_with(
+        mut self,
+        exporter: impl LogExporter + 'static,
+        config: LogBatchConfig,
+    ) -> Self {
         self.logs.0.push(Box::new(|logs, sampled| {
-            with_sampling(logs, sampled, BatchLogProcessor::builder(exporter).build())
+            let batch = BatchLogProcessor::builder(exporter)
+                .with_batch_config(config)
+                .build();
+            with_sampling(logs, sampled, batch)
         }));
         self
     }
@@ -235,6 +260,30 @@ impl TracerBuilder {
         self.logs.0.push(Box::new(|logs, sampled| {
             let batch = BatchLogProcessor::builder(exporter).build();
             with_sampling(logs, sampled, OperationNameLogProcessor::new(batch))
+        }));
+        self
+    }
+
+    /// Adds a log exporter that receives each record as it is written, on
+    /// the writing thread (the SDK's simple processor), behind the same
+    /// trace-based sampling: for exporters that only hand records on, such
+    /// as the [console's](crate::export::ConsoleExporter::log_exporter),
+    /// which must hold a record before its span ends. A slow exporter
+    /// slows the application down: remote ones go through
+    /// [`log_exporter`](Self::log_exporter).
+    ///
+    /// ```
+    /// use census_pipeline::{Tracer, export::ConsoleExporter};
+    /// let spans = ConsoleExporter::new();
+    /// let tracer = Tracer::builder()
+    ///     .log_exporter_simple(spans.log_exporter())
+    ///     .exporter(spans)
+    ///     .install(false)
+    ///     .build();
+    /// ```
+    pub fn log_exporter_simple(mut self, exporter: impl LogExporter + 'static) -> Self {
+        self.logs.0.push(Box::new(|logs, sampled| {
+            with_sampling(logs, sampled, SimpleLogProcessor::new(exporter))
         }));
         self
     }
@@ -333,18 +382,12 @@ impl TracerBuilder {
             resource = resource.with_service_name(name);
         }
         let resource = resource.build();
-        let meter_provider = self
-            .meters
-            .map(|meters| meters.with_resource(resource.clone()).build());
-        if self.install
-            && let Some(meter_provider) = &meter_provider
-        {
-            census_core::metrics::set_meter_provider_binding(meter_provider.clone());
-            // Before the log processors are built: the SDK binds the
-            // counters of dropped records to the global meter provider
-            // of that moment.
-            global::set_meter_provider(meter_provider.clone());
-        }
+        let meter_provider = self.meters.map(|meters| {
+            meters
+                .with_resource(resource.clone())
+                .with_view(without_sdk_metrics)
+                .build()
+        });
         let logger_provider = (!self.logs.0.is_empty()).then(|| {
             let sampled = self.trace_based_log_sampling;
             self.logs
@@ -369,12 +412,31 @@ impl TracerBuilder {
             sampler: self.sampler,
         };
         if self.install {
+            if let Some(meter_provider) = &tracer.meter_provider {
+                census_core::metrics::set_meter_provider_binding(meter_provider.clone());
+                global::set_meter_provider(meter_provider.clone());
+            }
             tracer.install_for_integrations();
             global::set_tracer_provider(tracer.provider.clone());
             install_propagators(self.propagators.as_deref());
         }
         tracer
     }
+}
+
+/// The view that drops the metrics OpenTelemetry's SDK records about
+/// itself on the global meter provider (records created, queue capacity,
+/// exports): they would be exported from every application as its own.
+/// The SDK still counts and reports dropped records through `tracing`.
+fn without_sdk_metrics(instrument: &Instrument) -> Option<Stream> {
+    (instrument.scope().name() == "otel.sdk")
+        .then(|| {
+            Stream::builder()
+                .with_aggregation(Aggregation::Drop)
+                .build()
+                .ok()
+        })
+        .flatten()
 }
 
 /// Adds one log exporter's processors to the logger provider, given

@@ -20,12 +20,18 @@ pub const ENV_TRACES_EXPORTER: &str = "OTEL_TRACES_EXPORTER";
 /// comma-separated list of `otlp`, `console` and `none`; unset, metrics go
 /// where the traces go.
 pub const ENV_METRICS_EXPORTER: &str = "OTEL_METRICS_EXPORTER";
+/// Environment variable (OpenTelemetry): the log exporters to use, a
+/// comma-separated list of `otlp`, `console` and `none`; unset, log
+/// records go where the traces go.
+pub const ENV_LOGS_EXPORTER: &str = "OTEL_LOGS_EXPORTER";
 pub(crate) const ENV_OTLP_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
 pub(crate) const ENV_OTLP_TRACES_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT";
 pub(crate) const ENV_OTLP_METRICS_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT";
+pub(crate) const ENV_OTLP_LOGS_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT";
 const ENV_OTLP_PROTOCOL: &str = "OTEL_EXPORTER_OTLP_PROTOCOL";
 const ENV_OTLP_TRACES_PROTOCOL: &str = "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL";
 const ENV_OTLP_METRICS_PROTOCOL: &str = "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL";
+const ENV_OTLP_LOGS_PROTOCOL: &str = "OTEL_EXPORTER_OTLP_LOGS_PROTOCOL";
 
 /// The variables that say where one signal goes.
 #[derive(Debug)]
@@ -53,13 +59,20 @@ const METRICS: Signal = Signal {
     protocols: [ENV_OTLP_METRICS_PROTOCOL, ENV_OTLP_PROTOCOL],
 };
 
+/// Log records follow the traces when their list is unset, as metrics do.
+const LOGS: Signal = Signal {
+    exporters: ENV_LOGS_EXPORTER,
+    endpoints: &[ENV_OTLP_LOGS_ENDPOINT],
+    protocols: [ENV_OTLP_LOGS_PROTOCOL, ENV_OTLP_PROTOCOL],
+};
+
 /// Why the exporters the environment asks for cannot be set up (inside
 /// [`SettingsError::Export`] from [`TracerFromEnv::from_env`]).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum FromEnvError {
-    /// `OTEL_TRACES_EXPORTER` or `OTEL_METRICS_EXPORTER` names an
-    /// exporter census does not have.
+    /// `OTEL_TRACES_EXPORTER`, `OTEL_METRICS_EXPORTER` or
+    /// `OTEL_LOGS_EXPORTER` names an exporter census does not have.
     #[error(
         "{variable}={list:?} names the exporter `{name}`, which census does not \
          have; use `otlp`, `console` or `none` (or a comma-separated list of them), or unset it"
@@ -99,7 +112,7 @@ pub enum FromEnvError {
         /// The census cargo feature that provides it.
         feature: &'static str,
     },
-    /// `OTEL_EXPORTER_OTLP_[TRACES_|METRICS_]PROTOCOL` names a protocol
+    /// `OTEL_EXPORTER_OTLP_[TRACES_|METRICS_|LOGS_]PROTOCOL` names a protocol
     /// census does not speak.
     #[error(
         "{variable}={value:?} is not an OTLP protocol census speaks; use `http/protobuf` \
@@ -188,10 +201,19 @@ pub enum FromEnvError {
 /// asks for (cumulative by default), every `OTEL_METRIC_EXPORT_INTERVAL`
 /// milliseconds (default 60 000) and at shutdown.
 ///
+/// Log records (what the log bridges write: `census::tracing::logs_layer`,
+/// `census::log::install`) follow `OTEL_LOGS_EXPORTER` the same way
+/// (`otlp`, `console`: each line under its span in the trees, `none`);
+/// unset, they go where the traces go, and
+/// `OTEL_EXPORTER_OTLP_LOGS_ENDPOINT` adds OTLP. Application Insights
+/// receives them as traces (messages), exceptions and custom events. A
+/// record written inside an operation that sampling dropped is dropped
+/// too.
+///
 /// OTLP goes over HTTP/protobuf unless `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL`
-/// (`..._METRICS_PROTOCOL` for metrics) or `OTEL_EXPORTER_OTLP_PROTOCOL`
+/// (`..._METRICS_PROTOCOL`, `..._LOGS_PROTOCOL` for the other signals) or `OTEL_EXPORTER_OTLP_PROTOCOL`
 /// says `grpc` (cargo feature `otlp-grpc`). `opentelemetry-otlp` reads the
-/// endpoint (appending `/v1/traces` or `/v1/metrics` to
+/// endpoint (appending `/v1/traces`, `/v1/metrics` or `/v1/logs` to
 /// `OTEL_EXPORTER_OTLP_ENDPOINT` for HTTP, using the signal's own endpoint
 /// variable as it is), headers, compression and
 /// timeout variables itself. Every exporter runs behind a batch processor
@@ -276,6 +298,7 @@ enum Azure {
 struct Plan {
     traces: Exports,
     metrics: Exports,
+    logs: Exports,
     json_lines: Option<PathBuf>,
 }
 
@@ -308,18 +331,20 @@ impl Plan {
         let azure = azure(env);
         let traces = Exports::read(env, &TRACES, azure, None)?;
         let metrics = Exports::read(env, &METRICS, azure, Some(&traces))?;
+        let logs = Exports::read(env, &LOGS, azure, Some(&traces))?;
         let json_lines = env(ENV_EXPORT_JSONL)
             .filter(|p| !p.is_empty())
             .map(PathBuf::from);
         Ok(Self {
             traces,
             metrics,
+            logs,
             json_lines,
         })
     }
 
     fn apply(self, mut builder: TracerBuilder) -> Result<TracerBuilder, FromEnvError> {
-        builder = with_azure(builder, self.traces.azure, self.metrics.azure)?;
+        builder = with_azure(builder, &self)?;
         if let Some(transport) = self.traces.otlp {
             #[cfg(feature = "otlp")]
             {
@@ -336,8 +361,27 @@ impl Plan {
             #[cfg(not(feature = "otlp"))]
             match transport {}
         }
-        if self.traces.console {
-            builder = builder.exporter(ConsoleExporter::new());
+        if let Some(transport) = self.logs.otlp {
+            #[cfg(feature = "otlp")]
+            {
+                builder = builder.log_exporter(crate::otlp_env::log_exporter(transport)?);
+            }
+            #[cfg(not(feature = "otlp"))]
+            match transport {}
+        }
+        match (self.traces.console, self.logs.console) {
+            (true, true) => {
+                // Log lines print in the trees, under their spans.
+                let console = ConsoleExporter::new();
+                builder = builder
+                    .log_exporter_simple(console.log_exporter())
+                    .exporter(console);
+            }
+            (true, false) => builder = builder.exporter(ConsoleExporter::new()),
+            (false, true) => {
+                builder = builder.log_exporter_simple(ConsoleExporter::new().log_exporter())
+            }
+            (false, false) => {}
         }
         if self.metrics.console {
             // A table of every call measured, after the trees.
@@ -406,17 +450,20 @@ impl Exports {
 /// metric exporter shares its delivery thread and marks the items the
 /// standard metrics count.
 #[cfg(feature = "azure")]
-fn with_azure(
-    builder: TracerBuilder,
-    traces: Option<Azure>,
-    metrics: Option<Azure>,
-) -> Result<TracerBuilder, FromEnvError> {
-    if traces.is_none() && metrics.is_none() {
+fn with_azure(builder: TracerBuilder, plan: &Plan) -> Result<TracerBuilder, FromEnvError> {
+    let (traces, metrics, logs) = (plan.traces.azure, plan.metrics.azure, plan.logs.azure);
+    if traces.is_none() && metrics.is_none() && logs.is_none() {
         return Ok(builder);
     }
     let mut spans = census_azure::AzureExporter::from_env()?;
     let builder = match metrics {
         Some(Azure::ConnectionString) => builder.metric_exporter(spans.metric_exporter()),
+        None => builder,
+    };
+    let builder = match logs {
+        Some(Azure::ConnectionString) => {
+            builder.log_exporter_with_operation_names(spans.log_exporter())
+        }
         None => builder,
     };
     Ok(match traces {
@@ -426,12 +473,8 @@ fn with_azure(
 }
 
 #[cfg(not(feature = "azure"))]
-fn with_azure(
-    builder: TracerBuilder,
-    traces: Option<Azure>,
-    metrics: Option<Azure>,
-) -> Result<TracerBuilder, FromEnvError> {
-    match traces.or(metrics) {
+fn with_azure(builder: TracerBuilder, plan: &Plan) -> Result<TracerBuilder, FromEnvError> {
+    match plan.traces.azure.or(plan.metrics.azure).or(plan.logs.azure) {
         Some(azure) => match azure {},
         None => Ok(builder),
     }

@@ -107,7 +107,9 @@ pub mod operation {
     pub use census_pipeline::operation::*;
 }
 
-pub use from_env::{ENV_METRICS_EXPORTER, ENV_TRACES_EXPORTER, FromEnvError, TracerFromEnv};
+pub use from_env::{
+    ENV_LOGS_EXPORTER, ENV_METRICS_EXPORTER, ENV_TRACES_EXPORTER, FromEnvError, TracerFromEnv,
+};
 
 /// What most programs need in scope: the tracer, its builder, and
 /// [`TracerFromEnv`] so that `Tracer::from_env()` resolves.

@@ -1,4 +1,4 @@
-//! The OTLP span and metric exporters `Tracer::from_env()` builds.
+//! The OTLP span, metric and log exporters `Tracer::from_env()` builds.
 //!
 //! HTTP goes through [`UreqClient`], a blocking client: the SDK's batch
 //! processor exports from its own thread with no async runtime, and ureq
@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use opentelemetry_http::{Bytes, HttpClient, HttpError, Request, Response};
 use opentelemetry_otlp::{
-    MetricExporter, Protocol, SpanExporter, WithExportConfig, WithHttpConfig,
+    LogExporter, MetricExporter, Protocol, SpanExporter, WithExportConfig, WithHttpConfig,
 };
 
 use crate::from_env::{FromEnvError, OtlpTransport};
@@ -18,6 +18,7 @@ use crate::from_env::{FromEnvError, OtlpTransport};
 const ENV_TIMEOUT: &str = "OTEL_EXPORTER_OTLP_TIMEOUT";
 const ENV_TRACES_TIMEOUT: &str = "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT";
 const ENV_METRICS_TIMEOUT: &str = "OTEL_EXPORTER_OTLP_METRICS_TIMEOUT";
+const ENV_LOGS_TIMEOUT: &str = "OTEL_EXPORTER_OTLP_LOGS_TIMEOUT";
 /// The OpenTelemetry default for both timeout variables.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 /// What a collector may answer; its answers are a few bytes, so more
@@ -69,6 +70,24 @@ pub(crate) fn metric_exporter(transport: OtlpTransport) -> Result<MetricExporter
 /// The per-request timeout, read as `opentelemetry-otlp` reads it
 /// (milliseconds, the signal's own variable first), because a custom
 /// client must apply it itself.
+pub(crate) fn log_exporter(transport: OtlpTransport) -> Result<LogExporter, FromEnvError> {
+    let built = match transport {
+        OtlpTransport::HttpProtobuf => LogExporter::builder()
+            .with_http()
+            .with_protocol(Protocol::HttpBinary)
+            .with_http_client(UreqClient::new(timeout(ENV_LOGS_TIMEOUT)))
+            .build(),
+        #[cfg(feature = "otlp-grpc")]
+        OtlpTransport::Grpc => grpc::within(|| {
+            LogExporter::builder()
+                .with_tonic()
+                .with_protocol(Protocol::Grpc)
+                .build()
+        })?,
+    };
+    built.map_err(|source| FromEnvError::Otlp { source })
+}
+
 fn timeout(signal_variable: &str) -> Duration {
     [signal_variable, ENV_TIMEOUT]
         .into_iter()

@@ -41,8 +41,9 @@ use ::tracing::Subscriber;
 use census_pipeline::Tracer;
 use opentelemetry::Context;
 use opentelemetry::trace::TracerProvider as _;
-use opentelemetry_sdk::trace::SdkTracer;
-use tracing_opentelemetry::{OpenTelemetryLayer, OpenTelemetrySpanExt as _};
+use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+use tracing_subscriber::Layer;
+use tracing_subscriber::filter::filter_fn;
 use tracing_subscriber::registry::LookupSpan;
 
 /// The instrumentation scope of `tracing` spans recorded through [`layer`].
@@ -51,12 +52,22 @@ pub const SCOPE: &str = "tracing";
 /// A `tracing` layer that records `tracing` spans with `tracer`'s provider,
 /// so that they and census's spans form one tree; it also calls
 /// [`take_parents_from_tracing`].
-pub fn layer<S>(tracer: &Tracer) -> OpenTelemetryLayer<S, SdkTracer>
+///
+/// `tracing` events inside a span become events of that span, unless the
+/// tracer has a log exporter: then they are log records ([`logs_layer`])
+/// and only that, so that Application Insights receives each once, as a
+/// message of its operation, whatever the span's sampling.
+pub fn layer<S>(tracer: &Tracer) -> impl Layer<S> + use<S>
 where
     S: Subscriber + for<'span> LookupSpan<'span>,
 {
     take_parents_from_tracing();
-    tracing_opentelemetry::layer().with_tracer(tracer.provider().tracer(SCOPE))
+    let events_are_logs = tracer.logger_provider().is_some();
+    tracing_opentelemetry::layer()
+        .with_tracer(tracer.provider().tracer(SCOPE))
+        .with_filter(filter_fn(move |metadata| {
+            !(events_are_logs && metadata.is_event())
+        }))
 }
 
 /// Makes census take its parent from the current `tracing` span whenever

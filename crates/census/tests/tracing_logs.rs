@@ -214,3 +214,14 @@ fn records_inside_a_request_carry_its_operation_name() {
     assert_eq!(log_attribute(&records[0], operation), None);
     assert_eq!(text(&records[1], operation), "GET /orders/{id}");
 }
+
+#[test]
+fn with_a_log_exporter_events_are_log_records_not_span_events() {
+    let (spans, records) = run("info", |_| {
+        let _request = tracing::info_span!("handle order").entered();
+        tracing::info!("order accepted");
+    });
+    assert_eq!(records.len(), 1);
+    let span = spans.iter().find(|s| s.name == "handle order").unwrap();
+    assert!(span.events.is_empty(), "{:?}", span.events);
+}

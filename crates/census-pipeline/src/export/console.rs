@@ -1,13 +1,14 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt::Write as _;
 use std::io::{self, Write};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use opentelemetry::trace::{SpanId, Status, TraceId};
 use opentelemetry::{KeyValue, Value};
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 
+use super::console_logs::LogLine;
 use super::format::{elapsed, kind_name};
 
 /// Operations waiting for spans of this process before they are printed
@@ -38,17 +39,24 @@ const MAX_PENDING_TRACES: usize = 1024;
 /// printed before them) are printed at shutdown or flush, or when too many
 /// operations are pending.
 ///
+/// Log records from its [`log_exporter`](ConsoleExporter::log_exporter)
+/// print under the span they were written in, when the trace prints;
+/// records written outside any sampled trace print at once, on a line of
+/// their own.
+///
 /// ```
 /// let exporter = census_pipeline::export::ConsoleExporter::new();
 /// ```
 pub struct ConsoleExporter {
-    state: Mutex<State>,
+    pub(super) state: Arc<Mutex<State>>,
 }
 
-struct State {
-    out: Box<dyn Write + Send>,
+pub(super) struct State {
+    pub(super) out: Box<dyn Write + Send>,
     pending: HashMap<TraceId, Vec<SpanData>>,
     order: VecDeque<TraceId>,
+    /// Log records waiting for their trace to print, by trace.
+    pub(super) logs: HashMap<TraceId, Vec<LogLine>>,
 }
 
 impl std::fmt::Debug for ConsoleExporter {
@@ -72,17 +80,22 @@ impl ConsoleExporter {
     /// Prints to `writer`.
     pub fn with_writer(writer: impl Write + Send + 'static) -> Self {
         Self {
-            state: Mutex::new(State {
+            state: Arc::new(Mutex::new(State {
                 out: Box::new(writer),
                 pending: HashMap::new(),
                 order: VecDeque::new(),
-            }),
+                logs: HashMap::new(),
+            })),
         }
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+        lock(&self.state)
     }
+}
+
+pub(super) fn lock(state: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
+    state.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl State {
@@ -124,12 +137,20 @@ impl State {
         let Some(spans) = self.pending.remove(&trace_id) else {
             return Ok(());
         };
-        self.out.write_all(render_tree(trace_id, &spans).as_bytes())
+        let logs = self.logs.remove(&trace_id).unwrap_or_default();
+        self.out
+            .write_all(render_tree(trace_id, &spans, logs).as_bytes())
     }
 
-    fn print_all(&mut self) -> io::Result<()> {
+    pub(super) fn print_all(&mut self) -> io::Result<()> {
         while let Some(oldest) = self.order.front().copied() {
             self.print_trace(oldest)?;
+        }
+        // Records of traces none of whose spans arrived.
+        let mut orphans: Vec<LogLine> = self.logs.drain().flat_map(|(_, lines)| lines).collect();
+        orphans.sort_by_key(|line| line.time);
+        for line in orphans {
+            writeln!(self.out, "{}", line.text)?;
         }
         self.out.flush()
     }
@@ -146,8 +167,17 @@ fn waits(spans: &[SpanData]) -> bool {
     })
 }
 
-fn render_tree(trace_id: TraceId, spans: &[SpanData]) -> String {
+fn render_tree(trace_id: TraceId, spans: &[SpanData], lines: Vec<LogLine>) -> String {
     let ids: Vec<SpanId> = spans.iter().map(|s| s.span_context.span_id()).collect();
+    let mut logs: HashMap<SpanId, Vec<LogLine>> = HashMap::new();
+    let mut unplaced = Vec::new();
+    for line in lines {
+        if ids.contains(&line.span_id) {
+            logs.entry(line.span_id).or_default().push(line);
+        } else {
+            unplaced.push(line);
+        }
+    }
     let mut children: HashMap<SpanId, Vec<&SpanData>> = HashMap::new();
     let mut roots = Vec::new();
     for span in spans {
@@ -172,7 +202,10 @@ fn render_tree(trace_id: TraceId, spans: &[SpanData]) -> String {
             };
             let _ = writeln!(out, "(parent {} {whereabouts})", root.parent_span_id);
         }
-        render_span(&mut out, root, &children, "", "");
+        render_span(&mut out, root, &children, &logs, "", "");
+    }
+    for line in unplaced {
+        let _ = writeln!(out, "{} (span {} not exported)", line.text, line.span_id);
     }
     out.push('\n');
     out
@@ -182,6 +215,7 @@ fn render_span(
     out: &mut String,
     span: &SpanData,
     children: &HashMap<SpanId, Vec<&SpanData>>,
+    logs: &HashMap<SpanId, Vec<LogLine>>,
     lead: &str,
     indent: &str,
 ) {
@@ -208,6 +242,13 @@ fn render_span(
     if !span.attributes.is_empty() {
         let _ = writeln!(out, "{indent}{bar}{}", attribute_line(&span.attributes));
     }
+    for line in logs
+        .get(&span.span_context.span_id())
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+    {
+        let _ = writeln!(out, "{indent}{bar}{}", line.text);
+    }
     for (i, child) in kids.iter().enumerate() {
         let last = i + 1 == kids.len();
         let (lead, more) = if last {
@@ -219,6 +260,7 @@ fn render_span(
             out,
             child,
             children,
+            logs,
             &format!("{indent}{lead}"),
             &format!("{indent}{more}"),
         );
@@ -243,7 +285,7 @@ fn attribute_line(attributes: &[KeyValue]) -> String {
     line
 }
 
-fn io_failure(e: io::Error) -> OTelSdkError {
+pub(super) fn io_failure(e: io::Error) -> OTelSdkError {
     OTelSdkError::InternalFailure(format!("console exporter could not write: {e}"))
 }
 

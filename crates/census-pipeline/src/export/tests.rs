@@ -326,3 +326,62 @@ fn console_prints_spans_still_waiting_for_their_parent_on_shutdown() {
         ])
     );
 }
+
+#[test]
+fn console_log_lines_print_under_their_span_or_at_once() {
+    use opentelemetry::logs::{LogRecord as _, Logger as _, LoggerProvider as _, Severity};
+
+    let buffer = SharedBuffer::default();
+    let spans = ConsoleExporter::with_writer(buffer.clone());
+    let tracer = crate::Tracer::builder()
+        .log_exporter_simple(spans.log_exporter())
+        .span_processor(opentelemetry_sdk::trace::SimpleSpanProcessor::new(spans))
+        .install(false)
+        .build();
+    let logger = tracer.logger_provider().unwrap().logger("shop");
+    let log = |level: Severity, text: &'static str, attrs: Vec<(&'static str, &'static str)>| {
+        let mut record = logger.create_log_record();
+        record.set_severity_number(level);
+        record.set_severity_text(level.name());
+        record.set_body(text.into());
+        for (key, value) in attrs {
+            record.add_attribute(key, value);
+        }
+        logger.emit(record);
+    };
+    log(
+        Severity::Info,
+        "listening",
+        vec![("addr", "127.0.0.1:3000")],
+    );
+    let started = buffer.text();
+    {
+        let _request = tracer.span("handle order");
+        log(
+            Severity::Info,
+            "order accepted",
+            vec![("note", "gift wrap")],
+        );
+        let _query = tracer.span("load order");
+        log(Severity::Warn, "stock low", vec![]);
+    }
+    let text = buffer.text();
+    assert_eq!(started, "▸ INFO listening addr=127.0.0.1:3000\n");
+    let tree: Vec<_> = text
+        .lines()
+        .skip(2)
+        .map(|l| l.split(" [").next().unwrap())
+        .collect();
+    assert_eq!(
+        tree,
+        [
+            "handle order",
+            "│  ▸ INFO order accepted note=\"gift wrap\"",
+            "└─ load order",
+            "      ▸ WARN stock low",
+            "",
+        ],
+        "{text}"
+    );
+    tracer.shutdown(std::time::Duration::from_secs(1)).unwrap();
+}

@@ -19,11 +19,12 @@ fn plan(vars: &[(&str, &str)]) -> Result<Plan, FromEnvError> {
     Plan::read(&lookup)
 }
 
-/// Traces and metrics both going to `exports`.
+/// Traces, metrics and logs all going to `exports`.
 fn both(exports: Exports) -> Plan {
     Plan {
         traces: exports,
         metrics: exports,
+        logs: exports,
         json_lines: None,
     }
 }
@@ -240,9 +241,10 @@ mod otlp {
             plan(&vars).unwrap(),
             Plan {
                 metrics: otlp_exports(OtlpTransport::Grpc),
+                logs: otlp_exports(OtlpTransport::Grpc),
                 ..otlp(OtlpTransport::HttpProtobuf)
             },
-            "the traces' own variable is not the metrics'"
+            "the traces' own variable is not the metrics' or the logs'"
         );
     }
 
@@ -351,9 +353,58 @@ fn a_connection_string_alone_sends_to_application_insights_only() {
     ])
     .unwrap();
     assert_eq!(
-        (metrics_off.traces, metrics_off.metrics),
-        (azure, Exports::default()),
+        (metrics_off.traces, metrics_off.metrics, metrics_off.logs),
+        (azure, Exports::default(), azure),
         "`none` turns a signal off, Application Insights included"
+    );
+    let logs_off = plan(&[
+        (ENV_CONNECTION_STRING, "InstrumentationKey=k"),
+        (ENV_LOGS_EXPORTER, "none"),
+    ])
+    .unwrap();
+    assert_eq!(
+        (logs_off.metrics, logs_off.logs),
+        (azure, Exports::default())
+    );
+}
+
+#[test]
+fn logs_go_where_the_traces_go_unless_their_own_list_says() {
+    let logs_off = plan(&[(ENV_LOGS_EXPORTER, "none")]).unwrap();
+    assert_eq!(
+        (logs_off.traces, logs_off.metrics, logs_off.logs),
+        (console().traces, console().metrics, Exports::default())
+    );
+    let logs_only = plan(&[
+        (ENV_TRACES_EXPORTER, "none"),
+        (ENV_METRICS_EXPORTER, "none"),
+        (ENV_LOGS_EXPORTER, "Console"),
+    ])
+    .unwrap();
+    assert_eq!(
+        (logs_only.traces, logs_only.logs),
+        (Exports::default(), console().logs)
+    );
+    let err = plan(&[(ENV_LOGS_EXPORTER, "syslog")]).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "OTEL_LOGS_EXPORTER=\"syslog\" names the exporter `syslog`, which census does \
+         not have; use `otlp`, `console` or `none` (or a comma-separated list of them), or unset it"
+    );
+}
+
+#[cfg(feature = "otlp")]
+#[test]
+fn the_logs_endpoint_adds_otlp_for_logs_only() {
+    let plan = plan(&[(ENV_OTLP_LOGS_ENDPOINT, "http://collector:4318/v1/logs")]).unwrap();
+    assert_eq!(plan.traces, console().traces);
+    assert_eq!(
+        plan.logs,
+        Exports {
+            otlp: Some(OtlpTransport::HttpProtobuf),
+            console: true,
+            ..Exports::default()
+        }
     );
 }
 
