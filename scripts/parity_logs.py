@@ -19,11 +19,9 @@ any difference but these, which census documents:
 
 import datetime
 import json
-import os
 import sys
 
-os.environ.setdefault("APPLICATIONINSIGHTS_STATSBEAT_DISABLED_ALL", "true")
-os.environ.setdefault("APPLICATIONINSIGHTS_SDKSTATS_DISABLED", "true")
+from parity_common import CONNECTION_STRING, LANGUAGE_TAGS, normalized, parse_time
 
 from azure.monitor.opentelemetry.exporter import AzureMonitorLogExporter  # noqa: E402
 from opentelemetry import trace  # noqa: E402
@@ -33,11 +31,6 @@ from opentelemetry.sdk._logs import ReadableLogRecord  # noqa: E402
 from opentelemetry.sdk.resources import Resource  # noqa: E402
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope  # noqa: E402
 
-CONNECTION_STRING = (
-    "InstrumentationKey=0f6c9b11-3b55-4a5e-9f7b-2c1d4e5f6a7b;"
-    "IngestionEndpoint=http://127.0.0.1:9/"
-)
-LANGUAGE_TAGS = {"ai.internal.sdkVersion"}
 ZERO_OPERATION = {
     "ai.operation.id": "0" * 32,
     "ai.operation.parentId": "0" * 16,
@@ -69,22 +62,6 @@ def record_of(raw, resource):
         resource=resource,
         instrumentation_scope=InstrumentationScope(raw["target"]),
     )
-
-
-def parse_time(text):
-    if isinstance(text, datetime.datetime):
-        return text
-    return datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
-def normalized(envelope):
-    """Microsoft's envelope as it goes on the wire: tag keys as text, and
-    `ver` at the Track API's default of 1 when the model leaves it out."""
-    envelope = dict(envelope)
-    envelope["tags"] = {getattr(k, "value", k): v for k, v in envelope["tags"].items()}
-    if envelope.get("ver") is None:
-        envelope["ver"] = 1
-    return envelope
 
 
 def differences(census, microsoft, outside_trace):

@@ -19,28 +19,21 @@ more than Microsoft:
 
 import datetime
 import json
-import os
 import sys
 
-os.environ.setdefault("APPLICATIONINSIGHTS_STATSBEAT_DISABLED_ALL", "true")
-os.environ.setdefault("APPLICATIONINSIGHTS_SDKSTATS_DISABLED", "true")
+from parity_common import CONNECTION_STRING, LANGUAGE_TAGS, normalized, parse_time
 
 from azure.monitor.opentelemetry.exporter import AzureMonitorMetricExporter  # noqa: E402
 from opentelemetry.sdk.metrics.export import HistogramDataPoint, NumberDataPoint  # noqa: E402
 from opentelemetry.sdk.resources import Resource  # noqa: E402
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope  # noqa: E402
 
-CONNECTION_STRING = (
-    "InstrumentationKey=0f6c9b11-3b55-4a5e-9f7b-2c1d4e5f6a7b;"
-    "IngestionEndpoint=http://127.0.0.1:9/"
-)
 CENSUS_STANDARD_ONLY = {
     "db.client.operation.duration",
     "rpc.server.call.duration",
     "rpc.client.call.duration",
 }
 MICROSOFT_DROPS = {"http.server.active_requests"}
-LANGUAGE_TAGS = {"ai.internal.sdkVersion"}
 
 
 def point_of(raw):
@@ -63,23 +56,6 @@ def point_of(raw):
         time_unix_nano=raw["time"],
         value=raw["value"],
     )
-
-
-def parse_time(text):
-    if isinstance(text, datetime.datetime):
-        return text
-    return datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
-def normalized(envelope):
-    """Microsoft's envelope as it goes on the wire: tag keys as text, and
-    `ver` at the Track API's default of 1 when the model leaves it out."""
-    envelope = dict(envelope)
-    envelope["tags"] = {getattr(k, "value", k): v for k, v in envelope["tags"].items()}
-    envelope.setdefault("ver", 1)
-    if envelope["ver"] is None:
-        envelope["ver"] = 1
-    return envelope
 
 
 def differences(census, microsoft, name):

@@ -6,11 +6,11 @@
 //! kept operations' records are sent.
 
 use std::collections::BTreeSet;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Child;
 
 use census_integration_tests::ingestion::Ingestion;
 use census_integration_tests::otlp::OtlpReceiver;
+use census_integration_tests::process::{start_server_example, stop_gracefully};
 use serde_json::Value;
 
 fn base(item: &Value) -> &Value {
@@ -28,43 +28,22 @@ fn of_kind<'a>(items: &'a [Value], kind: &str) -> Vec<&'a Value> {
 /// the fixed percentage when given; returns it and its port once it
 /// listens.
 fn start(ingestion: &Ingestion, collector: &OtlpReceiver, sampling: Option<&str>) -> (Child, u16) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut command = Command::new(census_integration_tests::process::example_binary(
-        "axum_app",
-    ));
-    command
-        .env("PORT", port.to_string())
-        .env(
+    let mut env = vec![
+        (
             "APPLICATIONINSIGHTS_CONNECTION_STRING",
             ingestion.connection_string(),
-        )
-        .env("OTEL_EXPORTER_OTLP_ENDPOINT", collector.endpoint())
-        .env("OTEL_SERVICE_NAME", "users")
-        .env_remove("OTEL_TRACES_EXPORTER")
-        .env_remove("OTEL_LOGS_EXPORTER")
-        .env_remove("OTEL_TRACES_SAMPLER")
-        .env_remove("OTEL_TRACES_SAMPLER_ARG")
-        .env_remove("CENSUS_LOG_FILTER")
-        .env_remove("CENSUS_EXPORT_JSONL")
-        .env_remove("CENSUS_INTEGRATIONS")
-        .env_remove("CENSUS_DISABLED_INTEGRATIONS")
-        .stdout(Stdio::null());
+        ),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", collector.endpoint()),
+        ("OTEL_SERVICE_NAME", "users".to_owned()),
+    ];
     if let Some(rate) = sampling {
-        command
-            .env("OTEL_TRACES_SAMPLER", "microsoft.fixed_percentage")
-            .env("OTEL_TRACES_SAMPLER_ARG", rate);
+        env.push((
+            "OTEL_TRACES_SAMPLER",
+            "microsoft.fixed_percentage".to_owned(),
+        ));
+        env.push(("OTEL_TRACES_SAMPLER_ARG", rate.to_owned()));
     }
-    let child = command.spawn().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "axum_app never listened");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    (child, port)
+    start_server_example("axum_app", &env)
 }
 
 fn get_all(port: u16, paths: impl IntoIterator<Item = String>) -> Vec<u16> {
@@ -80,16 +59,6 @@ fn get_all(port: u16, paths: impl IntoIterator<Item = String>) -> Vec<u16> {
     })
 }
 
-/// SIGTERM: the example shuts down, flushing every signal.
-fn stop(mut child: Child) {
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    assert!(child.wait().unwrap().success());
-}
-
 #[test]
 fn each_requests_log_lines_arrive_with_its_operation_and_the_error_as_an_exception() {
     let ingestion = Ingestion::start();
@@ -99,7 +68,7 @@ fn each_requests_log_lines_arrive_with_its_operation_and_the_error_as_an_excepti
         .map(|i| format!("/users/{i}"))
         .chain(["/orders/9".to_owned()]);
     assert_eq!(get_all(port, paths), [200, 200, 200, 200, 200, 500]);
-    stop(child);
+    stop_gracefully(child);
 
     let items = ingestion.accepted();
     assert_eq!(ingestion.violations(), Vec::<String>::new());
@@ -242,7 +211,7 @@ fn at_ten_percent_only_the_kept_operations_log_lines_are_sent() {
     let (child, port) = start(&ingestion, &collector, Some("0.1"));
     let statuses = get_all(port, (1..=REQUESTS).map(|i| format!("/users/{i}")));
     assert!(statuses.iter().all(|&s| s == 200));
-    stop(child);
+    stop_gracefully(child);
 
     let items = ingestion.accepted();
     assert_eq!(ingestion.violations(), Vec::<String>::new());

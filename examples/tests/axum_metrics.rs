@@ -4,11 +4,10 @@
 //! as items; the metrics count all 200 requests and all 200 SQLite calls.
 
 use std::collections::BTreeMap;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 use census_integration_tests::ingestion::Ingestion;
 use census_integration_tests::otlp::OtlpReceiver;
+use census_integration_tests::process::{start_server_example, stop_gracefully};
 use serde_json::Value;
 
 const REQUESTS: usize = 200;
@@ -45,37 +44,22 @@ fn standard_counts(items: &[Value], id: &str, dimension: &str) -> BTreeMap<Strin
 fn two_hundred_requests_sampled_at_ten_percent_are_all_counted_by_the_metrics() {
     let ingestion = Ingestion::start();
     let collector = OtlpReceiver::start();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut child = Command::new(census_integration_tests::process::example_binary(
+    let (child, port) = start_server_example(
         "axum_app",
-    ))
-    .env("PORT", port.to_string())
-    .env(
-        "APPLICATIONINSIGHTS_CONNECTION_STRING",
-        ingestion.connection_string(),
-    )
-    .env("OTEL_EXPORTER_OTLP_ENDPOINT", collector.endpoint())
-    .env("OTEL_TRACES_SAMPLER", "microsoft.fixed_percentage")
-    .env("OTEL_TRACES_SAMPLER_ARG", "0.1")
-    .env("OTEL_SERVICE_NAME", "users")
-    .env_remove("OTEL_TRACES_EXPORTER")
-    .env_remove("OTEL_METRICS_EXPORTER")
-    .env_remove("OTEL_METRIC_EXPORT_INTERVAL")
-    .env_remove("CENSUS_EXPORT_JSONL")
-    .env_remove("CENSUS_INTEGRATIONS")
-    .env_remove("CENSUS_DISABLED_INTEGRATIONS")
-    .stdout(Stdio::null())
-    .spawn()
-    .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "axum_app never listened");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+        &[
+            (
+                "APPLICATIONINSIGHTS_CONNECTION_STRING",
+                ingestion.connection_string(),
+            ),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", collector.endpoint()),
+            (
+                "OTEL_TRACES_SAMPLER",
+                "microsoft.fixed_percentage".to_owned(),
+            ),
+            ("OTEL_TRACES_SAMPLER_ARG", "0.1".to_owned()),
+            ("OTEL_SERVICE_NAME", "users".to_owned()),
+        ],
+    );
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let statuses = runtime.block_on(async {
         let client = reqwest::Client::new();
@@ -88,12 +72,7 @@ fn two_hundred_requests_sampled_at_ten_percent_are_all_counted_by_the_metrics() 
         statuses
     });
     assert_eq!(statuses, BTreeMap::from([(200, 180), (404, 20)]));
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    assert!(child.wait().unwrap().success());
+    stop_gracefully(child);
 
     let items = ingestion.accepted();
     assert_eq!(ingestion.violations(), Vec::<String>::new());
