@@ -1,6 +1,12 @@
 //! Samplers. [`ProbabilitySampler`] decides like every Application Insights
 //! SDK, from a hash of the operation (trace) id, so services written in
-//! different languages keep or drop the same operations.
+//! different languages keep or drop the same operations;
+//! [`RateLimitedSampler`] keeps at most a number of operations a second,
+//! by the same hash.
+
+mod rate_limited;
+
+pub use rate_limited::{RateDecision, RateLimitedSampler};
 
 use opentelemetry::trace::{Link, SpanContext, SpanKind, TraceContextExt, TraceId, TraceState};
 use opentelemetry::{Context, KeyValue};
@@ -13,7 +19,7 @@ pub use opentelemetry_sdk::trace::Sampler;
 /// The name is the one Azure Monitor's OpenTelemetry exporters use.
 pub const SAMPLE_RATE_ATTRIBUTE: &str = "_MS.sampleRate";
 
-/// A sampling rate outside `0.0..=1.0`.
+/// A sampler's argument out of its range.
 #[derive(Debug, Clone, Copy, PartialEq, thiserror::Error)]
 #[non_exhaustive]
 pub enum SamplerError {
@@ -25,6 +31,15 @@ pub enum SamplerError {
     RateOutOfRange {
         /// The rate given.
         rate: f64,
+    },
+    /// The rate-limited sampler's target is negative or not a number.
+    #[error(
+        "rate-limited sampling target {per_second} is not a number of operations per second \
+         of 0 or more: pass e.g. 5.0 to keep at most about 5 operations a second"
+    )]
+    TargetOutOfRange {
+        /// The target given.
+        per_second: f64,
     },
 }
 

@@ -8,8 +8,8 @@
 //! | key | variable | values |
 //! |---|---|---|
 //! | `service_name` | `OTEL_SERVICE_NAME` | Application Insights' cloud role |
-//! | `sampler` | `OTEL_TRACES_SAMPLER` | `always_on`, `always_off`, `traceidratio`, `parentbased_always_on` (default), `parentbased_always_off`, `parentbased_traceidratio`, `microsoft.fixed_percentage` |
-//! | `sampler_arg` | `OTEL_TRACES_SAMPLER_ARG` | the ratio of `traceidratio`, `parentbased_traceidratio` and `microsoft.fixed_percentage`, 0.0 to 1.0 (default 1.0) |
+//! | `sampler` | `OTEL_TRACES_SAMPLER` | `always_on`, `always_off`, `traceidratio`, `parentbased_always_on` (default), `parentbased_always_off`, `parentbased_traceidratio`, `microsoft.fixed_percentage`, `microsoft.rate_limited` |
+//! | `sampler_arg` | `OTEL_TRACES_SAMPLER_ARG` | the ratio of `traceidratio`, `parentbased_traceidratio` and `microsoft.fixed_percentage`, 0.0 to 1.0 (default 1.0); for `microsoft.rate_limited`, operations per second, 0 or more (default 5) |
 //! | `exporter` | `OTEL_TRACES_EXPORTER` | `otlp`, `console`, `none`, comma-separated ([`TracerFromEnv`](crate::TracerFromEnv)) |
 //! | `otlp_endpoint` | `OTEL_EXPORTER_OTLP_ENDPOINT` | the collector's URL |
 //! | `propagators` | `OTEL_PROPAGATORS` | a comma-separated list (in TOML also an array) of `tracecontext`, `baggage`, `b3`, `b3multi`, or `none` alone (census installs no propagator); installed as the global propagator (default `tracecontext,baggage`) |
@@ -24,8 +24,10 @@
 //! [`ProbabilitySampler`], which decides from the trace id alone (the
 //! caller's sampled flag ignored), so that services in other languages at
 //! the same rate keep the same operations, and marks each kept item with
-//! its `sampleRate`. `microsoft.rate_limited` is not available yet and is
-//! refused with an error saying so.
+//! its `sampleRate`. `microsoft.rate_limited` is Microsoft's rate-limited
+//! sampling ([`RateLimitedSampler`]): at most `sampler_arg` operations a
+//! second, by the same score, each kept item with the percentage that
+//! applied.
 //!
 //! ```
 //! use census::settings::Settings;
@@ -47,7 +49,7 @@ use std::path::{Path, PathBuf};
 
 use census_core::http::{Exclusions, HttpHooks};
 use census_pipeline::propagators::PropagatorName;
-use census_pipeline::sampling::{ProbabilitySampler, Sampler};
+use census_pipeline::sampling::{ProbabilitySampler, RateLimitedSampler, Sampler};
 use census_pipeline::{Tracer, TracerBuilder};
 use serde::Deserialize;
 
@@ -115,14 +117,16 @@ pub enum SamplerName {
     /// caller decided ([`ProbabilitySampler`]).
     #[serde(rename = "microsoft.fixed_percentage")]
     MicrosoftFixedPercentage,
-    /// Microsoft's rate-limited sampler: not available yet, refused.
+    /// Microsoft's rate-limited sampling: keep at most `sampler_arg`
+    /// operations a second (default 5), each kept item carrying the
+    /// percentage that applied ([`RateLimitedSampler`]).
     #[serde(rename = "microsoft.rate_limited")]
     MicrosoftRateLimited,
 }
 
 const SAMPLERS: &str = "always_on, always_off, traceidratio, parentbased_always_on, \
-                        parentbased_always_off, parentbased_traceidratio or \
-                        microsoft.fixed_percentage";
+                        parentbased_always_off, parentbased_traceidratio, \
+                        microsoft.fixed_percentage or microsoft.rate_limited";
 
 impl std::str::FromStr for SamplerName {
     type Err = ();
@@ -225,11 +229,12 @@ impl Settings {
                 .map_err(|()| invalid("OTEL_TRACES_SAMPLER", &name, SAMPLERS))?;
         }
         if let Some(arg) = env("OTEL_TRACES_SAMPLER_ARG") {
-            let rate = arg
+            let key = "OTEL_TRACES_SAMPLER_ARG";
+            let value = arg
                 .trim()
                 .parse()
-                .map_err(|_| invalid("OTEL_TRACES_SAMPLER_ARG", &arg, RATE))?;
-            self.sampler_arg = Some(checked_rate("OTEL_TRACES_SAMPLER_ARG", rate)?);
+                .map_err(|_| invalid(key, &arg, self.sampler.expected_arg()))?;
+            self.sampler_arg = Some(self.sampler.checked_arg(key, value)?);
         }
         if let Some(list) = env(ENV_TRACES_EXPORTER) {
             self.exporter = Some(list);
@@ -255,8 +260,8 @@ impl Settings {
     }
 
     fn validated(self) -> Result<Self, SettingsError> {
-        if let Some(rate) = self.sampler_arg {
-            checked_rate("sampler_arg", rate)?;
+        if let Some(value) = self.sampler_arg {
+            self.sampler.checked_arg("sampler_arg", value)?;
         }
         for path in &self.excluded_paths {
             if !path.starts_with('/') {
@@ -285,14 +290,10 @@ impl Settings {
                 ProbabilitySampler::new(rate)
                     .map_err(|_| invalid("sampler_arg", &rate.to_string(), RATE))?,
             ),
-            SamplerName::MicrosoftRateLimited => {
-                return Err(invalid(
-                    "sampler",
-                    "microsoft.rate_limited",
-                    "a sampler census has: microsoft.rate_limited is not available in census \
-                     yet; use microsoft.fixed_percentage with a ratio, or parentbased_always_on",
-                ));
-            }
+            SamplerName::MicrosoftRateLimited => builder.sampler(
+                RateLimitedSampler::new(self.sampler_arg.unwrap_or(DEFAULT_RATE_LIMIT))
+                    .map_err(|e| invalid("sampler_arg", &rate.to_string(), &e.to_string()))?,
+            ),
         })
     }
 
@@ -341,6 +342,31 @@ fn invalid(key: &str, value: &str, expected: &str) -> SettingsError {
         key: key.to_owned(),
         value: value.to_owned(),
         expected: expected.to_owned(),
+    }
+}
+
+/// `microsoft.rate_limited`'s target when `sampler_arg` is unset: the
+/// default of Microsoft's agents.
+const DEFAULT_RATE_LIMIT: f64 = 5.0;
+
+const TARGET: &str = "a number of operations per second, 0 or more (e.g. 5)";
+
+impl SamplerName {
+    /// What `sampler_arg` means to this sampler.
+    fn expected_arg(self) -> &'static str {
+        match self {
+            Self::MicrosoftRateLimited => TARGET,
+            _ => RATE,
+        }
+    }
+
+    /// `value` if it is a valid `sampler_arg` for this sampler.
+    fn checked_arg(self, key: &str, value: f64) -> Result<f64, SettingsError> {
+        match self {
+            Self::MicrosoftRateLimited if value.is_finite() && value >= 0.0 => Ok(value),
+            Self::MicrosoftRateLimited => Err(invalid(key, &value.to_string(), TARGET)),
+            _ => checked_rate(key, value),
+        }
     }
 }
 

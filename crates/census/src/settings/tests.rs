@@ -296,15 +296,36 @@ fn opentelemetry_sampler_names_keep_the_sdk_meaning() {
 }
 
 #[test]
-fn microsoft_rate_limited_is_refused_until_census_has_it() {
+fn microsoft_rate_limited_takes_operations_per_second_and_ignores_the_caller() {
     let settings = Settings::default()
-        .overridden_by(&env(&[("OTEL_TRACES_SAMPLER", "microsoft.rate_limited")]))
+        .overridden_by(&env(&[
+            ("OTEL_TRACES_SAMPLER", "microsoft.rate_limited"),
+            ("OTEL_TRACES_SAMPLER_ARG", "0"),
+        ]))
         .unwrap();
-    let error = settings.tracer_builder().unwrap_err().to_string();
-    assert!(
-        error.contains("microsoft.rate_limited") && error.contains("not available"),
-        "{error}"
-    );
+    assert_eq!(settings.sampler_arg, Some(0.0));
+    // At 0 a second nothing is kept, whatever the caller decided.
+    assert_eq!(decides(&settings, TraceId::from(5), true), (false, None));
+    let many = Settings::default()
+        .overridden_by(&env(&[
+            ("OTEL_TRACES_SAMPLER", "microsoft.rate_limited"),
+            ("OTEL_TRACES_SAMPLER_ARG", "250"),
+        ]))
+        .unwrap();
+    assert_eq!(many.sampler_arg, Some(250.0), "more than 1 is a rate here");
+    for bad in ["-1", "fast"] {
+        let error = Settings::default()
+            .overridden_by(&env(&[
+                ("OTEL_TRACES_SAMPLER", "microsoft.rate_limited"),
+                ("OTEL_TRACES_SAMPLER_ARG", bad),
+            ]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains(bad) && error.contains("operations per second"),
+            "{error}"
+        );
+    }
     let unknown = Settings::default()
         .overridden_by(&env(&[("OTEL_TRACES_SAMPLER", "jaeger_remote")]))
         .unwrap_err()
