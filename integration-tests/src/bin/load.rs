@@ -57,7 +57,7 @@ fn main() {
         seconds => {
             let seconds = seconds.map_or(Ok(60), str::parse).unwrap_or_else(|_| {
                 eprintln!(
-                    "usage: load [SECONDS] | load serve bare|traced|traced-sdk|traced-metrics ADDR"
+                    "usage: load [SECONDS] | load serve bare|traced|traced-sdk|traced-metrics|traced-fixed-10|traced-rate-5 ADDR"
                 );
                 std::process::exit(2)
             });
@@ -114,7 +114,7 @@ impl<E: SpanExporter> SpanExporter for CountExported<E> {
 /// (the last three from the exporter's stats).
 fn serve(args: &[String]) {
     let [mode, ingestion] = args else {
-        panic!("serve bare|traced|traced-sdk|traced-metrics ADDR");
+        panic!("serve bare|traced|traced-sdk|traced-metrics|traced-fixed-10|traced-rate-5 ADDR");
     };
     let traced = mode != "bare";
     let ingestion: SocketAddr = ingestion.parse().expect("ingestion ADDR");
@@ -129,8 +129,17 @@ fn serve(args: &[String]) {
             .expect("exporter");
         stats = Some(exporter.stats());
         let mut builder = census::Tracer::builder().span_processor(CountEnded(counts.clone()));
-        if mode == "traced-metrics" {
-            builder = builder.metric_exporter(exporter.metric_exporter());
+        match mode.as_str() {
+            "traced-metrics" => builder = builder.metric_exporter(exporter.metric_exporter()),
+            "traced-fixed-10" => {
+                builder = builder
+                    .sampler(census::sampling::ProbabilitySampler::new(0.1).expect("a rate"));
+            }
+            "traced-rate-5" => {
+                builder = builder
+                    .sampler(census::sampling::RateLimitedSampler::new(5.0).expect("a target"));
+            }
+            _ => {}
         }
         let exporter = CountExported(exporter, counts.clone());
         if mode == "traced-sdk" {
@@ -219,6 +228,18 @@ fn run(length: Duration) {
         (
             "census with metrics, ingestion healthy",
             "traced-metrics",
+            Reply::Accept,
+            ingestion.addr(),
+        ),
+        (
+            "census sampling 10% (microsoft.fixed_percentage), ingestion healthy",
+            "traced-fixed-10",
+            Reply::Accept,
+            ingestion.addr(),
+        ),
+        (
+            "census sampling at most 5/s (microsoft.rate_limited), ingestion healthy",
+            "traced-rate-5",
             Reply::Accept,
             ingestion.addr(),
         ),
@@ -379,11 +400,11 @@ fn report(results: &[Measured]) {
             m.rss_peak_kib / 1024,
         );
     }
-    let [bare, healthy, sdk, metrics, slow, down] = results else {
+    let [bare, healthy, sdk, metrics, fixed, limited, slow, down] = results else {
         return;
     };
     let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64().max(1e-9);
-    for m in [healthy, sdk, metrics] {
+    for m in [healthy, sdk, metrics, fixed, limited] {
         let _ = writeln!(
             out,
             "{} vs bare: requests/s {:.3}×, p50 {:.3}×, p99 {:.3}×",
