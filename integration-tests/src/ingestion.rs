@@ -49,6 +49,8 @@ pub struct Received {
     pub gzip: bool,
     /// The items it carried.
     pub items: Vec<Value>,
+    /// Its `Authorization` header, if any.
+    pub authorization: Option<String>,
     /// How it was answered.
     pub reply: Reply,
 }
@@ -59,6 +61,9 @@ struct Shared {
     discard: bool,
     script: VecDeque<Reply>,
     otherwise: Option<Reply>,
+    /// The bearer tokens accepted, when the resource requires Microsoft
+    /// Entra ID authentication (local authentication disabled).
+    tokens: Option<Vec<String>>,
     received: Vec<Received>,
     accepted: Vec<Value>,
     violations: Vec<String>,
@@ -138,6 +143,14 @@ impl Ingestion {
         self.lock().script.extend(replies);
     }
 
+    /// Requires Microsoft Entra ID authentication, as a resource with
+    /// local authentication disabled does: a request without
+    /// `Authorization: Bearer T` for one of `tokens` is answered 401
+    /// (nothing accepted), before any script.
+    pub fn require_tokens(&self, tokens: &[&str]) {
+        self.lock().tokens = Some(tokens.iter().map(|t| (*t).to_owned()).collect());
+    }
+
     /// The reply once the script is used up, instead of accepting.
     pub fn reply_otherwise(&self, reply: Reply) {
         self.lock().otherwise = Some(reply);
@@ -214,22 +227,43 @@ async fn track(
         Ok(items) => items,
         Err(message) => return (StatusCode::BAD_REQUEST, message).into_response(),
     };
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let reply = {
         let mut shared = shared.lock().unwrap_or_else(|p| p.into_inner());
-        let reply = shared
-            .script
-            .pop_front()
-            .or_else(|| shared.otherwise.clone())
-            .unwrap_or(Reply::Accept);
+        let authorized = shared.tokens.as_ref().is_none_or(|tokens| {
+            authorization
+                .as_deref()
+                .and_then(|a| a.strip_prefix("Bearer "))
+                .is_some_and(|token| tokens.iter().any(|t| t == token))
+        });
+        let reply = if authorized {
+            shared
+                .script
+                .pop_front()
+                .or_else(|| shared.otherwise.clone())
+                .unwrap_or(Reply::Accept)
+        } else {
+            Reply::Status(401, None)
+        };
         if !shared.discard {
-            record(&mut shared, &reply, uri.path(), gzip, &items);
+            record(&mut shared, &reply, uri.path(), gzip, &items, authorization);
         }
         reply
     };
     reply_to(reply, items.len()).await
 }
 
-fn record(shared: &mut Shared, reply: &Reply, path: &str, gzip: bool, items: &[Value]) {
+fn record(
+    shared: &mut Shared,
+    reply: &Reply,
+    path: &str,
+    gzip: bool,
+    items: &[Value],
+    authorization: Option<String>,
+) {
     for item in items {
         let found = violations(item);
         shared.violations.extend(found);
@@ -250,6 +284,7 @@ fn record(shared: &mut Shared, reply: &Reply, path: &str, gzip: bool, items: &[V
         path: path.to_owned(),
         gzip,
         items: items.to_vec(),
+        authorization,
         reply: reply.clone(),
     });
 }

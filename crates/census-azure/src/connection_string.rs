@@ -23,6 +23,7 @@ const DEFAULT_INGESTION: &str = "https://dc.services.visualstudio.com";
 pub struct ConnectionString {
     instrumentation_key: String,
     ingestion_endpoint: Url,
+    aad_audience: Option<String>,
 }
 
 /// A connection string census cannot use.
@@ -96,6 +97,19 @@ impl ConnectionString {
     pub fn track_url(&self) -> Url {
         track_url(&self.ingestion_endpoint)
     }
+
+    /// `AADAudience`: the audience of Microsoft Entra ID tokens for this
+    /// resource (sovereign clouds), when the string names one.
+    ///
+    /// ```
+    /// let cs: census_azure::ConnectionString =
+    ///     "InstrumentationKey=00000000-0000-0000-0000-000000000001;AADAudience=https://monitor.azure.us".parse()?;
+    /// assert_eq!(cs.aad_audience(), Some("https://monitor.azure.us"));
+    /// # Ok::<(), census_azure::ConnectionStringError>(())
+    /// ```
+    pub fn aad_audience(&self) -> Option<&str> {
+        self.aad_audience.as_deref()
+    }
 }
 
 pub(crate) fn track_url(endpoint: &Url) -> Url {
@@ -130,6 +144,7 @@ impl std::str::FromStr for ConnectionString {
         let mut ingestion = None;
         let mut suffix = None;
         let mut location = None;
+        let mut audience = None;
         let mut any = false;
         for part in text.split(';').map(str::trim).filter(|p| !p.is_empty()) {
             any = true;
@@ -145,6 +160,7 @@ impl std::str::FromStr for ConnectionString {
                 "ingestionendpoint" => ingestion = Some(value),
                 "endpointsuffix" => suffix = Some(value),
                 "location" => location = Some(value),
+                "aadaudience" => audience = Some(value),
                 "authorization" if value.eq_ignore_ascii_case("ikey") => {}
                 "authorization" => {
                     return Err(ConnectionStringError::UnsupportedAuthorization {
@@ -180,6 +196,7 @@ impl std::str::FromStr for ConnectionString {
         Ok(Self {
             instrumentation_key: key.to_ascii_lowercase(),
             ingestion_endpoint: endpoint,
+            aad_audience: audience.filter(|a| !a.is_empty()).map(str::to_owned),
         })
     }
 }

@@ -9,6 +9,7 @@ use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 
 use crate::backoff::Backoff;
 use crate::connection_string::{ConnectionString, ConnectionStringError, masked_key};
+use crate::credential::{Bearer, TokenCredential, scope};
 use crate::delivery::Delivery;
 use crate::envelope::serialize;
 use crate::mapping::{Identity, RequestOutcome, RequestSuccess, envelopes, locale, sdk_version};
@@ -120,9 +121,22 @@ pub struct AzureExporterBuilder {
     backoff: Backoff,
     request_success: RequestSuccess,
     export_wait: Duration,
+    credential: Option<Arc<dyn TokenCredential>>,
 }
 
 impl AzureExporterBuilder {
+    /// Authenticates with Microsoft Entra ID: every request carries a
+    /// bearer token from `credential` for the resource's scope (the
+    /// connection string's `AADAudience`, else
+    /// [`DEFAULT_SCOPE`](crate::DEFAULT_SCOPE)). Tokens are kept in memory
+    /// only and renewed five minutes before they expire. A batch refused
+    /// with 401 or 403 is kept and retried with a new token, with one
+    /// warning naming the likely cause.
+    pub fn credential(mut self, credential: impl TokenCredential + 'static) -> Self {
+        self.credential = Some(Arc::new(credential));
+        self
+    }
+
     /// Decides each request's `success` with `rule` instead of Microsoft's
     /// (failed when the span status is Error or an HTTP status is 400 or
     /// more), e.g. to count 404 as a success:
@@ -229,7 +243,13 @@ impl AzureExporterBuilder {
             }
         };
         let handle = Sender::start(Delivery::new(
-            Transport::new(connection_string.track_url(), self.timeout),
+            Transport::new(
+                connection_string.track_url(),
+                self.timeout,
+                self.credential.map(|credential| {
+                    Bearer::new(credential, scope(connection_string.aad_audience()))
+                }),
+            ),
             store,
             Arc::default(),
             self.backoff,
@@ -282,6 +302,7 @@ impl AzureExporter {
             backoff: Backoff::new(Duration::from_secs(1), Duration::from_secs(300)),
             request_success: RequestSuccess::default(),
             export_wait: Duration::from_millis(250),
+            credential: None,
         }
     }
 

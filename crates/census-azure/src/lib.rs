@@ -31,6 +31,7 @@
 
 mod backoff;
 mod connection_string;
+mod credential;
 mod delivery;
 mod envelope;
 mod exporter;
@@ -50,6 +51,7 @@ pub mod fuzzing;
 
 pub use census_pipeline::sampling::SAMPLE_RATE_ATTRIBUTE;
 pub use connection_string::{ConnectionString, ConnectionStringError, ENV_CONNECTION_STRING};
+pub use credential::{AccessToken, CredentialError, DEFAULT_SCOPE, TokenCredential};
 pub use exporter::{AzureExporter, AzureExporterBuilder, AzureExporterError, ExportStats};
 pub use log_exporter::AzureLogExporter;
 pub use mapping::RequestOutcome;

@@ -133,6 +133,7 @@ mod tests {
             Transport::new(
                 "http://127.0.0.1:9/v2.1/track".parse().unwrap(),
                 Duration::from_secs(1),
+                None,
             ),
             Store::memory(1 << 20, Duration::from_secs(60)),
             Arc::default(),

@@ -4,12 +4,15 @@
 
 use std::io::Write;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use serde::Deserialize;
 use url::Url;
+
+use crate::credential::Bearer;
 
 /// Redirects followed for one send (307/308 move the ingestion endpoint).
 const MAX_REDIRECTS: usize = 3;
@@ -49,15 +52,26 @@ pub(crate) fn is_retryable(status: u16) -> bool {
     matches!(status, 408 | 429 | 500 | 502 | 503 | 504)
 }
 
+/// A whole batch refused for its authentication: kept and retried, as
+/// Microsoft's exporters do, since fixing the identity's role or the
+/// exporter's credential lets the stored telemetry through.
+fn is_unauthorized(status: u16) -> bool {
+    matches!(status, 401 | 403)
+}
+
 #[derive(Debug)]
 pub(crate) struct Transport {
     agent: ureq::Agent,
     /// The track URL; a 307/308 moves it for every later send.
     url: Mutex<Url>,
+    /// Microsoft Entra ID authentication, when the exporter has a credential.
+    bearer: Option<Bearer>,
+    /// Whether the warning about a refused authentication was given.
+    warned_unauthorized: AtomicBool,
 }
 
 impl Transport {
-    pub(crate) fn new(url: Url, timeout: Duration) -> Self {
+    pub(crate) fn new(url: Url, timeout: Duration, bearer: Option<Bearer>) -> Self {
         let config = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .max_redirects(0)
@@ -66,7 +80,31 @@ impl Transport {
         Self {
             agent: ureq::Agent::new_with_config(config),
             url: Mutex::new(url),
+            bearer,
+            warned_unauthorized: AtomicBool::new(false),
         }
+    }
+
+    /// Warns once that ingestion refused the batch's authentication, with
+    /// the likely cause.
+    fn warn_unauthorized(&self, status: u16) {
+        if self.warned_unauthorized.swap(true, Ordering::Relaxed) {
+            return;
+        }
+        let cause = match &self.bearer {
+            Some(_) => {
+                "the Microsoft Entra ID token was refused: check that the identity has the \
+                 Monitoring Metrics Publisher role on the resource, and the connection string's \
+                 AADAudience"
+            }
+            None => {
+                "the resource requires Microsoft Entra ID authentication (local authentication \
+                 is disabled): give the exporter a credential with `credential(...)`"
+            }
+        };
+        census_core::diagnostics::warn(&format!(
+            "Application Insights answered {status}: {cause}; telemetry is kept and retried"
+        ));
     }
 
     fn url(&self) -> Url {
@@ -85,12 +123,23 @@ impl Transport {
         };
         for _ in 0..=MAX_REDIRECTS {
             let url = self.url();
-            let response = self
+            let mut request = self
                 .agent
                 .post(url.as_str())
                 .header("Content-Type", "application/json")
-                .header("Content-Encoding", "gzip")
-                .send(&body[..]);
+                .header("Content-Encoding", "gzip");
+            if let Some(bearer) = &self.bearer {
+                match bearer.header() {
+                    Ok(value) => request = request.header("Authorization", value),
+                    Err(e) => {
+                        return Outcome::Retry {
+                            after: None,
+                            reason: e.to_string(),
+                        };
+                    }
+                }
+            }
+            let response = request.send(&body[..]);
             let mut response = match response {
                 Ok(response) => response,
                 Err(e) => {
@@ -122,6 +171,17 @@ impl Transport {
                         };
                     };
                     *self.url.lock().unwrap_or_else(|p| p.into_inner()) = next;
+                }
+                _ if is_unauthorized(status) => {
+                    if let Some(bearer) = &self.bearer {
+                        // The next send asks the credential for a new token.
+                        bearer.forget();
+                    }
+                    self.warn_unauthorized(status);
+                    return Outcome::Retry {
+                        after: None,
+                        reason: format!("ingestion answered {status}"),
+                    };
                 }
                 _ if is_retryable(status) => {
                     let after = header("Retry-After")
