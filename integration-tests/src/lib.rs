@@ -2,6 +2,7 @@
 //! in `tests/`, the programs they run in `src/bin`, and the pieces they
 //! share here.
 
+pub mod identity;
 pub mod ingestion;
 pub mod otlp;
 pub mod paired;

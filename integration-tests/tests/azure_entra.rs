@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use census::azure::{AccessToken, AzureExporter, CredentialError, DEFAULT_SCOPE, TokenCredential};
+use census_integration_tests::identity::IdentityEndpoint;
 use census_integration_tests::ingestion::{Ingestion, Reply};
 use futures_util::FutureExt;
 use opentelemetry::trace::{Span as _, SpanKind, Tracer as _, TracerProvider as _};
@@ -157,4 +158,80 @@ fn without_a_credential_a_401_keeps_the_telemetry_for_later() {
     let stats = exporter.stats();
     assert_eq!((stats.sent(), stats.retried(), stats.dropped()), (0, 2, 0));
     assert_eq!(ingestion.received()[0].authorization, None);
+}
+
+/// `entra_probe` under `env` and nothing else of Application Insights'
+/// or the managed identity's from the test's environment.
+fn probe(env: &[(&str, String)]) -> std::process::Output {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_entra_probe"));
+    for (key, _) in std::env::vars() {
+        if key.starts_with("APPLICATIONINSIGHTS_")
+            || key.starts_with("IDENTITY_")
+            || key.starts_with("MSI_")
+            || key.starts_with("OTEL_")
+        {
+            command.env_remove(key);
+        }
+    }
+    command
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_managed_identity_from_the_environment_authenticates_every_request() {
+    let ingestion = Ingestion::start();
+    ingestion.require_tokens(&["mi-token-1"]);
+    let identity = IdentityEndpoint::start("hdr-7", Duration::from_secs(3600));
+    let output = probe(&[
+        (
+            "APPLICATIONINSIGHTS_CONNECTION_STRING",
+            ingestion.connection_string(),
+        ),
+        (
+            "APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
+            "Authorization=AAD;ClientId=cid-42".to_owned(),
+        ),
+        ("IDENTITY_ENDPOINT", identity.endpoint()),
+        ("IDENTITY_HEADER", "hdr-7".to_owned()),
+    ]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(stdout.trim(), "sent 3 0 0");
+    let issued = identity.issued();
+    assert_eq!(issued.len(), 1, "one token, cached: {issued:?}");
+    assert_eq!(issued[0]["resource"], "https://monitor.azure.com/");
+    assert_eq!(issued[0]["client_id"], "cid-42");
+    assert_eq!(identity.refused(), 0);
+    let received = ingestion.received();
+    assert!(!received.is_empty());
+    for request in &received {
+        assert_eq!(request.authorization.as_deref(), Some("Bearer mi-token-1"));
+    }
+    assert_eq!(ingestion.accepted().len(), 3);
+}
+
+#[test]
+fn a_bad_authentication_string_is_a_typed_error_naming_the_fix() {
+    let output = probe(&[
+        (
+            "APPLICATIONINSIGHTS_CONNECTION_STRING",
+            "InstrumentationKey=00000000-0000-0000-0000-000000000001;IngestionEndpoint=http://127.0.0.1:9/".to_owned(),
+        ),
+        (
+            "APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
+            "Authorization=Basic".to_owned(),
+        ),
+    ]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("Authorization=Basic") && stderr.contains("`AAD`"),
+        "{stderr}"
+    );
 }

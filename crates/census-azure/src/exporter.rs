@@ -7,9 +7,12 @@ use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 
+use crate::authentication::{
+    AuthenticationStringError, ENV_AUTHENTICATION_STRING, credential_from_env,
+};
 use crate::backoff::Backoff;
 use crate::connection_string::{ConnectionString, ConnectionStringError, masked_key};
-use crate::credential::{Bearer, TokenCredential, scope};
+use crate::credential::{Bearer, CredentialError, TokenCredential, scope};
 use crate::delivery::Delivery;
 use crate::envelope::serialize;
 use crate::mapping::{Identity, RequestOutcome, RequestSuccess, envelopes, locale, sdk_version};
@@ -36,6 +39,21 @@ pub enum AzureExporterError {
         /// What the operating system said.
         source: std::io::Error,
     },
+    /// `APPLICATIONINSIGHTS_AUTHENTICATION_STRING` is set but unusable.
+    #[error(transparent)]
+    AuthenticationString(#[from] AuthenticationStringError),
+    /// `APPLICATIONINSIGHTS_AUTHENTICATION_STRING` asks for Microsoft
+    /// Entra ID, which needs the cargo feature `entra`.
+    #[error(
+        "{ENV_AUTHENTICATION_STRING} asks for Microsoft Entra ID (Authorization=AAD), but \
+         census-azure was built without its cargo feature `entra`; enable it (census: \
+         feature `azure-entra`), give the exporter a credential with `credential(...)`, or \
+         unset the variable"
+    )]
+    EntraFeatureOff,
+    /// The credential the environment asks for could not be made.
+    #[error("cannot use the credential {ENV_AUTHENTICATION_STRING} asks for: {0}")]
+    Credential(#[source] CredentialError),
     /// The delivery thread could not be started.
     #[error(
         "cannot start the census-azure delivery thread: {0}; the process may be at its thread limit"
@@ -132,6 +150,10 @@ impl AzureExporterBuilder {
     /// only and renewed five minutes before they expire. A batch refused
     /// with 401 or 403 is kept and retried with a new token, with one
     /// warning naming the likely cause.
+    ///
+    /// Without one, [`ENV_AUTHENTICATION_STRING`](crate::ENV_AUTHENTICATION_STRING)
+    /// `=Authorization=AAD` uses the host's managed identity (feature
+    /// `entra`).
     pub fn credential(mut self, credential: impl TokenCredential + 'static) -> Self {
         self.credential = Some(Arc::new(credential));
         self
@@ -232,6 +254,10 @@ impl AzureExporterBuilder {
             None => ConnectionString::from_env()?,
         };
         let key = connection_string.instrumentation_key().to_owned();
+        let credential = match self.credential {
+            Some(credential) => Some(credential),
+            None => credential_from_env()?,
+        };
         let store = match self.storage {
             Storage::Disabled => Store::memory(self.max_storage_bytes, self.retention),
             Storage::Directory(path) => {
@@ -246,7 +272,7 @@ impl AzureExporterBuilder {
             Transport::new(
                 connection_string.track_url(),
                 self.timeout,
-                self.credential.map(|credential| {
+                credential.map(|credential| {
                     Bearer::new(credential, scope(connection_string.aad_audience()))
                 }),
             ),

@@ -17,7 +17,13 @@
 //!
 //! # Features
 //!
-//! None: TLS (rustls with the webpki roots) is always on.
+//! TLS (rustls with the webpki roots) is always on.
+//!
+//! - `entra`: Microsoft Entra ID from the environment
+//!   ([`ENV_AUTHENTICATION_STRING`]: a managed identity) and
+//!   `EntraIdCredential` over any `azure_identity` credential. Without
+//!   it, [`AzureExporterBuilder::credential`] takes any
+//!   [`TokenCredential`] of your own.
 //!
 //! ```no_run
 //! let exporter = census_azure::AzureExporter::from_env()?; // APPLICATIONINSIGHTS_CONNECTION_STRING
@@ -29,10 +35,13 @@
 // feature are marked with the feature they need.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod authentication;
 mod backoff;
 mod connection_string;
 mod credential;
 mod delivery;
+#[cfg(feature = "entra")]
+mod entra;
 mod envelope;
 mod exporter;
 mod format;
@@ -49,9 +58,13 @@ mod transport;
 #[doc(hidden)]
 pub mod fuzzing;
 
+pub use authentication::{AuthenticationStringError, ENV_AUTHENTICATION_STRING};
 pub use census_pipeline::sampling::SAMPLE_RATE_ATTRIBUTE;
 pub use connection_string::{ConnectionString, ConnectionStringError, ENV_CONNECTION_STRING};
 pub use credential::{AccessToken, CredentialError, DEFAULT_SCOPE, TokenCredential};
+#[cfg(feature = "entra")]
+#[cfg_attr(docsrs, doc(cfg(feature = "entra")))]
+pub use entra::EntraIdCredential;
 pub use exporter::{AzureExporter, AzureExporterBuilder, AzureExporterError, ExportStats};
 pub use log_exporter::AzureLogExporter;
 pub use mapping::RequestOutcome;

@@ -14,13 +14,16 @@ pub(crate) fn from_env() -> String {
     std::env::var(ENV_LOG_FILTER).unwrap_or_else(|_| DEFAULT_LOG_FILTER.to_owned())
 }
 
-/// Whether records of `target` come from census, OpenTelemetry or an
-/// exporter's HTTP client (a crate of one of these families, e.g.
-/// `ureq_proto`, `hyper_util`, `opentelemetry_sdk`, or tonic's `tower`):
+/// Whether records of `target` come from census, OpenTelemetry, an
+/// exporter's HTTP client or the Entra ID token client (a crate of one of
+/// these families, e.g. `ureq_proto`, `hyper_util`, `opentelemetry_sdk`,
+/// `azure_identity`, or tonic's `tower`):
 /// exported, they would feed the pipeline they report on.
 pub(crate) fn feeds_back(target: &str) -> bool {
-    const FAMILIES: [&str; 9] = [
+    const FAMILIES: [&str; 11] = [
         "census",
+        "azure",
+        "typespec",
         "opentelemetry",
         "ureq",
         "hyper",
@@ -56,6 +59,8 @@ mod tests {
             "ureq_proto::client",
             "tower::buffer::worker",
             "tokio_rustls",
+            "azure_identity::managed_identity_credential",
+            "typespec_client_core::http",
         ] {
             assert!(feeds_back(target), "{target}");
         }

@@ -1,0 +1,149 @@
+//! A local managed-identity endpoint, as App Service and Azure Functions
+//! run one for their applications (`IDENTITY_ENDPOINT`, with the secret
+//! `IDENTITY_HEADER` in `X-IDENTITY-HEADER`): `GET ?api-version=2019-08-01
+//! &resource=...[&client_id=...]` answers a token for the resource, and a
+//! request without the secret is refused, as the real one refuses it.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+/// The header the secret travels in.
+const SECRET_HEADER: &str = "x-identity-header";
+
+#[derive(Debug, Default)]
+struct Shared {
+    secret: String,
+    lifetime: Duration,
+    /// The query of every request answered with a token.
+    issued: Vec<BTreeMap<String, String>>,
+    refused: usize,
+}
+
+/// The running endpoint; stops when dropped.
+#[derive(Debug)]
+pub struct IdentityEndpoint {
+    addr: SocketAddr,
+    shared: Arc<Mutex<Shared>>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl IdentityEndpoint {
+    /// Starts an endpoint on a free loopback port that requires `secret`
+    /// and hands out `mi-token-1`, `mi-token-2`, ... each valid for
+    /// `lifetime`.
+    pub fn start(secret: &str, lifetime: Duration) -> Self {
+        let shared = Arc::new(Mutex::new(Shared {
+            secret: secret.to_owned(),
+            lifetime,
+            ..Shared::default()
+        }));
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let (ready, bound) = std::sync::mpsc::channel();
+        let state = shared.clone();
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("identity endpoint runtime");
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                    .await
+                    .expect("bind identity endpoint");
+                ready
+                    .send(listener.local_addr().expect("bound address"))
+                    .expect("report address");
+                let app = axum::Router::new().fallback(token).with_state(state);
+                let _ = axum::serve(listener, app)
+                    .with_graceful_shutdown(async {
+                        let _ = stopped.await;
+                    })
+                    .await;
+            });
+        });
+        let addr = bound.recv().expect("identity endpoint started");
+        Self {
+            addr,
+            shared,
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+
+    /// The `IDENTITY_ENDPOINT` value.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}/msi/token", self.addr)
+    }
+
+    /// The query of every request answered with a token, in order.
+    pub fn issued(&self) -> Vec<BTreeMap<String, String>> {
+        self.shared
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .issued
+            .clone()
+    }
+
+    /// Requests refused for a missing or wrong secret.
+    pub fn refused(&self) -> usize {
+        self.shared
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .refused
+    }
+}
+
+impl Drop for IdentityEndpoint {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+async fn token(State(shared): State<Arc<Mutex<Shared>>>, uri: Uri, headers: HeaderMap) -> Response {
+    let query: BTreeMap<String, String> =
+        url::form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes())
+            .into_owned()
+            .collect();
+    let mut shared = shared.lock().unwrap_or_else(|p| p.into_inner());
+    let secret = headers.get(SECRET_HEADER).and_then(|v| v.to_str().ok());
+    if secret != Some(shared.secret.as_str()) {
+        shared.refused += 1;
+        return (
+            StatusCode::UNAUTHORIZED,
+            "missing or wrong X-IDENTITY-HEADER",
+        )
+            .into_response();
+    }
+    let Some(resource) = query.get("resource").cloned() else {
+        return (StatusCode::BAD_REQUEST, "no resource").into_response();
+    };
+    shared.issued.push(query);
+    let expires_on = (SystemTime::now() + shared.lifetime)
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
+    let body = json!({
+        "access_token": format!("mi-token-{}", shared.issued.len()),
+        "expires_on": expires_on.to_string(),
+        "resource": resource,
+        "token_type": "Bearer",
+    });
+    (
+        StatusCode::OK,
+        [("content-type", "application/json")],
+        body.to_string(),
+    )
+        .into_response()
+}
