@@ -19,12 +19,14 @@ fn scratch(test: &str) -> std::path::PathBuf {
     dir
 }
 
-/// Runs the probe with exactly these variables, its counter on and its
-/// temporary folder `tmp`.
+/// Runs the probe with exactly these variables, its counter on, its
+/// temporary folder `tmp`, and the exporter's own statistics off (these
+/// tests count the program's telemetry; `azure_sdk_stats.rs` tests those).
 fn probe(tmp: &std::path::Path, vars: &[(&str, &str)]) {
     let output = Command::new(env!("CARGO_BIN_EXE_otlp_probe"))
         .env_clear()
         .envs(vars.iter().copied())
+        .env("APPLICATIONINSIGHTS_SDKSTATS_DISABLED", "true")
         .env("PROBE_COUNTER", "1")
         .env("TMPDIR", tmp)
         .output()

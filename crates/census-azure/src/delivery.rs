@@ -8,7 +8,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use crate::backoff::Backoff;
 use crate::exporter::ExportStats;
-use crate::storage::{Entry, Store};
+use crate::sdk_stats::{Code, SdkStats};
+use crate::storage::{Dropped, Entry, Store};
 use crate::transport::{Outcome, Transport};
 
 /// What the exporter and the delivery thread share.
@@ -17,6 +18,9 @@ pub(crate) struct Delivery {
     transport: Transport,
     pub(crate) store: Store,
     pub(crate) stats: Arc<ExportStats>,
+    /// The statistics reported to the resource; `None` for the delivery
+    /// that sends them, which never counts itself.
+    pub(crate) sdk_stats: Option<Arc<SdkStats>>,
     backoff: Backoff,
     /// No sends before this: a `Retry-After` or an outage holds back fresh
     /// and stored batches alike.
@@ -84,12 +88,14 @@ impl Delivery {
         transport: Transport,
         store: Store,
         stats: Arc<ExportStats>,
+        sdk_stats: Option<Arc<SdkStats>>,
         backoff: Backoff,
     ) -> Self {
         Self {
             transport,
             store,
             stats,
+            sdk_stats,
             backoff,
             not_before: Mutex::new(SystemTime::UNIX_EPOCH),
             state: Mutex::default(),
@@ -141,8 +147,16 @@ impl Delivery {
         self.stats
             .spilled
             .fetch_add(items.len() as u64, Ordering::Relaxed);
-        self.stats.count_dropped(&dropped);
+        self.count_storage_drops(&dropped);
         self.wake.notify_all();
+    }
+
+    /// What the storage cap or retention dropped.
+    fn count_storage_drops(&self, dropped: &Dropped) {
+        self.stats.count_dropped(dropped);
+        if let Some(sdk) = &self.sdk_stats {
+            sdk.dropped_unread(dropped.items, Code::ClientPersistenceCapacity);
+        }
     }
 
     /// Asks the delivery thread to send what it holds and stop by `deadline`.
@@ -222,40 +236,82 @@ impl Delivery {
         }
         match self.transport.send(items) {
             Outcome::Accepted => {
-                self.count_sent(items.len());
+                self.count_sent(items);
                 None
             }
             Outcome::Partial { retry, rejected } => Some(Unsent {
-                items: self.settle_partial(items, &retry, rejected),
+                items: self.settle_partial(items, &retry, &rejected),
                 due: after(self.backoff.wait(1, None)),
             }),
-            Outcome::Retry { after, reason } => {
+            Outcome::Retry {
+                after,
+                reason,
+                code,
+            } => {
                 tracing::debug!("census-azure: will retry {} items: {reason}", items.len());
+                self.count_retried(items.iter(), code);
                 Some(Unsent::all(items, self.hold_back(1, after)))
             }
-            Outcome::Rejected { reason } => {
-                self.reject(items.len(), &reason);
+            Outcome::Rejected { reason, code } => {
+                self.reject(items, code, &reason);
                 None
             }
         }
     }
 
     /// Counts what a 206 accepted and refused; returns the items to retry.
-    fn settle_partial(&self, items: &[String], retry: &[usize], rejected: usize) -> Vec<String> {
-        self.count_sent(items.len().saturating_sub(retry.len() + rejected));
-        self.reject(rejected, "items rejected by ingestion");
-        retry.iter().map(|&i| items[i].clone()).collect()
+    fn settle_partial(
+        &self,
+        items: &[String],
+        retry: &[(usize, u16)],
+        rejected: &[(usize, u16)],
+    ) -> Vec<String> {
+        let failed = |i: usize| retry.iter().chain(rejected).any(|&(f, _)| f == i);
+        let accepted: Vec<String> = (0..items.len())
+            .filter(|&i| !failed(i))
+            .map(|i| items[i].clone())
+            .collect();
+        self.count_sent(&accepted);
+        for &(i, status) in rejected {
+            self.reject(
+                std::slice::from_ref(&items[i]),
+                Code::Status(status),
+                "rejected by ingestion",
+            );
+        }
+        for &(i, status) in retry {
+            self.count_retried(std::iter::once(&items[i]), Code::Status(status));
+        }
+        retry.iter().map(|&(i, _)| items[i].clone()).collect()
     }
 
-    fn count_sent(&self, count: usize) {
-        self.stats.sent.fetch_add(count as u64, Ordering::Relaxed);
+    fn count_sent(&self, items: &[String]) {
+        self.stats
+            .sent
+            .fetch_add(items.len() as u64, Ordering::Relaxed);
+        if let Some(sdk) = &self.sdk_stats {
+            sdk.sent(items);
+        }
     }
 
-    pub(crate) fn reject(&self, count: usize, reason: &str) {
+    fn count_retried<'a>(&self, items: impl IntoIterator<Item = &'a String>, code: Code) {
+        if let Some(sdk) = &self.sdk_stats {
+            sdk.retried(items, code);
+        }
+    }
+
+    /// Items lost for good, with why.
+    pub(crate) fn reject(&self, items: &[String], code: Code, reason: &str) {
+        if let Some(sdk) = &self.sdk_stats {
+            sdk.dropped(items, code);
+        }
+        self.warn_dropped(items.len() as u64, reason);
+    }
+
+    /// Counts and reports `count` items lost for good.
+    pub(crate) fn warn_dropped(&self, count: u64, reason: &str) {
         if count > 0 {
-            self.stats
-                .dropped
-                .fetch_add(count as u64, Ordering::Relaxed);
+            self.stats.dropped.fetch_add(count, Ordering::Relaxed);
             census_core::diagnostics::warn(&format!(
                 "Application Insights exporter: {count} telemetry items dropped: {reason}"
             ));
@@ -274,7 +330,7 @@ impl Delivery {
         self.stats
             .retried
             .fetch_add(items.len() as u64, Ordering::Relaxed);
-        self.stats.count_dropped(&dropped);
+        self.count_storage_drops(&dropped);
         self.wake.notify_all();
     }
 
@@ -319,7 +375,7 @@ impl Delivery {
                 return;
             }
             let (entries, dropped) = self.store.due(SystemTime::now(), CLAIM);
-            self.stats.count_dropped(&dropped);
+            self.count_storage_drops(&dropped);
             if entries.is_empty() || !self.resend(entries) {
                 return;
             }
@@ -345,23 +401,24 @@ impl Delivery {
             match self.transport.send(&entry.items) {
                 Outcome::Accepted => {
                     self.store.remove(&entry);
-                    self.count_sent(entry.items.len());
+                    self.count_sent(&entry.items);
                 }
                 Outcome::Partial { retry, rejected } => {
-                    let again = self.settle_partial(&entry.items, &retry, rejected);
+                    let again = self.settle_partial(&entry.items, &retry, &rejected);
                     let due = after(self.backoff.wait(entry.attempt().saturating_add(1), None));
                     let dropped = self.store.replace(&entry, &again, due);
-                    self.stats.count_dropped(&dropped);
+                    self.count_storage_drops(&dropped);
                 }
-                Outcome::Retry { after, .. } => {
+                Outcome::Retry { after, code, .. } => {
+                    self.count_retried(entry.items.iter(), code);
                     let until = self.hold_back(entry.attempt().saturating_add(1), after);
                     self.store.reschedule(&entry, until);
                     entries.for_each(|rest| self.store.reschedule(&rest, until));
                     return false;
                 }
-                Outcome::Rejected { reason } => {
+                Outcome::Rejected { reason, code } => {
                     self.store.remove(&entry);
-                    self.reject(entry.items.len(), &reason);
+                    self.reject(&entry.items, code, &reason);
                 }
             }
         }

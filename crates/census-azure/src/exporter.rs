@@ -16,6 +16,8 @@ use crate::credential::{Bearer, CredentialError, TokenCredential, scope};
 use crate::delivery::Delivery;
 use crate::envelope::serialize;
 use crate::mapping::{Identity, RequestOutcome, RequestSuccess, envelopes, locale, sdk_version};
+use crate::metric_exporter::AzureMetricExporter;
+use crate::sdk_stats::{self, SdkStats};
 use crate::sender::{Handle, Sender};
 use crate::storage::{Dropped, FolderError, Store, User, private_folder};
 use crate::transport::{Transport, gzip_array};
@@ -140,9 +142,31 @@ pub struct AzureExporterBuilder {
     request_success: RequestSuccess,
     export_wait: Duration,
     credential: Option<Arc<dyn TokenCredential>>,
+    sdk_stats: bool,
+    sdk_stats_interval: Option<Duration>,
 }
 
 impl AzureExporterBuilder {
+    /// Turns off the exporter's own statistics (on by default, as in
+    /// Microsoft's exporters): counts of items sent, dropped and retried,
+    /// per telemetry type and reason, sent to the same resource every 15
+    /// minutes (`APPLICATIONINSIGHTS_SDKSTATS_EXPORT_INTERVAL` seconds) as
+    /// the custom metrics `Item_Success_Count`, `Item_Dropped_Count` and
+    /// `Item_Retry_Count`. `APPLICATIONINSIGHTS_SDKSTATS_DISABLED=true`
+    /// turns them off too.
+    pub fn disable_sdk_stats(mut self) -> Self {
+        self.sdk_stats = false;
+        self
+    }
+
+    /// How often the exporter's statistics are sent, whatever
+    /// `APPLICATIONINSIGHTS_SDKSTATS_EXPORT_INTERVAL` says; they are also
+    /// sent once more when the exporter shuts down.
+    pub fn sdk_stats_interval(mut self, interval: Duration) -> Self {
+        self.sdk_stats_interval = Some(interval);
+        self
+    }
+
     /// Authenticates with Microsoft Entra ID: every request carries a
     /// bearer token from `credential` for the resource's scope (the
     /// connection string's `AADAudience`, else
@@ -268,32 +292,54 @@ impl AzureExporterBuilder {
                 default_store(&root, &key, self.max_storage_bytes, self.retention)?
             }
         };
+        let bearer = credential
+            .map(|credential| Bearer::new(credential, scope(connection_string.aad_audience())));
+        let env = |name: &str| std::env::var(name).ok();
+        let sdk_stats = (self.sdk_stats && sdk_stats::enabled(env)).then(Arc::<SdkStats>::default);
         let handle = Sender::start(Delivery::new(
-            Transport::new(
-                connection_string.track_url(),
-                self.timeout,
-                credential.map(|credential| {
-                    Bearer::new(credential, scope(connection_string.aad_audience()))
-                }),
-            ),
+            Transport::new(connection_string.track_url(), self.timeout, bearer.clone()),
             store,
             Arc::default(),
+            sdk_stats.clone(),
             self.backoff,
         ))
         .map_err(AzureExporterError::Thread)?;
         tracing::debug!(key = %masked_key(&key), "census-azure: exporter ready");
+        let identity = Identity {
+            ikey: key,
+            role: None,
+            role_instance: host_name(),
+            // Until the SDK hands over its resource, which names its version.
+            sdk_version: sdk_version("unknown"),
+            device_id: host_name(),
+            locale: locale(|name| std::env::var(name).ok()),
+            request_success: self.request_success,
+            standard_metrics: false,
+        };
+        if let Some(counts) = sdk_stats {
+            // Sent through a delivery of its own, which counts nothing.
+            let reporter = Sender::start(Delivery::new(
+                Transport::new(connection_string.track_url(), self.timeout, bearer),
+                Store::memory(self.max_storage_bytes, self.retention),
+                Arc::default(),
+                None,
+                self.backoff,
+            ))
+            .map_err(AzureExporterError::Thread)?;
+            let exporter = AzureMetricExporter::new(identity.clone(), reporter, self.export_wait);
+            *handle
+                .sender
+                .statistics
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()) = Some(sdk_stats::provider(
+                counts,
+                exporter,
+                self.sdk_stats_interval
+                    .unwrap_or_else(|| sdk_stats::interval(env)),
+            ));
+        }
         Ok(AzureExporter {
-            identity: Identity {
-                ikey: key,
-                role: None,
-                role_instance: host_name(),
-                // Until the SDK hands over its resource, which names its version.
-                sdk_version: sdk_version("unknown"),
-                device_id: host_name(),
-                locale: locale(|name| std::env::var(name).ok()),
-                request_success: self.request_success,
-                standard_metrics: false,
-            },
+            identity,
             handle,
             export_wait: self.export_wait,
         })
@@ -329,6 +375,8 @@ impl AzureExporter {
             request_success: RequestSuccess::default(),
             export_wait: Duration::from_millis(250),
             credential: None,
+            sdk_stats: true,
+            sdk_stats_interval: None,
         }
     }
 

@@ -9,7 +9,9 @@ use crate::transport::{Outcome, partial};
 pub fn partial_response(body: &str, sent: usize) -> Option<(Vec<usize>, usize)> {
     match partial(body, sent) {
         Outcome::Accepted => Some((Vec::new(), 0)),
-        Outcome::Partial { retry, rejected } => Some((retry, rejected)),
+        Outcome::Partial { retry, rejected } => {
+            Some((retry.into_iter().map(|(i, _)| i).collect(), rejected.len()))
+        }
         Outcome::Retry { .. } | Outcome::Rejected { .. } => None,
     }
 }

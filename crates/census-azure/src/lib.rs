@@ -50,6 +50,7 @@ mod log_mapping;
 mod mapping;
 mod metric_exporter;
 mod metrics;
+mod sdk_stats;
 mod sender;
 mod storage;
 mod transport;
@@ -69,3 +70,4 @@ pub use exporter::{AzureExporter, AzureExporterBuilder, AzureExporterError, Expo
 pub use log_exporter::AzureLogExporter;
 pub use mapping::RequestOutcome;
 pub use metric_exporter::AzureMetricExporter;
+pub use sdk_stats::{ENV_SDKSTATS_DISABLED, ENV_SDKSTATS_EXPORT_INTERVAL};

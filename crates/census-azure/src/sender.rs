@@ -8,8 +8,10 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
+use opentelemetry_sdk::metrics::SdkMeterProvider;
 
 use crate::delivery::Delivery;
+use crate::sdk_stats::Code;
 
 /// The delivery and its thread, shared by the exporters that send
 /// through it.
@@ -21,6 +23,9 @@ pub(crate) struct Sender {
     /// down before the meter provider's last export, which must still go
     /// out.
     open: AtomicUsize,
+    /// The provider that reports this delivery's statistics, shut down
+    /// (with a last report) once the delivery has stopped.
+    pub(crate) statistics: Mutex<Option<SdkMeterProvider>>,
 }
 
 /// One exporter's hold on a [`Sender`].
@@ -45,6 +50,7 @@ impl Sender {
                 delivery,
                 worker: Mutex::new(Some(worker)),
                 open: AtomicUsize::new(1),
+                statistics: Mutex::new(None),
             }),
             shut: AtomicBool::new(false),
         })
@@ -70,12 +76,25 @@ impl Sender {
         worker.join().map_err(|_| {
             OTelSdkError::InternalFailure("census-azure delivery thread panicked".into())
         })?;
+        let statistics = self
+            .statistics
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
         if self.delivery.store.folder().is_none() {
             let lost = self.delivery.store.len_items();
-            self.delivery.reject(
-                lost as usize,
+            if let Some(sdk) = &self.delivery.sdk_stats {
+                sdk.dropped_unread(lost, Code::ClientStorageDisabled);
+            }
+            self.delivery.warn_dropped(
+                lost,
                 "they were kept in memory only and not sent before shutdown",
             );
+        }
+        if let Some(statistics) = statistics {
+            // The last report, counts of this shutdown included.
+            let left = deadline.saturating_duration_since(Instant::now());
+            let _ = statistics.shutdown_with_timeout(left.max(Duration::from_millis(100)));
         }
         Ok(())
     }
@@ -137,6 +156,7 @@ mod tests {
             ),
             Store::memory(1 << 20, Duration::from_secs(60)),
             Arc::default(),
+            None,
             Backoff::new(Duration::from_secs(1), Duration::from_secs(1)),
         );
         Sender::start(delivery).unwrap()

@@ -13,6 +13,7 @@ use serde::Deserialize;
 use url::Url;
 
 use crate::credential::Bearer;
+use crate::sdk_stats::Code;
 
 /// Redirects followed for one send (307/308 move the ingestion endpoint).
 const MAX_REDIRECTS: usize = 3;
@@ -22,16 +23,20 @@ const MAX_REDIRECTS: usize = 3;
 pub(crate) enum Outcome {
     /// Every item accepted.
     Accepted,
-    /// Some items failed: `retry` lists the retryable ones by index; the
-    /// `rejected` others are lost for good.
-    Partial { retry: Vec<usize>, rejected: usize },
+    /// Some items failed: `retry` lists the retryable ones by index, the
+    /// `rejected` others are lost for good, each with its status.
+    Partial {
+        retry: Vec<(usize, u16)>,
+        rejected: Vec<(usize, u16)>,
+    },
     /// Nothing accepted, worth retrying (after `after`, when the server said).
     Retry {
         after: Option<Duration>,
         reason: String,
+        code: Code,
     },
     /// Nothing accepted, and retrying cannot help.
-    Rejected { reason: String },
+    Rejected { reason: String, code: Code },
 }
 
 #[derive(Deserialize)]
@@ -118,6 +123,7 @@ impl Transport {
             Err(e) => {
                 return Outcome::Rejected {
                     reason: format!("compressing failed: {e}"),
+                    code: Code::ClientException,
                 };
             }
         };
@@ -135,6 +141,7 @@ impl Transport {
                         return Outcome::Retry {
                             after: None,
                             reason: e.to_string(),
+                            code: Code::ClientException,
                         };
                     }
                 }
@@ -143,9 +150,15 @@ impl Transport {
             let mut response = match response {
                 Ok(response) => response,
                 Err(e) => {
+                    let code = if matches!(e, ureq::Error::Timeout(_)) {
+                        Code::ClientTimeout
+                    } else {
+                        Code::ClientException
+                    };
                     return Outcome::Retry {
                         after: None,
                         reason: format!("sending failed: {e}"),
+                        code,
                     };
                 }
             };
@@ -168,6 +181,7 @@ impl Transport {
                         return Outcome::Retry {
                             after: None,
                             reason: format!("{status} without a usable Location"),
+                            code: Code::Status(status),
                         };
                     };
                     *self.url.lock().unwrap_or_else(|p| p.into_inner()) = next;
@@ -181,6 +195,7 @@ impl Transport {
                     return Outcome::Retry {
                         after: None,
                         reason: format!("ingestion answered {status}"),
+                        code: Code::Status(status),
                     };
                 }
                 _ if is_retryable(status) => {
@@ -190,11 +205,13 @@ impl Transport {
                     return Outcome::Retry {
                         after,
                         reason: format!("ingestion answered {status}"),
+                        code: Code::Status(status),
                     };
                 }
                 _ => {
                     return Outcome::Rejected {
                         reason: format!("ingestion answered {status}"),
+                        code: Code::Status(status),
                     };
                 }
             }
@@ -202,6 +219,7 @@ impl Transport {
         Outcome::Retry {
             after: None,
             reason: format!("more than {MAX_REDIRECTS} redirects"),
+            code: Code::ClientException,
         }
     }
 }
@@ -214,20 +232,22 @@ pub(crate) fn partial(text: &str, sent: usize) -> Outcome {
         return Outcome::Retry {
             after: None,
             reason: "unreadable 206 response".into(),
+            code: Code::Status(206),
         };
     };
-    // Each failed item counts once, and one that may be retried is retried.
-    let mut failed = std::collections::BTreeMap::new();
+    // Each failed item counts once, and one that may be retried is
+    // retried (with the status that allows it).
+    let mut failed: std::collections::BTreeMap<usize, u16> = std::collections::BTreeMap::new();
     for error in response.errors.iter().filter(|e| e.index < sent) {
-        *failed.entry(error.index).or_insert(false) |= is_retryable(error.status_code);
+        let status = failed.entry(error.index).or_insert(error.status_code);
+        if is_retryable(error.status_code) {
+            *status = error.status_code;
+        }
     }
-    let retry: Vec<usize> = failed
-        .iter()
-        .filter(|(_, r)| **r)
-        .map(|(i, _)| *i)
-        .collect();
-    let rejected = failed.len() - retry.len();
-    if retry.is_empty() && rejected == 0 {
+    let (retry, rejected): (Vec<_>, Vec<_>) = failed
+        .into_iter()
+        .partition(|&(_, status)| is_retryable(status));
+    if retry.is_empty() && rejected.is_empty() {
         Outcome::Accepted
     } else {
         Outcome::Partial { retry, rejected }
@@ -261,8 +281,8 @@ mod tests {
         assert_eq!(
             partial(text, 5),
             Outcome::Partial {
-                retry: vec![1, 4],
-                rejected: 1
+                retry: vec![(1, 500), (4, 429)],
+                rejected: vec![(3, 400)]
             }
         );
         assert_eq!(
@@ -276,8 +296,8 @@ mod tests {
         assert_eq!(
             partial(odd, 2),
             Outcome::Partial {
-                retry: vec![1],
-                rejected: 1
+                retry: vec![(1, 500)],
+                rejected: vec![(0, 400)]
             }
         );
     }
