@@ -221,6 +221,9 @@ fn a_managed_identity_from_the_environment_authenticates_every_request() {
         .filter(|i| i["data"]["baseType"] != "MetricData")
         .count();
     assert_eq!(spans, 3);
+    // Neither the token nor the identity endpoint's secret is telemetry.
+    let sent = serde_json::to_string(&ingestion.accepted()).unwrap();
+    assert!(!sent.contains("mi-token") && !sent.contains("hdr-7"), "{sent}");
 }
 
 #[test]
