@@ -357,3 +357,22 @@ fn decode(body: &[u8], gzip: bool) -> Result<Vec<Value>, String> {
             .collect(),
     }
 }
+
+/// `count` finished in-process spans named `{tag}-{i}`, for exporting to
+/// the endpoint: each becomes one `InProc` dependency item.
+pub fn internal_spans(tag: &str, count: usize) -> Vec<opentelemetry_sdk::trace::SpanData> {
+    use opentelemetry::trace::{Span as _, SpanKind, Tracer as _, TracerProvider as _};
+    let memory = opentelemetry_sdk::trace::InMemorySpanExporter::default();
+    let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder()
+        .with_simple_exporter(memory.clone())
+        .build();
+    let tracer = provider.tracer("ingestion-tests");
+    for i in 0..count {
+        tracer
+            .span_builder(format!("{tag}-{i}"))
+            .with_kind(SpanKind::Internal)
+            .start(&tracer)
+            .end();
+    }
+    memory.get_finished_spans().expect("in-memory spans")
+}

@@ -9,10 +9,9 @@ use std::time::{Duration, SystemTime};
 
 use census::azure::{AccessToken, AzureExporter, CredentialError, DEFAULT_SCOPE, TokenCredential};
 use census_integration_tests::identity::IdentityEndpoint;
-use census_integration_tests::ingestion::{Ingestion, Reply};
+use census_integration_tests::ingestion::{Ingestion, Reply, internal_spans};
 use futures_util::FutureExt;
-use opentelemetry::trace::{Span as _, SpanKind, Tracer as _, TracerProvider as _};
-use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData, SpanExporter};
+use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 
 /// Hands out `token-1`, `token-2`, ... each valid for `lifetime`, and
 /// records the scopes asked for.
@@ -31,22 +30,6 @@ impl TokenCredential for Issuer {
             SystemTime::now() + self.lifetime,
         ))
     }
-}
-
-fn spans(tag: &str, count: usize) -> Vec<SpanData> {
-    let memory = InMemorySpanExporter::default();
-    let provider = SdkTracerProvider::builder()
-        .with_simple_exporter(memory.clone())
-        .build();
-    let tracer = provider.tracer("entra");
-    for i in 0..count {
-        tracer
-            .span_builder(format!("{tag}-{i}"))
-            .with_kind(SpanKind::Internal)
-            .start(&tracer)
-            .end();
-    }
-    memory.get_finished_spans().unwrap()
 }
 
 fn exporter(ingestion: &Ingestion, issuer: &Issuer, audience: &str) -> AzureExporter {
@@ -74,10 +57,10 @@ fn every_request_carries_the_token_which_is_renewed_before_it_expires() {
         issued: Arc::default(),
     };
     let exporter = exporter(&ingestion, &issuer, "");
-    export(&exporter, spans("first", 2));
-    export(&exporter, spans("second", 2));
+    export(&exporter, internal_spans("first", 2));
+    export(&exporter, internal_spans("second", 2));
     std::thread::sleep(Duration::from_millis(1100));
-    export(&exporter, spans("third", 2));
+    export(&exporter, internal_spans("third", 2));
     let authorizations: Vec<_> = ingestion
         .received()
         .into_iter()
@@ -111,7 +94,7 @@ fn a_refused_token_is_retried_with_a_new_one_and_nothing_is_lost() {
         issued: Arc::default(),
     };
     let exporter = exporter(&ingestion, &issuer, "AADAudience=https://monitor.azure.us");
-    export(&exporter, spans("refused", 3));
+    export(&exporter, internal_spans("refused", 3));
     let accepted = ingestion.wait_accepted(3, Duration::from_secs(10));
     assert_eq!(
         accepted.len(),
@@ -154,7 +137,7 @@ fn without_a_credential_a_401_keeps_the_telemetry_for_later() {
         .export_wait(Duration::from_secs(5))
         .build()
         .unwrap();
-    export(&exporter, spans("local-auth-off", 2));
+    export(&exporter, internal_spans("local-auth-off", 2));
     let stats = exporter.stats();
     assert_eq!((stats.sent(), stats.retried(), stats.dropped()), (0, 2, 0));
     assert_eq!(ingestion.received()[0].authorization, None);
@@ -223,7 +206,10 @@ fn a_managed_identity_from_the_environment_authenticates_every_request() {
     assert_eq!(spans, 3);
     // Neither the token nor the identity endpoint's secret is telemetry.
     let sent = serde_json::to_string(&ingestion.accepted()).unwrap();
-    assert!(!sent.contains("mi-token") && !sent.contains("hdr-7"), "{sent}");
+    assert!(
+        !sent.contains("mi-token") && !sent.contains("hdr-7"),
+        "{sent}"
+    );
 }
 
 #[test]

@@ -9,27 +9,10 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use census::azure::AzureExporter;
-use census_integration_tests::ingestion::{Ingestion, Reply};
+use census_integration_tests::ingestion::{Ingestion, Reply, internal_spans};
 use futures_util::FutureExt;
-use opentelemetry::trace::{Span as _, SpanKind, Tracer as _, TracerProvider as _};
-use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData, SpanExporter};
+use opentelemetry_sdk::trace::SpanExporter;
 use serde_json::Value;
-
-fn spans(count: usize) -> Vec<SpanData> {
-    let memory = InMemorySpanExporter::default();
-    let provider = SdkTracerProvider::builder()
-        .with_simple_exporter(memory.clone())
-        .build();
-    let tracer = provider.tracer("stats");
-    for i in 0..count {
-        tracer
-            .span_builder(format!("work-{i}"))
-            .with_kind(SpanKind::Internal)
-            .start(&tracer)
-            .end();
-    }
-    memory.get_finished_spans().unwrap()
-}
 
 fn exporter(ingestion: &Ingestion, stats: bool) -> AzureExporter {
     let builder = AzureExporter::builder()
@@ -81,12 +64,24 @@ fn successes_retries_and_drops_arrive_as_microsofts_statistics() {
     let ingestion = Ingestion::start();
     ingestion.script([Reply::Accept, Reply::Status(503, None)]);
     let exporter = exporter(&ingestion, true);
-    exporter.export(spans(2)).now_or_never().unwrap().unwrap();
-    exporter.export(spans(3)).now_or_never().unwrap().unwrap();
+    exporter
+        .export(internal_spans("work", 2))
+        .now_or_never()
+        .unwrap()
+        .unwrap();
+    exporter
+        .export(internal_spans("work", 3))
+        .now_or_never()
+        .unwrap()
+        .unwrap();
     // The 503'd batch is stored and resent.
     assert_eq!(ingestion.wait_accepted(5, Duration::from_secs(10)).len(), 5);
     ingestion.script([Reply::Status(400, None)]);
-    exporter.export(spans(1)).now_or_never().unwrap().unwrap();
+    exporter
+        .export(internal_spans("work", 1))
+        .now_or_never()
+        .unwrap()
+        .unwrap();
     exporter
         .shutdown_with_timeout(Duration::from_secs(10))
         .unwrap();
@@ -115,7 +110,11 @@ fn successes_retries_and_drops_arrive_as_microsofts_statistics() {
 fn turned_off_they_are_not_sent() {
     let ingestion = Ingestion::start();
     let exporter = exporter(&ingestion, false);
-    exporter.export(spans(2)).now_or_never().unwrap().unwrap();
+    exporter
+        .export(internal_spans("work", 2))
+        .now_or_never()
+        .unwrap()
+        .unwrap();
     exporter
         .shutdown_with_timeout(Duration::from_secs(10))
         .unwrap();

@@ -135,20 +135,29 @@ impl ShouldSample for ProbabilitySampler {
             .map(|span| span.span_context())
             .filter(|sc| sc.is_valid());
         let keep = self.keeps_child_of(parent, trace_id);
-        let attributes = if keep && self.percentage < 100.0 {
-            vec![KeyValue::new(SAMPLE_RATE_ATTRIBUTE, self.percentage)]
+        result(
+            keep,
+            self.percentage,
+            parent.map_or_else(TraceState::default, |p| p.trace_state().clone()),
+        )
+    }
+}
+
+/// The SDK's result of a decision: a kept span below 100 % carries the
+/// percentage as [`SAMPLE_RATE_ATTRIBUTE`].
+fn result(keep: bool, percentage: f64, trace_state: TraceState) -> SamplingResult {
+    SamplingResult {
+        decision: if keep {
+            SamplingDecision::RecordAndSample
+        } else {
+            SamplingDecision::Drop
+        },
+        attributes: if keep && percentage < 100.0 {
+            vec![KeyValue::new(SAMPLE_RATE_ATTRIBUTE, percentage)]
         } else {
             Vec::new()
-        };
-        SamplingResult {
-            decision: if keep {
-                SamplingDecision::RecordAndSample
-            } else {
-                SamplingDecision::Drop
-            },
-            attributes,
-            trace_state: parent.map_or_else(TraceState::default, |p| p.trace_state().clone()),
-        }
+        },
+        trace_state,
     }
 }
 

@@ -8,9 +8,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use opentelemetry::trace::{Link, SpanKind, TraceContextExt, TraceId, TraceState};
 use opentelemetry::{Context, KeyValue};
-use opentelemetry_sdk::trace::{SamplingDecision, SamplingResult, ShouldSample};
+use opentelemetry_sdk::trace::{SamplingResult, ShouldSample};
 
-use super::{SAMPLE_RATE_ATTRIBUTE, SamplerError, trace_id_score};
+use super::{SamplerError, result, trace_id_score};
 
 /// How fast the estimate of the incoming rate follows a change: the time
 /// constant of its exponential decay, Microsoft's.
@@ -233,25 +233,16 @@ impl ShouldSample for RateLimitedSampler {
                 (decision.keep, decision.percentage)
             }
         };
-        SamplingResult {
-            decision: if keep {
-                SamplingDecision::RecordAndSample
-            } else {
-                SamplingDecision::Drop
-            },
-            attributes: if keep && percentage < 100.0 {
-                vec![KeyValue::new(SAMPLE_RATE_ATTRIBUTE, percentage)]
-            } else {
-                Vec::new()
-            },
-            trace_state,
-        }
+        result(keep, percentage, trace_state)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use opentelemetry::trace::{SpanContext, SpanId, TraceFlags};
+    use opentelemetry_sdk::trace::SamplingDecision;
+
+    use crate::sampling::SAMPLE_RATE_ATTRIBUTE;
 
     use super::*;
 
