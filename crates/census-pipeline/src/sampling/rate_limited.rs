@@ -32,7 +32,7 @@ const REMEMBERED_OPERATIONS: usize = 4096;
 ///   is below that percentage, so services deciding at the same moment
 ///   keep the same operations;
 /// - each kept root carries the percentage in `sampleRate`
-///   ([`SAMPLE_RATE_ATTRIBUTE`]) when below 100, and a span whose parent
+///   ([`SAMPLE_RATE_ATTRIBUTE`](super::SAMPLE_RATE_ATTRIBUTE)) when below 100, and a span whose parent
 ///   is in this process follows the parent's decision and rate; a remote
 ///   caller's decision is not followed (as Microsoft's).
 ///
