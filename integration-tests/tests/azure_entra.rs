@@ -213,6 +213,64 @@ fn a_managed_identity_from_the_environment_authenticates_every_request() {
 }
 
 #[test]
+fn a_managed_identity_token_about_to_expire_is_renewed_and_a_refused_batch_resent() {
+    let ingestion = Ingestion::start();
+    // The first token is refused (its role assignment not there yet, say);
+    // every later one is taken.
+    ingestion.require_tokens(&["mi-token-2", "mi-token-3", "mi-token-4", "mi-token-5"]);
+    // Each token lives 300 s: within the renewal margin at once, so every
+    // send asks for a new one, as with a token about to expire.
+    let identity = IdentityEndpoint::start("hdr-7", Duration::from_secs(300));
+    let output = probe(&[
+        (
+            "APPLICATIONINSIGHTS_CONNECTION_STRING",
+            ingestion.connection_string(),
+        ),
+        (
+            "APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
+            "Authorization=AAD".to_owned(),
+        ),
+        ("APPLICATIONINSIGHTS_SDKSTATS_DISABLED", "true".to_owned()),
+        ("IDENTITY_ENDPOINT", identity.endpoint()),
+        ("IDENTITY_HEADER", "hdr-7".to_owned()),
+    ]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        stdout.trim(),
+        "sent 3 3 0",
+        "all sent after one retry, none lost"
+    );
+    let requests: Vec<_> = ingestion
+        .received()
+        .into_iter()
+        .map(|r| {
+            (
+                r.authorization.unwrap_or_default(),
+                r.items.len(),
+                matches!(r.reply, Reply::Status(401, _)),
+            )
+        })
+        .collect();
+    assert_eq!(
+        requests,
+        [
+            ("Bearer mi-token-1".to_owned(), 3, true),
+            ("Bearer mi-token-2".to_owned(), 3, false)
+        ]
+    );
+    assert!(
+        identity.issued().len() >= 2,
+        "a new token after the refusal"
+    );
+    assert_eq!(ingestion.accepted().len(), 3);
+}
+
+#[test]
 fn a_bad_authentication_string_is_a_typed_error_naming_the_fix() {
     let output = probe(&[
         (

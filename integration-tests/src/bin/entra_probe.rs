@@ -1,5 +1,6 @@
 //! Sends `COUNT` in-process spans (the argument, default 3) to Application
-//! Insights with `AzureExporter::from_env()`, under the environment it was
+//! Insights with `AzureExporter::from_env()`, waiting up to 10 s for them
+//! to be sent (retries included), under the environment it was
 //! started with (`APPLICATIONINSIGHTS_AUTHENTICATION_STRING`, the managed
 //! identity's variables), and prints the exporter's counts as
 //! `sent RETRIED DROPPED`; exits 1 with the error when the exporter
@@ -26,6 +27,15 @@ fn main() {
         .build();
     for i in 0..count {
         let _span = tracer.span(format!("work-{i}"));
+    }
+    // Waits (up to 10 s) for every span to be sent, retries included.
+    tracer
+        .provider()
+        .force_flush()
+        .expect("flushed to the exporter");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while stats.sent() < count as u64 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
     }
     tracer.shutdown(Duration::from_secs(10)).expect("flushed");
     println!(
