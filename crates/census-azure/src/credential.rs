@@ -130,13 +130,19 @@ impl Bearer {
     /// The `Authorization` header's value: the cached token while it is
     /// fresh, else a new one.
     pub(crate) fn header(&self) -> Result<String, CredentialError> {
-        let mut cached = self.cached.lock().unwrap_or_else(PoisonError::into_inner);
-        let now = SystemTime::now();
-        let token = match cached.as_ref().filter(|t| t.fresh(now)) {
-            Some(token) => token.clone(),
+        let fresh = self
+            .cached
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+            .filter(|t| t.fresh(SystemTime::now()));
+        let token = match fresh {
+            Some(token) => token,
             None => {
+                // Asked without the lock: the exporter's other delivery
+                // thread keeps sending with its token meanwhile.
                 let token = self.credential.get_token(&self.scope)?;
-                *cached = Some(token.clone());
+                *self.cached.lock().unwrap_or_else(PoisonError::into_inner) = Some(token.clone());
                 token
             }
         };

@@ -272,13 +272,13 @@ impl Delivery {
             .map(|i| items[i].clone())
             .collect();
         self.count_sent(&accepted);
-        for &(i, status) in rejected {
-            self.reject(
-                std::slice::from_ref(&items[i]),
-                Code::Status(status),
-                "rejected by ingestion",
-            );
+        if let Some(sdk) = &self.sdk_stats {
+            for &(i, status) in rejected {
+                sdk.dropped(std::iter::once(&items[i]), Code::Status(status));
+            }
         }
+        // One warning for the batch, not one per item.
+        self.warn_dropped(rejected.len() as u64, "items rejected by ingestion");
         for &(i, status) in retry {
             self.count_retried(std::iter::once(&items[i]), Code::Status(status));
         }

@@ -1,6 +1,6 @@
 //! Tokens from the `azure_identity` crate (feature `entra`).
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, UNIX_EPOCH};
 
 use azure_identity::{ManagedIdentityCredential, ManagedIdentityCredentialOptions, UserAssignedId};
@@ -9,9 +9,11 @@ use crate::credential::{AccessToken, CredentialError, TokenCredential};
 
 /// A [`TokenCredential`] over any `azure_identity` (`azure_core`)
 /// credential: `ManagedIdentityCredential`, `WorkloadIdentityCredential`,
-/// `DeveloperToolsCredential`, ... Their requests are asynchronous; the
-/// exporter's delivery thread runs them on a single-threaded Tokio
-/// runtime of its own, made on first use.
+/// `DeveloperToolsCredential`, ... Their requests are asynchronous: the
+/// exporter's delivery threads wait for them (at most 30 s) on one Tokio
+/// runtime census keeps for them, with a single worker thread, made on
+/// first use. One runtime drives every request of the credential's HTTP
+/// client, so a pooled connection never waits for another thread.
 ///
 /// ```no_run
 /// use census_azure::{AzureExporter, EntraIdCredential};
@@ -50,25 +52,47 @@ impl EntraIdCredential {
     }
 }
 
-thread_local! {
-    /// The runtime `azure_identity`'s requests run on, one per thread that
-    /// asks (in practice the delivery thread), dropped with the thread.
-    static RUNTIME: Option<tokio::runtime::Runtime> = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .ok();
+/// Longest wait for a token.
+const TOKEN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The runtime `azure_identity`'s requests run on; kept for the life of
+/// the process, so that it is never dropped inside an async context.
+fn runtime() -> Option<&'static tokio::runtime::Runtime> {
+    static RUNTIME: OnceLock<Option<tokio::runtime::Runtime>> = OnceLock::new();
+    RUNTIME
+        .get_or_init(|| {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .thread_name("census-azure-entra")
+                .enable_all()
+                .build()
+                .ok()
+        })
+        .as_ref()
 }
 
 impl TokenCredential for EntraIdCredential {
     fn get_token(&self, scope: &str) -> Result<AccessToken, CredentialError> {
-        let token = RUNTIME.with(|runtime| {
-            let runtime = runtime
-                .as_ref()
-                .ok_or_else(|| CredentialError::new("cannot start a Tokio runtime"))?;
-            runtime
-                .block_on(self.inner.get_token(&[scope], None))
-                .map_err(|e| CredentialError::new(e.to_string()))
-        })?;
+        let runtime =
+            runtime().ok_or_else(|| CredentialError::new("cannot start a Tokio runtime"))?;
+        let inner = self.inner.clone();
+        let scope = scope.to_owned();
+        // Spawned, so that the request runs on the runtime's worker
+        // whatever thread waits for it.
+        let request = runtime.spawn(async move {
+            tokio::time::timeout(TOKEN_TIMEOUT, inner.get_token(&[&scope], None)).await
+        });
+        let token = match futures_executor::block_on(request) {
+            Ok(Ok(Ok(token))) => token,
+            Ok(Ok(Err(e))) => return Err(CredentialError::new(e.to_string())),
+            Ok(Err(_)) => {
+                return Err(CredentialError::new(format!(
+                    "no answer within {}s",
+                    TOKEN_TIMEOUT.as_secs()
+                )));
+            }
+            Err(e) => return Err(CredentialError::new(format!("token request failed: {e}"))),
+        };
         let expires_at = u64::try_from(token.expires_on.unix_timestamp())
             .map_or(UNIX_EPOCH, |seconds| {
                 UNIX_EPOCH + Duration::from_secs(seconds)

@@ -4,6 +4,8 @@
 use std::any::Any;
 use std::borrow::Cow;
 use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use opentelemetry::global;
@@ -410,6 +412,7 @@ impl TracerBuilder {
             meter_provider,
             logger_provider,
             sampler: self.sampler,
+            events_bridged: Arc::default(),
         };
         if self.install {
             if let Some(meter_provider) = &tracer.meter_provider {
@@ -504,6 +507,9 @@ pub struct Tracer {
     logger_provider: Option<SdkLoggerProvider>,
     /// The sampler, when census knows its rule.
     sampler: Option<KnownSampler>,
+    /// Set once a bridge writes `tracing` events as this tracer's log
+    /// records, shared by its clones.
+    events_bridged: Arc<AtomicBool>,
 }
 
 impl Tracer {
@@ -580,6 +586,41 @@ impl Tracer {
     /// given a log exporter or processor.
     pub fn logger_provider(&self) -> Option<&SdkLoggerProvider> {
         self.logger_provider.as_ref()
+    }
+
+    /// Records that a bridge now writes `tracing` events as this tracer's
+    /// log records (the `census` facade's `logs_layer` does), so that the
+    /// layer recording `tracing` spans leaves them off the spans: each
+    /// event is then exported once.
+    ///
+    /// ```
+    /// let tracer = census_pipeline::Tracer::builder().install(false).build();
+    /// assert!(!tracer.events_bridged());
+    /// tracer.bridge_events();
+    /// assert!(tracer.clone().events_bridged());
+    /// ```
+    pub fn bridge_events(&self) {
+        self.events_bridged.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether a bridge writes `tracing` events as log records
+    /// ([`bridge_events`](Self::bridge_events)).
+    pub fn events_bridged(&self) -> bool {
+        self.events_bridged.load(Ordering::Relaxed)
+    }
+
+    /// The flag behind [`events_bridged`](Self::events_bridged), for a
+    /// filter that reads it as events happen (a layer built before the
+    /// bridge).
+    ///
+    /// ```
+    /// let tracer = census_pipeline::Tracer::builder().install(false).build();
+    /// let flag = tracer.events_bridged_flag();
+    /// tracer.bridge_events();
+    /// assert!(flag.load(std::sync::atomic::Ordering::Relaxed));
+    /// ```
+    pub fn events_bridged_flag(&self) -> Arc<AtomicBool> {
+        self.events_bridged.clone()
     }
 
     /// Flushes what is queued to every exporter and stops them, waiting at

@@ -8,7 +8,9 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use census_pipeline::export::{ConsoleExporter, ConsoleMetricsExporter, JsonLinesExporter};
+use census_pipeline::export::{
+    ConsoleExporter, ConsoleLogExporter, ConsoleMetricsExporter, JsonLinesExporter,
+};
 use census_pipeline::{ENV_EXPORT_JSONL, Tracer, TracerBuilder};
 
 use crate::settings::{Settings, SettingsError};
@@ -378,9 +380,8 @@ impl Plan {
                     .exporter(console);
             }
             (true, false) => builder = builder.exporter(ConsoleExporter::new()),
-            (false, true) => {
-                builder = builder.log_exporter_simple(ConsoleExporter::new().log_exporter())
-            }
+            // No trees to join: every record prints at once.
+            (false, true) => builder = builder.log_exporter_simple(ConsoleLogExporter::alone()),
             (false, false) => {}
         }
         if self.metrics.console {

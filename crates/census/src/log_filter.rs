@@ -17,13 +17,14 @@ pub(crate) fn from_env() -> String {
 /// Whether records of `target` come from census, OpenTelemetry, an
 /// exporter's HTTP client or the Entra ID token client (a crate of one of
 /// these families, e.g. `ureq_proto`, `hyper_util`, `opentelemetry_sdk`,
-/// `azure_identity`, or tonic's `tower`):
+/// `azure_identity`, `typespec_client_core`, or tonic's `tower`; not the
+/// application's own Azure SDK clients such as `azure_storage_blob`):
 /// exported, they would feed the pipeline they report on.
 pub(crate) fn feeds_back(target: &str) -> bool {
     const FAMILIES: [&str; 11] = [
         "census",
-        "azure",
-        "typespec",
+        "azure_core",
+        "azure_identity",
         "opentelemetry",
         "ureq",
         "hyper",
@@ -35,6 +36,7 @@ pub(crate) fn feeds_back(target: &str) -> bool {
     ];
     let krate = target.split("::").next().unwrap_or(target);
     krate == "tower"
+        || krate.starts_with("typespec")
         || FAMILIES.iter().any(|family| {
             krate
                 .strip_prefix(family)
@@ -69,6 +71,7 @@ mod tests {
             "shop::orders",
             "censuses",
             "hyperion",
+            "azure_storage_blob",
             "tower_http::trace",
         ] {
             assert!(!feeds_back(target), "{target}");

@@ -37,6 +37,8 @@ pub use logs::{
     DEFAULT_LOG_FILTER, ENV_LOG_FILTER, LogFilterError, log_filter, log_filter_from_env, logs_layer,
 };
 
+use std::sync::atomic::Ordering;
+
 use ::tracing::Subscriber;
 use census_pipeline::Tracer;
 use opentelemetry::Context;
@@ -53,20 +55,23 @@ pub const SCOPE: &str = "tracing";
 /// so that they and census's spans form one tree; it also calls
 /// [`take_parents_from_tracing`].
 ///
-/// `tracing` events inside a span become events of that span, unless the
-/// tracer has a log exporter: then they are log records ([`logs_layer`])
-/// and only that, so that Application Insights receives each once, as a
-/// message of its operation, whatever the span's sampling.
+/// `tracing` events inside a span become events of that span, unless
+/// [`logs_layer`] writes them as log records for this tracer (whichever
+/// of the two layers is built first): then they are only log records, so
+/// that Application Insights receives each once, as a message of its
+/// operation, whatever the span's sampling. (Leaving them off the spans
+/// also means an `error!` no longer sets the `tracing` span's status to
+/// Error; the log record carries the error.)
 pub fn layer<S>(tracer: &Tracer) -> impl Layer<S> + use<S>
 where
     S: Subscriber + for<'span> LookupSpan<'span>,
 {
     take_parents_from_tracing();
-    let events_are_logs = tracer.logger_provider().is_some();
+    let bridged = tracer.events_bridged_flag();
     tracing_opentelemetry::layer()
         .with_tracer(tracer.provider().tracer(SCOPE))
         .with_filter(filter_fn(move |metadata| {
-            !(events_are_logs && metadata.is_event())
+            !(metadata.is_event() && bridged.load(Ordering::Relaxed))
         }))
 }
 

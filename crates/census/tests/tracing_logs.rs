@@ -216,7 +216,7 @@ fn records_inside_a_request_carry_its_operation_name() {
 }
 
 #[test]
-fn with_a_log_exporter_events_are_log_records_not_span_events() {
+fn with_the_logs_layer_events_are_log_records_not_span_events() {
     let (spans, records) = run("info", |_| {
         let _request = tracing::info_span!("handle order").entered();
         tracing::info!("order accepted");
@@ -224,4 +224,16 @@ fn with_a_log_exporter_events_are_log_records_not_span_events() {
     assert_eq!(records.len(), 1);
     let span = spans.iter().find(|s| s.name == "handle order").unwrap();
     assert!(span.events.is_empty(), "{:?}", span.events);
+
+    // Without it, events stay span events, log exporter or not.
+    let capture = LogCapture::new();
+    let subscriber = tracing_subscriber::registry().with(census::tracing::layer(&capture.tracer));
+    tracing::subscriber::with_default(subscriber, || {
+        let _request = tracing::info_span!("handle order").entered();
+        tracing::info!("order accepted");
+    });
+    let spans = capture.spans();
+    let span = spans.iter().find(|s| s.name == "handle order").unwrap();
+    assert_eq!(span.events.len(), 1, "{:?}", span.events);
+    assert!(capture.records().is_empty());
 }

@@ -47,6 +47,9 @@ pub(super) struct LogLine {
 /// ```
 pub struct ConsoleLogExporter {
     state: Arc<Mutex<State>>,
+    /// Whether a span exporter prints trees these records join; alone,
+    /// every record prints at once.
+    paired: bool,
 }
 
 impl std::fmt::Debug for ConsoleLogExporter {
@@ -60,6 +63,27 @@ impl ConsoleExporter {
     pub fn log_exporter(&self) -> ConsoleLogExporter {
         ConsoleLogExporter {
             state: Arc::clone(&self.state),
+            paired: true,
+        }
+    }
+}
+
+impl ConsoleLogExporter {
+    /// Prints every record at once to standard output, on a line of its
+    /// own, for when no trees print (spans go elsewhere).
+    ///
+    /// ```
+    /// let logs = census_pipeline::export::ConsoleLogExporter::alone();
+    /// ```
+    pub fn alone() -> Self {
+        Self::alone_with_writer(std::io::stdout())
+    }
+
+    /// [`alone`](Self::alone), printing to `writer`.
+    pub fn alone_with_writer(writer: impl std::io::Write + Send + 'static) -> Self {
+        Self {
+            state: ConsoleExporter::with_writer(writer).state,
+            paired: false,
         }
     }
 }
@@ -69,7 +93,7 @@ impl LogExporter for ConsoleLogExporter {
         let mut state = lock(&self.state);
         for (record, _) in batch.iter() {
             let text = render(record);
-            match sampled_trace(record) {
+            match sampled_trace(record).filter(|_| self.paired) {
                 Some((trace_id, span_id)) => {
                     state.logs.entry(trace_id).or_default().push(LogLine {
                         span_id,

@@ -385,3 +385,21 @@ fn console_log_lines_print_under_their_span_or_at_once() {
     );
     tracer.shutdown(std::time::Duration::from_secs(1)).unwrap();
 }
+
+#[test]
+fn console_log_lines_alone_print_at_once_even_inside_a_sampled_span() {
+    use opentelemetry::logs::{LogRecord as _, Logger as _, LoggerProvider as _};
+
+    let buffer = SharedBuffer::default();
+    let tracer = crate::Tracer::builder()
+        .log_exporter_simple(super::ConsoleLogExporter::alone_with_writer(buffer.clone()))
+        .install(false)
+        .build();
+    let logger = tracer.logger_provider().unwrap().logger("shop");
+    let _request = tracer.span("handle order");
+    let mut record = logger.create_log_record();
+    record.set_severity_text("INFO");
+    record.set_body("order accepted".into());
+    logger.emit(record);
+    assert_eq!(buffer.text(), "▸ INFO order accepted\n");
+}

@@ -3,8 +3,9 @@
 //! applied at that moment.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::OnceLock;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 use opentelemetry::trace::{Link, SpanKind, TraceContextExt, TraceId, TraceState};
 use opentelemetry::{Context, KeyValue};
@@ -84,13 +85,14 @@ pub struct RateDecision {
 
 impl RateLimitedSampler {
     /// A sampler keeping at most about `per_second` operations a second
-    /// (0 keeps none); the window starts now.
+    /// (0 keeps none); the window starts now, on a monotonic clock.
     pub fn new(per_second: f64) -> Result<Self, SamplerError> {
         Self::starting_at(per_second, now_nanos())
     }
 
     /// [`new`](Self::new), with the window starting at `unix_nanos`, for
-    /// replaying recorded timings with [`decide_at`](Self::decide_at).
+    /// replaying recorded timings with [`decide_at`](Self::decide_at) (any
+    /// clock in nanoseconds, used consistently).
     ///
     /// ```
     /// use census_pipeline::sampling::RateLimitedSampler;
@@ -197,10 +199,12 @@ fn round_down_to_whole_items(percentage: f64) -> f64 {
     100.0 / items
 }
 
+/// Nanoseconds on a monotonic clock (since an anchor taken once), so that
+/// a wall-clock step cannot freeze or flood the window.
 fn now_nanos() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+    static ANCHOR: OnceLock<Instant> = OnceLock::new();
+    let anchor = *ANCHOR.get_or_init(Instant::now);
+    u64::try_from(anchor.elapsed().as_nanos()).unwrap_or(u64::MAX)
 }
 
 impl ShouldSample for RateLimitedSampler {

@@ -93,6 +93,8 @@ where
     S: Subscriber + for<'span> LookupSpan<'span>,
 {
     let provider = RedactingLoggerProvider::new(tracer.logger_provider()?.clone());
+    // `layer` leaves the events off the spans from now on.
+    tracer.bridge_events();
     let own = filter_fn(|metadata| !feeds_back(metadata.target()));
     Some(OpenTelemetryTracingBridge::new(&provider).with_filter(filter.and(own)))
 }
