@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use census_integration_tests::ingestion::Ingestion;
+use census_integration_tests::ingestion::{Ingestion, standard_counts};
 use census_integration_tests::otlp::OtlpReceiver;
 use census_integration_tests::process::{start_server_example, stop_gracefully};
 use serde_json::Value;
@@ -22,22 +22,6 @@ fn id(i: usize) -> i64 {
 
 fn base(item: &Value) -> &Value {
     &item["data"]["baseData"]
-}
-
-/// Per value of `dimension`, the calls the standard metric `id` counted.
-fn standard_counts(items: &[Value], id: &str, dimension: &str) -> BTreeMap<String, u64> {
-    let mut counts = BTreeMap::new();
-    for item in items
-        .iter()
-        .filter(|i| base(i)["properties"]["_MS.MetricId"] == id)
-    {
-        let key = base(item)["properties"][dimension]
-            .as_str()
-            .unwrap_or("missing")
-            .to_owned();
-        *counts.entry(key).or_insert(0) += base(item)["metrics"][0]["count"].as_u64().unwrap();
-    }
-    counts
 }
 
 #[test]

@@ -6,16 +6,12 @@
 
 use std::time::Duration;
 
-use census_integration_tests::ingestion::Ingestion;
+use census_integration_tests::ingestion::{Ingestion, standard_counts};
 use census_integration_tests::process::{start_server_example, stop_gracefully};
 use serde_json::Value;
 
 const PER_SECOND: u64 = 200;
 const SECONDS: u64 = 10;
-
-fn base(item: &Value) -> &Value {
-    &item["data"]["baseData"]
-}
 
 #[test]
 fn a_steady_200_a_second_is_kept_at_about_5_a_second_and_estimated_right() {
@@ -66,10 +62,8 @@ fn a_steady_200_a_second_is_kept_at_about_5_a_second_and_estimated_right() {
         (0.8 * sent as f64..=1.2 * sent as f64).contains(&estimate),
         "the kept items stand for {estimate} requests of {sent}"
     );
-    let counted: u64 = items
-        .iter()
-        .filter(|i| base(i)["properties"]["_MS.MetricId"] == "requests/duration")
-        .map(|i| base(i)["metrics"][0]["count"].as_u64().unwrap())
+    let counted: u64 = standard_counts(&items, "requests/duration", "cloud/roleName")
+        .values()
         .sum();
     assert_eq!(counted, sent, "the standard metric is not sampled");
     eprintln!(

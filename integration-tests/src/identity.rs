@@ -14,6 +14,8 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use crate::server::LocalServer;
+
 /// The header the secret travels in.
 const SECRET_HEADER: &str = "x-identity-header";
 
@@ -29,10 +31,8 @@ struct Shared {
 /// The running endpoint; stops when dropped.
 #[derive(Debug)]
 pub struct IdentityEndpoint {
-    addr: SocketAddr,
+    server: LocalServer,
     shared: Arc<Mutex<Shared>>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl IdentityEndpoint {
@@ -45,41 +45,19 @@ impl IdentityEndpoint {
             lifetime,
             ..Shared::default()
         }));
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let (ready, bound) = std::sync::mpsc::channel();
-        let state = shared.clone();
-        let thread = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("identity endpoint runtime");
-            runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                    .await
-                    .expect("bind identity endpoint");
-                ready
-                    .send(listener.local_addr().expect("bound address"))
-                    .expect("report address");
-                let app = axum::Router::new().fallback(token).with_state(state);
-                let _ = axum::serve(listener, app)
-                    .with_graceful_shutdown(async {
-                        let _ = stopped.await;
-                    })
-                    .await;
-            });
-        });
-        let addr = bound.recv().expect("identity endpoint started");
+        let app = axum::Router::new()
+            .fallback(token)
+            .with_state(shared.clone());
+        let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
         Self {
-            addr,
+            server: LocalServer::start(loopback, 1, app),
             shared,
-            stop: Some(stop),
-            thread: Some(thread),
         }
     }
 
     /// The `IDENTITY_ENDPOINT` value.
     pub fn endpoint(&self) -> String {
-        format!("http://{}/msi/token", self.addr)
+        format!("http://{}/msi/token", self.server.addr())
     }
 
     /// The query of every request answered with a token, in order.
@@ -97,17 +75,6 @@ impl IdentityEndpoint {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .refused
-    }
-}
-
-impl Drop for IdentityEndpoint {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
     }
 }
 

@@ -16,6 +16,7 @@ use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+use crate::server::LocalServer;
 use crate::track_schema::violations;
 
 /// The instrumentation key the test server expects.
@@ -71,16 +72,14 @@ struct Shared {
 
 /// The running server; stops when dropped.
 pub struct Ingestion {
-    addr: SocketAddr,
+    server: LocalServer,
     shared: Arc<Mutex<Shared>>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for Ingestion {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Ingestion")
-            .field("addr", &self.addr)
+            .field("addr", &self.server.addr())
             .finish_non_exhaustive()
     }
 }
@@ -94,47 +93,23 @@ impl Ingestion {
     /// Starts a server on `addr` (e.g. a port an exporter already targets).
     pub fn start_on(addr: SocketAddr) -> Self {
         let shared = Arc::new(Mutex::new(Shared::default()));
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let (ready, bound) = std::sync::mpsc::channel();
-        let state = shared.clone();
-        let thread = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .expect("test server runtime");
-            runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::bind(addr)
-                    .await
-                    .expect("bind test server");
-                ready
-                    .send(listener.local_addr().expect("bound address"))
-                    .expect("report address");
-                let app = axum::Router::new().fallback(track).with_state(state);
-                let _ = axum::serve(listener, app)
-                    .with_graceful_shutdown(async {
-                        let _ = stopped.await;
-                    })
-                    .await;
-            });
-        });
-        let addr = bound.recv().expect("test server started");
+        let app = axum::Router::new()
+            .fallback(track)
+            .with_state(shared.clone());
         Self {
-            addr,
+            server: LocalServer::start(addr, 2, app),
             shared,
-            stop: Some(stop),
-            thread: Some(thread),
         }
     }
 
     /// The server's address.
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.server.addr()
     }
 
     /// A connection string pointing at this server.
     pub fn connection_string(&self) -> String {
-        connection_string_for(self.addr)
+        connection_string_for(self.server.addr())
     }
 
     /// Queues replies for the next requests; afterwards the server accepts
@@ -191,17 +166,6 @@ impl Ingestion {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Shared> {
         self.shared.lock().unwrap_or_else(|p| p.into_inner())
-    }
-}
-
-impl Drop for Ingestion {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
     }
 }
 
@@ -375,4 +339,43 @@ pub fn internal_spans(tag: &str, count: usize) -> Vec<opentelemetry_sdk::trace::
             .end();
     }
     memory.get_finished_spans().expect("in-memory spans")
+}
+
+/// Per value of `dimension`, the calls the standard metric `id`
+/// (`requests/duration`, `dependencies/duration`) counted in `items`.
+pub fn standard_counts(
+    items: &[Value],
+    id: &str,
+    dimension: &str,
+) -> std::collections::BTreeMap<String, u64> {
+    let mut counts = std::collections::BTreeMap::new();
+    for base in items
+        .iter()
+        .map(|i| &i["data"]["baseData"])
+        .filter(|base| base["properties"]["_MS.MetricId"] == id)
+    {
+        let key = base["properties"][dimension]
+            .as_str()
+            .unwrap_or("missing")
+            .to_owned();
+        *counts.entry(key).or_insert(0) += base["metrics"][0]["count"]
+            .as_u64()
+            .expect("a metric point has a count");
+    }
+    counts
+}
+
+/// Exports `spans` through `exporter`, asserting that the export ran to
+/// completion on the calling thread (an export waits for its send within
+/// the exporter's export wait) and succeeded.
+pub fn export_now(
+    exporter: &impl opentelemetry_sdk::trace::SpanExporter,
+    spans: Vec<opentelemetry_sdk::trace::SpanData>,
+) {
+    use futures_util::FutureExt as _;
+    exporter
+        .export(spans)
+        .now_or_never()
+        .expect("export runs to completion on the calling thread")
+        .expect("export succeeds");
 }

@@ -8,5 +8,6 @@ pub mod otlp;
 pub mod paired;
 pub mod process;
 pub mod secrets;
+pub mod server;
 pub mod services;
 pub mod track_schema;

@@ -9,9 +9,7 @@ use std::time::{Duration, SystemTime};
 
 use census::azure::{AccessToken, AzureExporter, CredentialError, DEFAULT_SCOPE, TokenCredential};
 use census_integration_tests::identity::IdentityEndpoint;
-use census_integration_tests::ingestion::{Ingestion, Reply, internal_spans};
-use futures_util::FutureExt;
-use opentelemetry_sdk::trace::{SpanData, SpanExporter};
+use census_integration_tests::ingestion::{Ingestion, Reply, export_now, internal_spans};
 
 /// Hands out `token-1`, `token-2`, ... each valid for `lifetime`, and
 /// records the scopes asked for.
@@ -43,10 +41,6 @@ fn exporter(ingestion: &Ingestion, issuer: &Issuer, audience: &str) -> AzureExpo
         .unwrap()
 }
 
-fn export(exporter: &AzureExporter, batch: Vec<SpanData>) {
-    exporter.export(batch).now_or_never().unwrap().unwrap();
-}
-
 #[test]
 fn every_request_carries_the_token_which_is_renewed_before_it_expires() {
     let ingestion = Ingestion::start();
@@ -57,10 +51,10 @@ fn every_request_carries_the_token_which_is_renewed_before_it_expires() {
         issued: Arc::default(),
     };
     let exporter = exporter(&ingestion, &issuer, "");
-    export(&exporter, internal_spans("first", 2));
-    export(&exporter, internal_spans("second", 2));
+    export_now(&exporter, internal_spans("first", 2));
+    export_now(&exporter, internal_spans("second", 2));
     std::thread::sleep(Duration::from_millis(1100));
-    export(&exporter, internal_spans("third", 2));
+    export_now(&exporter, internal_spans("third", 2));
     let authorizations: Vec<_> = ingestion
         .received()
         .into_iter()
@@ -94,7 +88,7 @@ fn a_refused_token_is_retried_with_a_new_one_and_nothing_is_lost() {
         issued: Arc::default(),
     };
     let exporter = exporter(&ingestion, &issuer, "AADAudience=https://monitor.azure.us");
-    export(&exporter, internal_spans("refused", 3));
+    export_now(&exporter, internal_spans("refused", 3));
     let accepted = ingestion.wait_accepted(3, Duration::from_secs(10));
     assert_eq!(
         accepted.len(),
@@ -137,7 +131,7 @@ fn without_a_credential_a_401_keeps_the_telemetry_for_later() {
         .export_wait(Duration::from_secs(5))
         .build()
         .unwrap();
-    export(&exporter, internal_spans("local-auth-off", 2));
+    export_now(&exporter, internal_spans("local-auth-off", 2));
     let stats = exporter.stats();
     assert_eq!((stats.sent(), stats.retried(), stats.dropped()), (0, 2, 0));
     assert_eq!(ingestion.received()[0].authorization, None);
@@ -162,23 +156,38 @@ fn probe(env: &[(&str, String)]) -> std::process::Output {
         .unwrap()
 }
 
-#[test]
-fn a_managed_identity_from_the_environment_authenticates_every_request() {
-    let ingestion = Ingestion::start();
-    ingestion.require_tokens(&["mi-token-1"]);
-    let identity = IdentityEndpoint::start("hdr-7", Duration::from_secs(3600));
-    let output = probe(&[
+/// The environment of a process on App Service sending to `ingestion`
+/// with `authentication`, its managed identity served by `identity` (whose
+/// secret is `hdr-7`).
+fn managed_identity(
+    ingestion: &Ingestion,
+    identity: &IdentityEndpoint,
+    authentication: &str,
+) -> Vec<(&'static str, String)> {
+    vec![
         (
             "APPLICATIONINSIGHTS_CONNECTION_STRING",
             ingestion.connection_string(),
         ),
         (
             "APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
-            "Authorization=AAD;ClientId=cid-42".to_owned(),
+            authentication.to_owned(),
         ),
         ("IDENTITY_ENDPOINT", identity.endpoint()),
         ("IDENTITY_HEADER", "hdr-7".to_owned()),
-    ]);
+    ]
+}
+
+#[test]
+fn a_managed_identity_from_the_environment_authenticates_every_request() {
+    let ingestion = Ingestion::start();
+    ingestion.require_tokens(&["mi-token-1"]);
+    let identity = IdentityEndpoint::start("hdr-7", Duration::from_secs(3600));
+    let output = probe(&managed_identity(
+        &ingestion,
+        &identity,
+        "Authorization=AAD;ClientId=cid-42",
+    ));
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),
@@ -221,19 +230,9 @@ fn a_managed_identity_token_about_to_expire_is_renewed_and_a_refused_batch_resen
     // Each token lives 300 s: within the renewal margin at once, so every
     // send asks for a new one, as with a token about to expire.
     let identity = IdentityEndpoint::start("hdr-7", Duration::from_secs(300));
-    let output = probe(&[
-        (
-            "APPLICATIONINSIGHTS_CONNECTION_STRING",
-            ingestion.connection_string(),
-        ),
-        (
-            "APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
-            "Authorization=AAD".to_owned(),
-        ),
-        ("APPLICATIONINSIGHTS_SDKSTATS_DISABLED", "true".to_owned()),
-        ("IDENTITY_ENDPOINT", identity.endpoint()),
-        ("IDENTITY_HEADER", "hdr-7".to_owned()),
-    ]);
+    let mut env = managed_identity(&ingestion, &identity, "Authorization=AAD");
+    env.push(("APPLICATIONINSIGHTS_SDKSTATS_DISABLED", "true".to_owned()));
+    let output = probe(&env);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),

@@ -9,10 +9,9 @@ use std::time::{Duration, Instant};
 
 use census::azure::AzureExporter;
 use census_integration_tests::ingestion::{
-    Ingestion, Reply, connection_string_for, internal_spans,
+    Ingestion, Reply, connection_string_for, export_now, internal_spans,
 };
-use futures_util::FutureExt;
-use opentelemetry_sdk::trace::{SpanData, SpanExporter};
+use opentelemetry_sdk::trace::SpanExporter as _;
 use serde_json::Value;
 
 fn storage(name: &str) -> PathBuf {
@@ -47,14 +46,6 @@ fn impatient(connection_string: &str, dir: &PathBuf) -> AzureExporter {
         .export_wait(Duration::from_millis(50))
         .build()
         .unwrap()
-}
-
-fn export(exporter: &AzureExporter, spans: Vec<SpanData>) {
-    exporter
-        .export(spans)
-        .now_or_never()
-        .expect("export runs to completion on the calling thread")
-        .unwrap();
 }
 
 /// How often each item name arrived.
@@ -104,7 +95,7 @@ fn unavailable_then_recovered_delivers_every_item_once() {
     server.script([Reply::Status(503, None)]);
     let dir = storage("503");
     let exporter = exporter(&server.connection_string(), &dir);
-    export(&exporter, internal_spans("a", 10));
+    export_now(&exporter, internal_spans("a", 10));
     let accepted = server.wait_accepted(10, Duration::from_secs(10));
     assert_eq!(arrivals(&accepted), once_each("a", 0..10));
     let received = server.received();
@@ -125,9 +116,9 @@ fn retry_after_is_honoured() {
     server.script([Reply::Status(429, Some(2))]);
     let dir = storage("429");
     let exporter = exporter(&server.connection_string(), &dir);
-    export(&exporter, internal_spans("b", 3));
+    export_now(&exporter, internal_spans("b", 3));
     // Telemetry exported meanwhile waits too: the whole client backs off.
-    export(&exporter, internal_spans("bb", 2));
+    export_now(&exporter, internal_spans("bb", 2));
     let accepted = server.wait_accepted(5, Duration::from_secs(10));
     let mut expected = once_each("b", 0..3);
     expected.extend(once_each("bb", 0..2));
@@ -160,7 +151,7 @@ fn partial_success_resends_only_the_retryable_failed_items() {
     server.script([Reply::Partial(vec![(1, 500), (3, 400), (4, 429), (5, 439)])]);
     let dir = storage("206");
     let exporter = exporter(&server.connection_string(), &dir);
-    export(&exporter, internal_spans("c", 7));
+    export_now(&exporter, internal_spans("c", 7));
     let accepted = server.wait_accepted(5, Duration::from_secs(10));
     assert_eq!(arrivals(&accepted), once_each("c", [0, 1, 2, 4, 6]));
     let received = server.received();
@@ -180,8 +171,8 @@ fn items_stored_while_the_endpoint_is_down_are_sent_after_a_restart() {
     let addr = closed_port();
     let dir = storage("restart");
     let first = exporter(&connection_string_for(addr), &dir);
-    export(&first, internal_spans("d", 4));
-    export(&first, internal_spans("e", 2));
+    export_now(&first, internal_spans("d", 4));
+    export_now(&first, internal_spans("e", 2));
     assert_eq!(first.stats().retried(), 6);
     assert_eq!(first.stats().sent(), 0);
     first.shutdown_with_timeout(Duration::from_secs(2)).unwrap();
@@ -207,7 +198,7 @@ fn a_full_store_drops_the_oldest_batches_and_counts_them() {
     let one_batch: u64 = {
         let probe_dir = storage("cap-probe");
         let probe = exporter(&connection_string_for(addr), &probe_dir);
-        export(&probe, internal_spans("f0", 3));
+        export_now(&probe, internal_spans("f0", 3));
         probe.shutdown_with_timeout(Duration::from_secs(2)).unwrap();
         let size = std::fs::read_dir(&probe_dir)
             .unwrap()
@@ -229,7 +220,7 @@ fn a_full_store_drops_the_oldest_batches_and_counts_them() {
         .build()
         .unwrap();
     for batch in ["f1", "f2", "f3", "f4"] {
-        export(&capped, internal_spans(batch, 3));
+        export_now(&capped, internal_spans(batch, 3));
     }
     let stats = capped.stats();
     assert_eq!(
@@ -255,7 +246,7 @@ fn a_corrupt_storage_file_is_skipped_and_removed() {
     let addr = closed_port();
     let dir = storage("corrupt");
     let first = exporter(&connection_string_for(addr), &dir);
-    export(&first, internal_spans("g", 2));
+    export_now(&first, internal_spans("g", 2));
     first.shutdown_with_timeout(Duration::from_secs(2)).unwrap();
     drop(first);
     let stored: Vec<PathBuf> = std::fs::read_dir(&dir)
@@ -289,8 +280,8 @@ fn redirects_move_the_endpoint() {
     server.script([Reply::Redirect("/moved/v2.1/track")]);
     let dir = storage("redirect");
     let exporter = exporter(&server.connection_string(), &dir);
-    export(&exporter, internal_spans("h", 2));
-    export(&exporter, internal_spans("i", 1));
+    export_now(&exporter, internal_spans("h", 2));
+    export_now(&exporter, internal_spans("i", 1));
     let paths: Vec<String> = server.received().into_iter().map(|r| r.path).collect();
     assert_eq!(
         paths,
@@ -312,7 +303,7 @@ fn non_retryable_answers_drop_and_count() {
     let dir = storage("reject");
     let exporter = exporter(&server.connection_string(), &dir);
     for tag in ["j", "k", "l"] {
-        export(&exporter, internal_spans(tag, 2));
+        export_now(&exporter, internal_spans(tag, 2));
     }
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(server.received().len(), 3, "never retried");
@@ -330,7 +321,7 @@ fn a_hanging_endpoint_times_out_and_shutdown_keeps_its_deadline() {
     let dir = storage("hang");
     let exporter = exporter(&server.connection_string(), &dir);
     let started = Instant::now();
-    export(&exporter, internal_spans("m", 2));
+    export_now(&exporter, internal_spans("m", 2));
     assert!(
         started.elapsed() < Duration::from_secs(2),
         "the request timeout bounds the export"
@@ -340,7 +331,7 @@ fn a_hanging_endpoint_times_out_and_shutdown_keeps_its_deadline() {
 
     // An endpoint that hangs during shutdown: the deadline still holds.
     server.script(std::iter::repeat_n(Reply::Hang(Duration::from_secs(5)), 10));
-    export(&exporter, internal_spans("n", 1));
+    export_now(&exporter, internal_spans("n", 1));
     let started = Instant::now();
     let _ = exporter.shutdown_with_timeout(Duration::from_millis(500));
     assert!(
@@ -361,7 +352,7 @@ fn without_storage_items_unsent_at_shutdown_are_counted_as_dropped() {
         .export_wait(Duration::from_secs(5))
         .build()
         .unwrap();
-    export(&memory_only, internal_spans("o", 4));
+    export_now(&memory_only, internal_spans("o", 4));
     assert_eq!(
         (memory_only.stats().retried(), memory_only.stats().dropped()),
         (4, 0)
@@ -378,7 +369,7 @@ fn exporters_sharing_a_store_send_each_batch_once() {
     let dir = storage("shared");
     let first = exporter(&connection_string_for(addr), &dir);
     for tag in ["p", "q", "r", "s"] {
-        export(&first, internal_spans(tag, 3));
+        export_now(&first, internal_spans(tag, 3));
     }
     first.shutdown_with_timeout(Duration::from_secs(2)).unwrap();
     drop(first);
@@ -421,9 +412,9 @@ fn a_slow_endpoint_does_not_hold_up_exports() {
         .build()
         .unwrap();
     let started = Instant::now();
-    export(&exporter, internal_spans("t", 3));
+    export_now(&exporter, internal_spans("t", 3));
     for batch in 0..4 {
-        export(&exporter, internal_spans(&format!("u{batch}"), batch + 1));
+        export_now(&exporter, internal_spans(&format!("u{batch}"), batch + 1));
     }
     let exported = started.elapsed();
     assert!(
@@ -469,9 +460,9 @@ fn shutdown_sends_the_batch_in_flight_and_those_behind_it() {
         .export_wait(Duration::from_millis(50))
         .build()
         .unwrap();
-    export(&memory_only, internal_spans("v", 2));
-    export(&memory_only, internal_spans("w", 1));
-    export(&memory_only, internal_spans("x", 4));
+    export_now(&memory_only, internal_spans("v", 2));
+    export_now(&memory_only, internal_spans("w", 1));
+    export_now(&memory_only, internal_spans("x", 4));
     let stats = memory_only.stats();
     assert_eq!((stats.sent(), stats.spilled()), (0, 5));
     memory_only
@@ -492,7 +483,7 @@ fn a_batch_in_flight_when_shutdown_times_out_is_stored() {
     server.script([Reply::Hang(Duration::from_secs(3))]);
     let dir = storage("in-flight");
     let first = impatient(&server.connection_string(), &dir);
-    export(&first, internal_spans("y", 3));
+    export_now(&first, internal_spans("y", 3));
     let started = Instant::now();
     assert!(
         first
@@ -519,7 +510,7 @@ fn a_batch_in_flight_when_shutdown_times_out_is_stored() {
 fn a_batch_waiting_when_shutdown_times_out_is_stored() {
     let dir = storage("waiting");
     let first = exporter(&connection_string_for(closed_port()), &dir);
-    export(&first, internal_spans("earlier", 1));
+    export_now(&first, internal_spans("earlier", 1));
     first.shutdown_with_timeout(Duration::from_secs(2)).unwrap();
     drop(first);
 
@@ -528,7 +519,7 @@ fn a_batch_waiting_when_shutdown_times_out_is_stored() {
     let second = impatient(&server.connection_string(), &dir);
     // The stored batch is on its way to the hanging endpoint.
     assert!(eventually(|| server.received().len() == 1));
-    export(&second, internal_spans("z", 2));
+    export_now(&second, internal_spans("z", 2));
     assert!(
         second
             .shutdown_with_timeout(Duration::from_millis(300))

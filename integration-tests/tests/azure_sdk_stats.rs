@@ -9,9 +9,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use census::azure::AzureExporter;
-use census_integration_tests::ingestion::{Ingestion, Reply, internal_spans};
-use futures_util::FutureExt;
-use opentelemetry_sdk::trace::SpanExporter;
+use census_integration_tests::ingestion::{Ingestion, Reply, export_now, internal_spans};
+use opentelemetry_sdk::trace::SpanExporter as _;
 use serde_json::Value;
 
 fn exporter(ingestion: &Ingestion, stats: bool) -> AzureExporter {
@@ -64,24 +63,12 @@ fn successes_retries_and_drops_arrive_as_microsofts_statistics() {
     let ingestion = Ingestion::start();
     ingestion.script([Reply::Accept, Reply::Status(503, None)]);
     let exporter = exporter(&ingestion, true);
-    exporter
-        .export(internal_spans("work", 2))
-        .now_or_never()
-        .unwrap()
-        .unwrap();
-    exporter
-        .export(internal_spans("work", 3))
-        .now_or_never()
-        .unwrap()
-        .unwrap();
+    export_now(&exporter, internal_spans("work", 2));
+    export_now(&exporter, internal_spans("work", 3));
     // The 503'd batch is stored and resent.
     assert_eq!(ingestion.wait_accepted(5, Duration::from_secs(10)).len(), 5);
     ingestion.script([Reply::Status(400, None)]);
-    exporter
-        .export(internal_spans("work", 1))
-        .now_or_never()
-        .unwrap()
-        .unwrap();
+    export_now(&exporter, internal_spans("work", 1));
     exporter
         .shutdown_with_timeout(Duration::from_secs(10))
         .unwrap();
@@ -110,11 +97,7 @@ fn successes_retries_and_drops_arrive_as_microsofts_statistics() {
 fn turned_off_they_are_not_sent() {
     let ingestion = Ingestion::start();
     let exporter = exporter(&ingestion, false);
-    exporter
-        .export(internal_spans("work", 2))
-        .now_or_never()
-        .unwrap()
-        .unwrap();
+    export_now(&exporter, internal_spans("work", 2));
     exporter
         .shutdown_with_timeout(Duration::from_secs(10))
         .unwrap();
